@@ -1,0 +1,55 @@
+from django.contrib import admin
+
+from .models import CrawlRun, HubBudget, HubModel, LineageEdge, ModelFile, RepoAlias
+
+
+class ParentEdgeInline(admin.TabularInline):
+    model = LineageEdge
+    fk_name = "child"
+    extra = 0
+    fields = ["parent_repo_id", "relation", "relation_source", "origin"]
+
+
+@admin.register(HubModel)
+class HubModelAdmin(admin.ModelAdmin):
+    list_display = ["repo_id", "author", "downloads", "likes", "gated", "library_name", "updated_at"]
+    list_filter = ["gated", "library_name"]
+    search_fields = ["repo_id"]
+    show_full_result_count = False
+    readonly_fields = ["first_seen_at", "updated_at", "details_at"]
+    inlines = [ParentEdgeInline]
+
+
+@admin.register(LineageEdge)
+class LineageEdgeAdmin(admin.ModelAdmin):
+    list_display = ["child", "relation", "parent_repo_id", "relation_source", "origin"]
+    list_filter = ["relation", "relation_source"]
+    search_fields = ["parent_repo_id", "child__repo_id"]
+    raw_id_fields = ["child"]
+    show_full_result_count = False
+
+
+@admin.register(RepoAlias)
+class RepoAliasAdmin(admin.ModelAdmin):
+    list_display = ["alias", "model", "seen_at"]
+    search_fields = ["alias"]
+    raw_id_fields = ["model"]
+
+
+@admin.register(ModelFile)
+class ModelFileAdmin(admin.ModelAdmin):
+    list_display = ["model", "path", "revision", "fetched_at"]
+    search_fields = ["model__repo_id", "path"]
+    raw_id_fields = ["model"]
+
+
+@admin.register(CrawlRun)
+class CrawlRunAdmin(admin.ModelAdmin):
+    list_display = ["pk", "kind", "target", "status", "phase", "listed", "created", "updated",
+                    "details_fetched", "error_count", "created_at"]  # fmt: skip
+    list_filter = ["kind", "status"]
+
+
+@admin.register(HubBudget)
+class HubBudgetAdmin(admin.ModelAdmin):
+    list_display = ["bucket", "window_start", "used", "blocked_until"]

@@ -1,0 +1,473 @@
+"""Crawling the Hub into the catalog: runs, pages, details, files.
+
+A `CrawlRun` moves through phases: LISTING (pages of GET /api/models, or a tree walk for the
+descendants/ancestors kinds), then DETAILS (model_info and license files for the models that are
+new or changed). Work is done in steps; each step commits its rows together with the run's
+checkpoint (cursor, queue, counts), so a worker killed at any point loses at most the step in
+flight, and redoing it is harmless because every write is an upsert keyed on the Hub's ids.
+A run is held by one worker at a time through a lease (a conditional UPDATE) that goes stale
+when its worker dies, after which `resume_stalled` hands it to another.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
+from huggingface_hub.hf_api import ModelInfo
+
+from . import lineage, records
+from .hub import Hub, HubUnavailable, ModelNotFound, Page
+from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias
+
+log = logging.getLogger(__name__)
+
+Kind, Status, Phase = CrawlRun.Kind, CrawlRun.Status, CrawlRun.Phase
+LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
+EVIDENCE_FILE = re.compile(r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE)
+DETAILS_PER_STEP = 20
+UPDATABLE = [
+    f.name
+    for f in HubModel._meta.concrete_fields
+    if f.name not in ("id", "first_seen_at", "details_key", "files_key", "details_at")
+]
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over (ours was presumed dead): stop without writing."""
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    edges: int = 0
+    touched: list[HubModel] = field(default_factory=list)
+
+
+# --- writing records ----------------------------------------------------------------------
+
+
+def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool = False) -> Counts:
+    """Upsert a batch of Hub records and their lineage edges, in bulk, skipping unchanged ones.
+
+    Listing items are matched on the Hub's `_id` (repo ids change on renames), compared by hash,
+    and only new or changed rows are written. A `detail` record (model_info) always updates its
+    row but keeps the listing hash and change key, so the next listing still sees it unchanged.
+    """
+    now = timezone.now()
+    rows: dict[str, dict[str, Any]] = {}
+    for item, info in zip(items, infos, strict=True):
+        rows[info.id] = records.row_fields(item, info)
+    hub_ids = [r["hub_id"] for r in rows.values() if r.get("hub_id")]
+    existing = list(
+        HubModel.objects.filter(Q(hub_id__in=hub_ids) | Q(repo_id__in=list(rows))).only(
+            "id", "hub_id", "repo_id", "record_hash"
+        )
+    )
+    by_hub = {m.hub_id: m for m in existing if m.hub_id}
+    by_repo = {m.repo_id: m for m in existing}
+
+    counts = Counts()
+    new: list[dict[str, Any]] = []
+    changed: dict[int, dict[str, Any]] = {}
+    for repo_id, row in rows.items():
+        hub_id = row.get("hub_id")
+        match = by_hub.get(hub_id) if hub_id else None
+        holder = by_repo.get(repo_id)
+        if match is None and holder is not None and (not holder.hub_id or not hub_id):
+            match = holder
+        if holder is not None and holder is not match:
+            _evict(holder, now)  # another repo now lives at this id (a rename freed it)
+        if match is None:
+            new.append(row)
+        elif not detail and match.record_hash == row["record_hash"]:
+            counts.unchanged += 1
+        else:
+            if match.repo_id != repo_id:
+                _rename(match, repo_id)
+            changed[match.pk] = row
+
+    if new:
+        objs = [HubModel(**row, first_seen_at=now, updated_at=now) for row in new]
+        for obj in objs:
+            obj.formats = records.formats(obj.tags, obj.siblings, obj.library_name)
+        HubModel.objects.bulk_create(objs, batch_size=1000)
+        if any(o.pk is None for o in objs):  # a backend that cannot return ids
+            ids = dict(
+                HubModel.objects.filter(repo_id__in=[o.repo_id for o in objs]).values_list(
+                    "repo_id", "id"
+                )
+            )
+            for obj in objs:
+                obj.pk = ids[obj.repo_id]
+        counts.created = len(objs)
+        counts.touched.extend(objs)
+    if changed:
+        objs = list(HubModel.objects.filter(pk__in=list(changed)))
+        for obj in objs:
+            row = changed[obj.pk]
+            if detail:
+                row.pop("record_hash", None)
+                if obj.change_key:
+                    row.pop("change_key", None)
+            for name, value in row.items():
+                setattr(obj, name, value)
+            obj.formats = records.formats(obj.tags, obj.siblings, obj.library_name)
+            obj.updated_at = now
+        HubModel.objects.bulk_create(
+            objs, update_conflicts=True, unique_fields=["id"], update_fields=UPDATABLE
+        )
+        counts.updated = len(objs)
+        counts.touched.extend(objs)
+    counts.edges = _write_edges(counts.touched, replace=[o.pk for o in counts.touched if changed.get(o.pk)])
+    return counts
+
+
+def _evict(model: HubModel, now) -> None:
+    """The Hub gave this repo id to another repo: park the old row until its new id is listed."""
+    HubModel.objects.filter(pk=model.pk).update(
+        repo_id=f"{model.repo_id}~moved~{model.hub_id or model.pk}", updated_at=now
+    )
+
+
+def _rename(model: HubModel, new_id: str) -> None:
+    RepoAlias.objects.filter(alias=new_id).delete()
+    RepoAlias.objects.update_or_create(alias=model.repo_id, defaults={"model": model})
+    HubModel.objects.filter(pk=model.pk).update(repo_id=new_id)
+    model.repo_id = new_id
+
+
+def _write_edges(models: list[HubModel], *, replace: list[int]) -> int:
+    edges = []
+    for m in models:
+        for e in lineage.edges_for(
+            repo_id=m.repo_id,
+            tags=m.tags,
+            library=m.library_name,
+            files=m.siblings,
+            card=m.card_data,
+            base_models=m.base_models,
+        ):
+            edges.append(
+                LineageEdge(
+                    child_id=m.pk,
+                    parent_repo_id=e.parent,
+                    relation=e.relation,
+                    relation_source=e.source,
+                    origin=e.origin,
+                )
+            )
+    if replace:
+        LineageEdge.objects.filter(child_id__in=replace).delete()
+    LineageEdge.objects.bulk_create(edges, batch_size=2000, ignore_conflicts=True)
+    return len(edges)
+
+
+def fetch_details(model: HubModel, hub: Hub) -> tuple[HubModel, int]:
+    """model_info for one model, then its license evidence files. Returns (model, files fetched)."""
+    item, info = hub.model_info(model.repo_id)
+    if info.id == model.repo_id and item.get("_id"):
+        # Some legacy ids (gpt2) answer 200 echoing the alias with the canonical repo's _id.
+        canonical = (
+            HubModel.objects.filter(hub_id=item["_id"]).exclude(repo_id=info.id)
+            .values_list("repo_id", flat=True).first()
+        )  # fmt: skip
+        if canonical:
+            item = {**item, "id": canonical, "modelId": canonical}
+            info = ModelInfo(**item)
+    ingest([item], [info], detail=True)
+    fresh = HubModel.objects.get(repo_id=info.id)
+    if info.id != model.repo_id:
+        # The Hub redirected (a renamed repo, a legacy id): the answer's id is canonical.
+        RepoAlias.objects.update_or_create(alias=model.repo_id, defaults={"model": fresh})
+    files = _fetch_files(fresh, hub) if fresh.files_key != fresh.change_key else 0
+    HubModel.objects.filter(pk=fresh.pk).update(
+        details_key=fresh.change_key, details_at=timezone.now()
+    )
+    return fresh, files
+
+
+def _fetch_files(model: HubModel, hub: Hub) -> int:
+    wanted = [f for f in (model.siblings or []) if EVIDENCE_FILE.match(f)]
+    fetched = 0
+    for path in wanted:
+        try:
+            text, etag = hub.read_file(model.repo_id, path, revision=model.sha or None)
+        except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
+            continue  # gated without access, or listed but gone: nothing to read
+        ModelFile.objects.update_or_create(
+            model=model,
+            path=path,
+            defaults={"text": text, "etag": etag, "revision": model.sha, "fetched_at": timezone.now()},
+        )
+        fetched += 1
+    model.files.exclude(path__in=wanted).delete()
+    HubModel.objects.filter(pk=model.pk).update(files_key=model.change_key)
+    return fetched
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+def start(
+    kind: str, *, target: str = "", limit: int | None = None, endpoint: str | None = None
+) -> tuple[CrawlRun, bool]:
+    """A new run, or the active one already doing the same job. Returns (run, created)."""
+    endpoint = (endpoint or settings.HF_ENDPOINT).rstrip("/")
+    active = CrawlRun.objects.filter(
+        kind=kind, target=target, endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING]
+    ).first()
+    if active:
+        return active, False
+    if limit is None:
+        limit = settings.CANOPY_CRAWL_LIMIT if kind == Kind.FULL else 0
+    run = CrawlRun.objects.create(kind=kind, target=target, endpoint=endpoint, limit=limit)
+    if kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
+        run.pending, run.seen = [target], [target]
+        run.save(update_fields=["pending", "seen"])
+    return run, True
+
+
+def claim(run_id: int) -> str | None:
+    """Take the run's lease if it is free or stale; the token, or None if another worker holds it."""
+    token = str(uuid.uuid4())
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CANOPY_STALL_SECONDS)
+    taken = (
+        CrawlRun.objects.filter(pk=run_id, status__in=[Status.QUEUED, Status.RUNNING])
+        .filter(Q(lease="") | Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True))
+        .update(lease=token, heartbeat_at=now, status=Status.RUNNING)
+    )
+    if not taken:
+        return None
+    CrawlRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return token
+
+
+def release(run_id: int, token: str) -> None:
+    CrawlRun.objects.filter(pk=run_id, lease=token).update(lease="")
+
+
+def advance(run_id: int, *, steps: int, hub: Hub | None = None) -> bool | None:
+    """Do up to `steps` steps of a run. True when it is finished, False when work remains,
+    None when another worker holds it."""
+    token = claim(run_id)
+    if token is None:
+        return None
+    try:
+        run = CrawlRun.objects.get(pk=run_id)
+        hub = hub or Hub(endpoint=run.endpoint)
+        for _ in range(steps):
+            if run.phase == Phase.FINISHED:
+                break
+            _step(run, hub, token)
+        if run.phase == Phase.FINISHED:
+            _finish(run, token, Status.DONE)
+            return True
+        return False
+    except LeaseLost:
+        return None
+    finally:
+        release(run_id, token)
+
+
+def fail(run_id: int, message: str) -> None:
+    run = CrawlRun.objects.get(pk=run_id)
+    run.add_error(message)
+    run.status, run.finished_at, run.lease = Status.FAILED, timezone.now(), ""
+    run.save(update_fields=["errors", "error_count", "status", "finished_at", "lease"])
+
+
+def run_sync(run: CrawlRun, *, hub: Hub | None = None) -> CrawlRun:
+    """Drive a run to its end in this process (`manage.py crawl --sync`, tests, benchmarks)."""
+    while advance(run.pk, steps=50, hub=hub) is False:
+        pass
+    run.refresh_from_db()
+    return run
+
+
+def resume_stalled() -> list[int]:
+    """Runs whose worker died (stale heartbeat) or that were never picked up."""
+    stale = timezone.now() - timedelta(seconds=settings.CANOPY_STALL_SECONDS)
+    return list(
+        CrawlRun.objects.filter(status__in=[Status.QUEUED, Status.RUNNING])
+        .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
+        .values_list("pk", flat=True)
+    )
+
+
+def _save(run: CrawlRun, token: str, fields: list[str], **increments: int) -> None:
+    """Checkpoint the run inside the step's transaction; fails if the lease was taken over."""
+    now = timezone.now()
+    values = {name: getattr(run, name) for name in fields}
+    values.update({name: F(name) + n for name, n in increments.items() if n})
+    if not CrawlRun.objects.filter(pk=run.pk, lease=token).update(heartbeat_at=now, **values):
+        raise LeaseLost(run.pk)
+    for name, n in increments.items():
+        setattr(run, name, getattr(run, name) + n)
+
+
+def _finish(run: CrawlRun, token: str, status: str) -> None:
+    run.status, run.finished_at = status, timezone.now()
+    _save(run, token, ["status", "finished_at"])
+
+
+def _step(run: CrawlRun, hub: Hub, token: str) -> None:
+    if run.phase == Phase.LISTING:
+        if run.kind in LISTING_KINDS:
+            _list_step(run, hub, token)
+        elif run.kind == Kind.DESCENDANTS:
+            _children_step(run, hub, token)
+        else:
+            _ancestors_step(run, hub, token)
+    else:
+        _details_step(run, hub, token)
+
+
+def _list_params(run: CrawlRun, hub: Hub) -> dict[str, Any]:
+    if run.kind == Kind.INCREMENTAL:
+        return hub.list_params(sort="lastModified")
+    if run.kind == Kind.AUTHOR:
+        return hub.list_params(author=run.target)
+    if run.kind == Kind.SEARCH:
+        return hub.list_params(search=run.target)
+    return hub.list_params(sort="downloads")
+
+
+def _previous_watermark(run: CrawlRun):
+    return (
+        CrawlRun.objects.filter(endpoint=run.endpoint, status=Status.DONE)
+        .filter(kind__in=[Kind.FULL, Kind.INCREMENTAL])
+        .aggregate(m=Max("watermark"))["m"]
+    )
+
+
+def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
+    page = hub.list_page(url=run.cursor or None, params=_list_params(run, hub))
+    items, infos = page.items, page.infos
+    if run.limit:
+        keep = max(run.limit - run.listed, 0)
+        items, infos = items[:keep], infos[:keep]
+    done = page.next_url is None or (run.limit and run.listed + len(items) >= run.limit)
+    if run.kind == Kind.INCREMENTAL:
+        mark = _previous_watermark(run)
+        if mark and any(i.last_modified and i.last_modified <= mark for i in infos):
+            done = True
+    newest = max((i.last_modified for i in infos if i.last_modified), default=None)
+    if newest and (run.watermark is None or newest > run.watermark):
+        run.watermark = newest
+    with transaction.atomic():
+        counts = ingest(items, infos)
+        run.cursor = "" if done else page.next_url or ""
+        if done:
+            run.phase = Phase.DETAILS
+        _save(run, token, ["cursor", "phase", "watermark"], pages=1, **_increments(counts, len(items)))
+
+
+def _increments(counts: Counts, listed: int) -> dict[str, int]:
+    return {
+        "listed": listed,
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "edges_written": counts.edges,
+    }
+
+
+def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
+    """Breadth-first walk down the tree: one page of one parent's children per step."""
+    if not run.pending:
+        run.phase = Phase.DETAILS
+        _save(run, token, ["phase"])
+        return
+    parent = run.pending[0]
+    params = hub.list_params(filters=[f"base_model:{parent}"])
+    page: Page = hub.list_page(url=run.cursor or None, params=params)
+    seen = set(run.seen)
+    fresh = [i.id for i in page.infos if i.id not in seen]
+    run.seen = [*run.seen, *fresh]
+    run.pending = [*run.pending, *fresh]
+    if page.next_url:
+        run.cursor = page.next_url
+    else:
+        run.cursor, run.pending = "", run.pending[1:]
+    with transaction.atomic():
+        counts = ingest(page.items, page.infos)
+        _save(run, token, ["cursor", "pending", "seen"], pages=1, **_increments(counts, len(page.items)))
+
+
+def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
+    """Walk up: fetch each missing or stale ancestor with model_info, queue its own parents."""
+    if not run.pending:
+        run.phase = Phase.DETAILS
+        _save(run, token, ["phase"])
+        return
+    repo_id, rest = run.pending[0], run.pending[1:]
+    model = lineage.resolve([repo_id]).get(repo_id)
+    files = fetched = 0
+    if model is None or model.details_key != model.change_key or not model.details_key:
+        try:
+            model, files = fetch_details(model or HubModel(repo_id=repo_id), hub)
+            fetched = 1
+        except ModelNotFound:
+            run.add_error(f"{repo_id}: not found on the Hub")
+            model = None
+    seen = set(run.seen)
+    if model is not None:
+        for edge in model.parent_edges.all():
+            if edge.parent_repo_id not in seen:
+                seen.add(edge.parent_repo_id)
+                rest.append(edge.parent_repo_id)
+    run.pending, run.seen = rest, sorted(seen)
+    with transaction.atomic():
+        _save(run, token, ["pending", "seen", "errors", "error_count"],
+              details_fetched=fetched, files_fetched=files)  # fmt: skip
+
+
+def _detail_scope(run: CrawlRun):
+    models = HubModel.objects.needing_details()
+    if run.kind == Kind.AUTHOR:
+        return models.filter(author=run.target)
+    if run.kind == Kind.SEARCH:
+        return models.filter(repo_id__icontains=run.target)
+    if run.kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
+        return models.filter(Q(repo_id__in=run.seen) | Q(parent_edges__parent_repo_id__in=run.seen))
+    return models
+
+
+def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
+    room = settings.CANOPY_DETAILS_PER_RUN - run.details_fetched
+    batch = (
+        list(_detail_scope(run).order_by("-downloads", "id").distinct()[: min(DETAILS_PER_STEP, room)])
+        if room > 0
+        else []
+    )
+    fetched = files = 0
+    for model in batch:
+        try:
+            _, n = fetch_details(model, hub)
+            fetched, files = fetched + 1, files + n
+        except HubUnavailable:
+            raise
+        except ModelNotFound:
+            run.add_error(f"{model.repo_id}: listed but not found by model_info")
+            HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+        except (TypeError, ValueError, KeyError) as exc:
+            # A record the client cannot parse: say which and why, keep going.
+            run.add_error(f"{model.repo_id}: malformed record: {exc}")
+            HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+    if len(batch) < DETAILS_PER_STEP or room <= len(batch):
+        run.phase = Phase.FINISHED
+    with transaction.atomic():
+        _save(run, token, ["phase", "errors", "error_count"], details_fetched=fetched, files_fetched=files)

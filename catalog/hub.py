@@ -1,0 +1,194 @@
+"""The network boundary: every Hub call goes through huggingface_hub, from this module only.
+
+Listing pages are fetched one at a time (the client's own `http_backoff`, `hf_raise_for_status`
+and `ModelInfo`, as `HfApi.list_models` does) because a crawl checkpoints the `Link` cursor
+between pages, which `list_models`' generator does not expose. Every request, whichever client
+call makes it, first takes a slot from the shared `Budget` (an httpx2 request hook installed
+with `set_client_factory`), and a response that says a bucket is spent blocks it for everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx2
+from django.conf import settings
+from huggingface_hub import HfApi, set_client_factory
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+)
+from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.utils import (
+    build_hf_headers,
+    hf_raise_for_status,
+    http_backoff,
+    parse_ratelimit_headers,
+)
+from huggingface_hub.utils._http import hf_request_event_hook
+
+from .budget import Budget
+
+log = logging.getLogger(__name__)
+
+# What the catalog stores of a listed model; the Hub answers only `_id`, `id` and these.
+LIST_EXPAND = [
+    "author", "sha", "lastModified", "createdAt", "private", "disabled", "gated", "downloads",
+    "likes", "tags", "library_name", "pipeline_tag", "cardData", "siblings", "safetensors", "gguf",
+]  # fmt: skip
+DETAIL_EXPAND = [*LIST_EXPAND, "baseModels"]
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+class HubUnavailable(Exception):
+    """A transient failure (429, 5xx, network) that outlasted our retries: try again later."""
+
+
+class ModelNotFound(Exception):
+    pass
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    infos: list[ModelInfo]
+    next_url: str | None
+
+
+def _bucket(url: httpx2.URL) -> str | None:
+    if "/resolve/" in url.path:
+        return "resolvers"
+    if url.path.startswith("/api/"):
+        return "api"
+    return None
+
+
+_installed: Budget | None = None
+request_counts = {"api": 0, "resolvers": 0}
+
+
+def install_budget(budget: Budget | None = None) -> Budget:
+    """Route every huggingface_hub request of this process through the shared budget."""
+    global _installed
+    if _installed is not None and budget is None:
+        return _installed
+    _installed = budget = budget or Budget()
+
+    def take_slot(request: httpx2.Request) -> None:
+        bucket = _bucket(request.url)
+        if bucket:
+            budget.acquire(bucket)
+            request_counts[bucket] += 1
+
+    def read_limits(response: httpx2.Response) -> None:
+        info = parse_ratelimit_headers(response.headers)
+        bucket = _bucket(response.request.url)
+        if info is not None and bucket and info.remaining == 0:
+            budget.block(bucket, info.reset_in_seconds)
+
+    def factory() -> httpx2.Client:
+        return httpx2.Client(
+            event_hooks={"request": [hf_request_event_hook, take_slot], "response": [read_limits]},
+            follow_redirects=True,
+            timeout=httpx2.Timeout(60.0, connect=10.0),
+        )
+
+    set_client_factory(factory)
+    return budget
+
+
+class Hub:
+    def __init__(self, endpoint: str | None = None, token: str | None = None):
+        self.endpoint = (endpoint or settings.HF_ENDPOINT).rstrip("/")
+        self.token = token if token is not None else settings.HF_TOKEN
+        self.api = HfApi(endpoint=self.endpoint, token=self.token or False)
+        install_budget()
+
+    def _headers(self) -> dict[str, str]:
+        return build_hf_headers(token=self.token or False)
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
+        """GET with the client's backoff (429 waits out RateLimit/Retry-After, 5xx backs off)."""
+        try:
+            response = http_backoff("GET", url, params=params, headers=self._headers())
+            hf_raise_for_status(response)
+        except (RepositoryNotFoundError, EntryNotFoundError):
+            raise
+        except HfHubHTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in TRANSIENT_STATUS:
+                raise HubUnavailable(f"{status} from {url}: {exc}") from exc
+            raise
+        except (httpx2.TransportError, httpx2.RemoteProtocolError) as exc:
+            raise HubUnavailable(f"{type(exc).__name__} on {url}: {exc}") from exc
+        return response
+
+    def list_params(
+        self,
+        *,
+        sort: str = "downloads",
+        author: str = "",
+        search: str = "",
+        filters: list[str] | None = None,
+        page_size: int | None = None,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"sort": sort, "limit": page_size or settings.CANOPY_HUB_PAGE_SIZE}
+        if author:
+            params["author"] = author
+        if search:
+            params["search"] = search
+        if filters:
+            params["filter"] = filters
+        params["expand"] = LIST_EXPAND
+        return params
+
+    def list_page(self, *, url: str | None = None, params: dict[str, Any] | None = None) -> Page:
+        """One page of GET /api/models: the first from `params`, a later one from its `url`."""
+        response = self._get(url or f"{self.endpoint}/api/models", None if url else params)
+        items = response.json()
+        infos = []
+        for item in items:
+            item.setdefault("siblings", None)
+            infos.append(ModelInfo(**item))
+        return Page(items=items, infos=infos, next_url=response.links.get("next", {}).get("url"))
+
+    def model_info(self, repo_id: str) -> tuple[dict[str, Any], ModelInfo]:
+        """The full record of one model (`HfApi.model_info` plus our retries), raw and parsed."""
+        url = f"{self.endpoint}/api/models/{repo_id}"
+        try:
+            response = self._get(url, {"expand": DETAIL_EXPAND})
+        except RepositoryNotFoundError as exc:
+            raise ModelNotFound(repo_id) from exc
+        item = response.json()
+        return item, ModelInfo(**item)
+
+    def read_file(self, repo_id: str, path: str, *, revision: str | None = None) -> tuple[str, str]:
+        """Text and etag of one small repo file (README, LICENSE...), via hf_hub_download."""
+        cache = Path(settings.DATA_DIR) / "hf-cache"
+        for attempt in range(4):
+            try:
+                local = self.api.hf_hub_download(
+                    repo_id, path, revision=revision or None, cache_dir=cache
+                )
+                break
+            except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
+                raise
+            except HfHubHTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else None
+                if status not in TRANSIENT_STATUS or attempt == 3:
+                    raise HubUnavailable(f"{status} downloading {repo_id}/{path}") from exc
+                info = parse_ratelimit_headers(exc.response.headers) if exc.response else None
+                time.sleep((info.reset_in_seconds + 1) if info and info.remaining == 0 else 2**attempt)
+        text = Path(local).read_bytes().decode("utf-8", errors="replace")
+        etag = Path(local).resolve().name
+        return text, etag
+
+    def file_url(self, repo_id: str, path: str, revision: str = "main") -> str:
+        return f"{self.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"

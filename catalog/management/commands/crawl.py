@@ -1,0 +1,44 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog import crawler
+from catalog.models import CrawlRun
+from catalog.tasks import crawl
+
+
+class Command(BaseCommand):
+    help = "Crawl the Hub (HF_ENDPOINT): a full crawl by default, or an incremental or targeted one."
+
+    def add_arguments(self, parser):
+        kind = parser.add_mutually_exclusive_group()
+        kind.add_argument("--incremental", action="store_true", help="changes since the last crawl")
+        kind.add_argument("--author", help="every model of one author")
+        kind.add_argument("--search", help="models whose id contains this text")
+        kind.add_argument("--descendants", metavar="REPO_ID", help="a model and all its descendants")
+        kind.add_argument("--ancestors", metavar="REPO_ID", help="a model and its missing ancestors")
+        parser.add_argument("--limit", type=int, help="list at most this many models (0: all)")
+        parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT)")
+        parser.add_argument("--sync", action="store_true", help="run here, not through a worker")
+
+    def handle(self, *args, **o):
+        kind, target = CrawlRun.Kind.FULL, ""
+        for name in ("author", "search", "descendants", "ancestors"):
+            if o[name]:
+                kind, target = name, o[name]
+        if o["incremental"]:
+            kind = CrawlRun.Kind.INCREMENTAL
+        run, created = crawler.start(kind, target=target, limit=o["limit"], endpoint=o["endpoint"])
+        if not created:
+            self.stdout.write(f"Crawl #{run.pk} is already {run.status}: {run.get_absolute_url()}")
+        if not o["sync"]:
+            if created:
+                crawl.delay(run.pk)
+                self.stdout.write(f"Queued {kind} crawl #{run.pk} of {run.endpoint}")
+            return
+        run = crawler.run_sync(run)
+        self.stdout.write(
+            f"Crawl #{run.pk} {run.status}: {run.listed} listed, {run.created} new, "
+            f"{run.updated} updated, {run.unchanged} unchanged, {run.details_fetched} details, "
+            f"{run.files_fetched} files, {run.error_count} errors"
+        )
+        if run.status == CrawlRun.Status.FAILED:
+            raise CommandError(run.errors[-1]["error"] if run.errors else "crawl failed")

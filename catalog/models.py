@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Gated(models.TextChoices):
+    UNKNOWN = "", "unknown"
+    NO = "no", "not gated"
+    AUTO = "auto", "gated (automatic approval)"
+    MANUAL = "manual", "gated (manual approval)"
+
+
+class HubModelQuerySet(models.QuerySet["HubModel"]):
+    def search(self, q: str) -> HubModelQuerySet:
+        q = q.strip()
+        if not q:
+            return self
+        return self.filter(repo_id__icontains=q)
+
+    def needing_details(self) -> HubModelQuerySet:
+        """Models never fetched in full, or changed on the Hub since their last detail fetch."""
+        return self.filter(Q(details_key="") | ~Q(details_key=models.F("change_key")))
+
+
+class HubModel(models.Model):
+    """A model repository on the Hub, as last seen by the crawler."""
+
+    repo_id = models.CharField(max_length=200, unique=True)
+    hub_id = models.CharField("Hub _id", max_length=32, null=True, blank=True, unique=True)
+    author = models.CharField(max_length=100, blank=True, db_index=True)
+    sha = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    last_modified = models.DateTimeField(null=True, blank=True, db_index=True)
+    private = models.BooleanField(default=False)
+    disabled = models.BooleanField(default=False)
+    gated = models.CharField(max_length=8, choices=Gated.choices, blank=True, default=Gated.UNKNOWN)
+    downloads = models.BigIntegerField(default=0, db_index=True)
+    likes = models.IntegerField(default=0)
+    library_name = models.CharField(max_length=100, blank=True, db_index=True)
+    pipeline_tag = models.CharField(max_length=100, blank=True, db_index=True)
+    tags = models.JSONField(default=list, blank=True)
+    card_data = models.JSONField(null=True, blank=True)
+    siblings = models.JSONField(null=True, blank=True, help_text="File names, when known")
+    formats = models.JSONField(default=list, blank=True, help_text="safetensors, gguf, pickle, ...")
+    parameter_count = models.BigIntegerField(null=True, blank=True)
+    base_models = models.JSONField(null=True, blank=True, help_text="The Hub's baseModels answer")
+    raw = models.JSONField(default=dict, blank=True, help_text="Last raw Hub record, merged")
+
+    # Change tracking. record_hash: the listing item as last stored, so an unchanged model is
+    # never rewritten. change_key: sha or lastModified (whichever the Hub gave) as last listed;
+    # details_key/files_key: the change_key at the last detail/file fetch.
+    record_hash = models.CharField(max_length=32, blank=True)
+    change_key = models.CharField(max_length=64, blank=True)
+    details_key = models.CharField(max_length=64, blank=True)
+    files_key = models.CharField(max_length=64, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    details_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HubModelQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-downloads", "id"], name="hubmodel_downloads_idx"),
+            models.Index(fields=["-likes", "id"], name="hubmodel_likes_idx"),
+            models.Index(fields=["-updated_at"], name="hubmodel_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.repo_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:model_detail", args=[self.repo_id])
+
+    @property
+    def name(self) -> str:
+        return self.repo_id.split("/", 1)[-1]
+
+    @property
+    def hub_url(self) -> str:
+        from django.conf import settings
+
+        return f"{settings.HF_ENDPOINT}/{self.repo_id}"
+
+    @property
+    def pickle_only(self) -> bool:
+        return "pickle" in self.formats and not {"safetensors", "gguf"} & set(self.formats)
+
+
+class Relation(models.TextChoices):
+    FINETUNE = "finetune"
+    ADAPTER = "adapter"
+    QUANTIZED = "quantized"
+    MERGE = "merge"
+    UNSPECIFIED = "unspecified"
+
+
+class RelationSource(models.TextChoices):
+    CARD = "card", "card base_model_relation"
+    HUB = "hub", "typed base_model tag / baseModels"
+    INFERRED = "inferred", "inferred from tags, library and files"
+    DEFAULT = "default", "no signal: the Hub's default (finetune)"
+
+
+class LineageEdge(models.Model):
+    """child -> parent. The parent is a repo id string: it may not be crawled yet."""
+
+    child = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="parent_edges")
+    parent_repo_id = models.CharField(max_length=200, db_index=True)
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    relation_source = models.CharField(max_length=8, choices=RelationSource.choices)
+    origin = models.CharField(
+        max_length=32, help_text="where the edge was read: tags, card, baseModels (comma-joined)"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child", "parent_repo_id"], name="edge_child_parent_uniq")
+        ]
+        indexes = [models.Index(fields=["parent_repo_id", "relation"], name="edge_parent_rel_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} -[{self.relation}]-> {self.parent_repo_id}"
+
+
+class RepoAlias(models.Model):
+    """An id the Hub redirects (renamed repos, legacy un-namespaced ids) to a model's id."""
+
+    alias = models.CharField(max_length=200, unique=True)
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="aliases")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "repo aliases"
+
+    def __str__(self) -> str:
+        return f"{self.alias} -> {self.model_id}"
+
+
+class ModelFile(models.Model):
+    """A file fetched as license evidence (README.md, LICENSE*, USE_POLICY*)."""
+
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=300)
+    revision = models.CharField(max_length=40, blank=True)
+    etag = models.CharField(max_length=80, blank=True)
+    text = models.TextField()
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "path"], name="file_model_path_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}:{self.path}"
+
+
+class CrawlRun(models.Model):
+    class Kind(models.TextChoices):
+        FULL = "full"
+        INCREMENTAL = "incremental"
+        AUTHOR = "author"
+        SEARCH = "search"
+        DESCENDANTS = "descendants"
+        ANCESTORS = "ancestors"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    class Phase(models.TextChoices):
+        LISTING = "listing"
+        DETAILS = "details"
+        FINISHED = "finished"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    target = models.CharField(max_length=200, blank=True, help_text="author, search text or repo id")
+    endpoint = models.CharField(max_length=200)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.LISTING)
+    limit = models.PositiveIntegerField(default=0, help_text="models to list at most; 0: all")
+    cursor = models.TextField(blank=True, help_text="next listing page URL (checkpoint)")
+    pending = models.JSONField(default=list, blank=True, help_text="repo ids still to visit")
+    seen = models.JSONField(default=list, blank=True, help_text="repo ids visited (tree walks)")
+    lease = models.CharField(max_length=36, blank=True, help_text="the worker running it now")
+    watermark = models.DateTimeField(null=True, blank=True, help_text="newest lastModified seen")
+    pages = models.PositiveIntegerField(default=0)
+    listed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    details_fetched = models.PositiveIntegerField(default=0)
+    files_fetched = models.PositiveIntegerField(default=0)
+    edges_written = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="the last errors, newest last")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} crawl #{self.pk} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:crawl_detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def duration(self):
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    def add_error(self, message: str) -> None:
+        self.error_count += 1
+        self.errors = [*self.errors[-19:], {"at": timezone.now().isoformat(), "error": message}]
+
+
+class HubBudget(models.Model):
+    """Embedded-mode store of the request budget (see catalog.budget); Redis replaces it."""
+
+    bucket = models.CharField(max_length=16, primary_key=True)
+    window_start = models.BigIntegerField(default=0)
+    used = models.PositiveIntegerField(default=0)
+    blocked_until = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.bucket}: {self.used} since {self.window_start}"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "catalog"
+urlpatterns = [
+    path("models/", views.model_list, name="model_list"),
+    path("models/<path:repo_id>/", views.model_detail, name="model_detail"),
+    path("crawls/", views.crawl_list, name="crawl_list"),
+    path("crawls/<int:pk>/", views.crawl_detail, name="crawl_detail"),
+]

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from catalog.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="catalog:model_list", permanent=False)),
+    path("", include("catalog.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""License knowledge and assessments (see issue 3)."""
