@@ -338,9 +338,8 @@ def build_demo(snap: Snapshot, args) -> dict:
                     continue
                 for _, tgt in base_targets(rec):
                     pk = snap.key_of_id(tgt)
-                    if pk is None:
-                        if level == 1 or True:
-                            (missing if "/" in tgt else missing_legacy)[tgt] += 1
+                    if pk is None:  # counted at both levels (references from 2024 and 2025 states)
+                        (missing if "/" in tgt else missing_legacy)[tgt] += 1
                         continue
                     if add(pk, chosen[key][0] if chosen[key][0] not in ("sample",) else "parents",
                            f"parent (level {level})"):
