@@ -1,0 +1,70 @@
+"""Command line: python -m hubreplay FILE.jsonl.gz [...] [--then FILE ...]... --port N"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .server import ReplayServer
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m hubreplay", description=__doc__)
+    p.add_argument("files", nargs="+", help="snapshot files of state 0 (later ones win)")
+    p.add_argument("--then", nargs="+", action="append", default=[], metavar="FILE",
+                   help="files layered on the previous state to make the next state (repeatable)")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--api-budget", type=int, default=None)
+    p.add_argument("--resolvers-budget", type=int, default=None)
+    p.add_argument("--window", type=int, default=300)
+    p.add_argument("--page-size-cap", type=int, default=1000)
+    p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--index-dir", default=None)
+    p.add_argument("--accept-token", default=None, help="only this token opens gated repos")
+    p.add_argument("--fail-every", type=int, default=None,
+                   help="answer --fail-status on every Nth API request")
+    p.add_argument("--fail-rate", type=float, default=None,
+                   help="answer --fail-status on API requests with this probability (0..1)")
+    p.add_argument("--fail-status", type=int, default=500)
+    p.add_argument("--fail-seed", type=int, default=0)
+    p.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    srv = ReplayServer(
+        [a.files] + a.then,
+        port=a.port,
+        host=a.host,
+        api_budget=a.api_budget,
+        resolvers_budget=a.resolvers_budget,
+        window=a.window,
+        delay_ms=a.delay_ms,
+        index_dir=a.index_dir,
+        page_size_cap=a.page_size_cap,
+        accept_token=a.accept_token,
+        verbose=a.verbose,
+    )
+    if a.fail_every or a.fail_rate:
+        srv.set_faults(status=a.fail_status, every=a.fail_every, rate=a.fail_rate, seed=a.fail_seed)
+    t0 = time.monotonic()
+    srv.build(log=lambda m: print(m, file=sys.stderr, flush=True))
+    if a.verbose:
+        print(f"hubreplay: indexes ready in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    srv.make_httpd()
+    n = srv.counts[0]["models"]
+    print(f"hubreplay: serving {n} models (state 0 of {srv.num_states}) on {srv.url}", flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

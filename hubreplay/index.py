@@ -1,0 +1,346 @@
+"""SQLite index of `hub-snapshot/1` files (one database file per replay state).
+
+A state is built once and cached in the index directory under a name derived from the files'
+paths, sizes and mtimes, the state number and FORMAT_VERSION.  State 0 is built from its files;
+state k is a copy of state k-1 with the files of layer k applied on top.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+FORMAT_VERSION = "hubreplay-index/3"
+
+# Keys of the default GET /api/models item, in the Hub's order.
+LIST_KEYS = (
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+)
+SORT_KEYS = ("downloads", "likes", "createdAt", "lastModified", "trendingScore")
+RELATIONS = ("adapter", "finetune", "merge", "quantized")
+
+FLAG_CARD_OR_CONFIG = 1
+
+SCHEMA = """
+CREATE TABLE models(
+  rowid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  _id TEXT,
+  author TEXT,
+  downloads INT,
+  likes INT,
+  createdAt TEXT,
+  lastModified TEXT,
+  trendingScore REAL,
+  pipeline_tag TEXT,
+  library_name TEXT,
+  gated TEXT,
+  sha TEXT,
+  json TEXT NOT NULL,
+  list_json TEXT,
+  flags INT NOT NULL DEFAULT 0
+);
+CREATE INDEX models__id ON models(_id);
+CREATE TABLE tags(tag TEXT NOT NULL, model_rowid INT NOT NULL);
+CREATE TABLE files(model_rowid INT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX files_by_model ON files(model_rowid, name);
+CREATE TABLE aliases(old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+"""
+
+FINAL_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS tags_by_tag ON tags(tag, model_rowid)",
+    "CREATE INDEX IF NOT EXISTS models_author ON models(author)",
+    "CREATE INDEX IF NOT EXISTS models_pipeline ON models(pipeline_tag)",
+] + [f"CREATE INDEX IF NOT EXISTS models_sort_{k} ON models({k} DESC)" for k in SORT_KEYS]
+
+
+def default_index_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "hubreplay"
+
+
+def derived_sha(model_id: str, date: str | None) -> str:
+    """Stable made-up commit sha for records that have none (served in headers only)."""
+    return hashlib.sha1((model_id + (date or "")).encode("utf-8")).hexdigest()
+
+
+def state_key(layers: Sequence[Sequence[str]], k: int) -> str:
+    h = hashlib.sha256(FORMAT_VERSION.encode())
+    for n, layer in enumerate(layers[: k + 1]):
+        h.update(f"|layer{n}".encode())
+        for f in layer:
+            p = os.path.abspath(f)
+            st = os.stat(p)
+            h.update(f"|{p}|{st.st_size}|{st.st_mtime_ns}".encode())
+    h.update(f"|state{k}".encode())
+    return h.hexdigest()[:24]
+
+
+def _iter_lines(path: str) -> Iterable[str]:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                yield line
+
+
+def _strip_capture(line: str, rec: dict) -> str | None:
+    """Fast path: the served JSON is the line up to a trailing top-level `__capture` key."""
+    keys = list(rec)
+    if not keys or keys[-1] != "__capture" or any(k.startswith("__") for k in keys[:-1]):
+        return None
+    if line.count('"__capture":') != 1:
+        return None
+    pos = line.find(',"__capture":')
+    if pos < 0 or not line.endswith("}"):
+        return None
+    return line[:pos] + "}"
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class _Builder:
+    """Applies snapshot files to an open (writable) index database."""
+
+    def __init__(self, con: sqlite3.Connection, fresh: bool):
+        self.con = con
+        self.fresh = fresh
+        con.execute("CREATE TEMP TABLE pending(rowid INTEGER PRIMARY KEY, tags_json TEXT)")
+        self.pending: list[tuple[int, str]] = []
+        self.files_rows: list[tuple[int, str, str]] = []
+        # models rows not yet written: inserted in batches with explicit rowids
+        self.new_rows: list[tuple] = []
+        self.new_by_id: dict[str, int] = {}
+        self.new_by__id: dict[str, int] = {}
+        self.next_rowid = (con.execute("SELECT max(rowid) FROM models").fetchone()[0] or 0) + 1
+        self.has_aliases = con.execute("SELECT 1 FROM aliases LIMIT 1").fetchone() is not None
+
+    def _flush(self):
+        if self.new_rows:
+            self.con.executemany(
+                "INSERT INTO models(rowid, id, _id, author, downloads, likes, createdAt,"
+                " lastModified, trendingScore, pipeline_tag, library_name, gated, sha, json,"
+                " list_json, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                self.new_rows,
+            )
+            self.new_rows.clear()
+            self.new_by_id.clear()
+            self.new_by__id.clear()
+        if self.pending:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO temp.pending(rowid, tags_json) VALUES (?, ?)", self.pending
+            )
+            self.pending.clear()
+        if self.files_rows:
+            self.con.executemany(
+                "INSERT INTO files(model_rowid, name, text) VALUES (?, ?, ?)", self.files_rows
+            )
+            self.files_rows.clear()
+
+    def _delete_row(self, rowid: int):
+        self.con.execute("DELETE FROM models WHERE rowid=?", (rowid,))
+        self.con.execute("DELETE FROM files WHERE model_rowid=?", (rowid,))
+        self.pending.append((rowid, "[]"))
+
+    def apply_file(self, path: str) -> int:
+        con = self.con
+        n = 0
+        for line in _iter_lines(path):
+            self.apply_record(json.loads(line), line)
+            n += 1
+            if len(self.new_rows) >= 5000 or len(self.pending) >= 20000:
+                self._flush()
+        self._flush()
+        return n
+
+    def apply_record(self, rec: dict, line: str | None = None):
+        con = self.con
+        files = rec.get("__files") or {}
+        api = {k: v for k, v in rec.items() if not k.startswith("__")}
+        mid = api["id"]
+        _id = api.get("_id")
+
+        if mid in self.new_by_id or (_id is not None and _id in self.new_by__id):
+            self._flush()  # a duplicate of a not yet written row: write the batch first
+        existing = None  # (rowid, id, _id)
+        by__id = by_id = None
+        for r in con.execute(
+            "SELECT 0, rowid, id, _id FROM models WHERE _id=?1 UNION ALL"
+            " SELECT 1, rowid, id, _id FROM models WHERE id=?2",
+            (_id, mid),
+        ):
+            if r[0] == 0:
+                by__id = r[1:]
+            else:
+                by_id = r[1:]
+        if _id is not None:
+            existing = by__id
+        if existing is None:
+            row = by_id
+            if row is not None:
+                if _id is not None and row[2] is not None and row[2] != _id:
+                    # The id now belongs to a different repo: the old repo is superseded.
+                    self._delete_row(row[0])
+                else:
+                    existing = row
+        if existing is not None and existing[1] != mid:
+            # Rename: same _id, new id.  Another row holding the new id is superseded.
+            clash = con.execute("SELECT rowid FROM models WHERE id=?", (mid,)).fetchone()
+            if clash is not None and clash[0] != existing[0]:
+                self._delete_row(clash[0])
+            old = existing[1]
+            con.execute("UPDATE aliases SET new_id=? WHERE new_id=?", (mid, old))
+            con.execute("INSERT OR REPLACE INTO aliases(old_id, new_id) VALUES (?, ?)", (old, mid))
+            self.has_aliases = True
+        if self.has_aliases:
+            con.execute("DELETE FROM aliases WHERE old_id=?", (mid,))
+
+        tags = api.get("tags") or []
+        ftags = [t for t in tags if isinstance(t, str)]
+        for extra in (api.get("library_name"), api.get("pipeline_tag")):
+            if isinstance(extra, str) and extra not in ftags:
+                ftags.append(extra)
+        ftags = list(dict.fromkeys(ftags))
+
+        author = api.get("author") or (mid.split("/", 1)[0] if "/" in mid else None)
+        gated = api.get("gated")
+        gated_s = None if gated is None else (("true" if gated else "false") if isinstance(gated, bool) else str(gated))
+        sha = api.get("sha") or derived_sha(mid, api.get("lastModified") or api.get("createdAt"))
+        full = (line is not None and _strip_capture(line, rec)) or _dumps(api)
+        lkeys = [k for k in LIST_KEYS if k in api]
+        lst = full if lkeys == list(api) else _dumps({k: api[k] for k in lkeys})
+        flags = FLAG_CARD_OR_CONFIG if ("cardData" in api or "config" in api) else 0
+
+        def num(v, typ):
+            return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+        vals = (
+            mid,
+            _id,
+            author,
+            num(api.get("downloads"), int),
+            num(api.get("likes"), int),
+            api.get("createdAt") if isinstance(api.get("createdAt"), str) else None,
+            api.get("lastModified") if isinstance(api.get("lastModified"), str) else None,
+            num(api.get("trendingScore"), float),
+            api.get("pipeline_tag") if isinstance(api.get("pipeline_tag"), str) else None,
+            api.get("library_name") if isinstance(api.get("library_name"), str) else None,
+            gated_s,
+            sha,
+            full,
+            None if lst == full else lst,
+            flags,
+        )
+        if existing is None:
+            rowid = self.next_rowid
+            self.next_rowid += 1
+            self.new_rows.append((rowid,) + vals)
+            self.new_by_id[mid] = rowid
+            if _id is not None:
+                self.new_by__id[_id] = rowid
+        else:
+            rowid = existing[0]
+            con.execute(
+                "UPDATE models SET id=?, _id=?, author=?, downloads=?, likes=?, createdAt=?,"
+                " lastModified=?, trendingScore=?, pipeline_tag=?, library_name=?, gated=?, sha=?,"
+                " json=?, list_json=?, flags=? WHERE rowid=?",
+                vals + (rowid,),
+            )
+            con.execute("DELETE FROM files WHERE model_rowid=?", (rowid,))
+        self.pending.append((rowid, _dumps(ftags)))
+        for name, text in files.items():
+            if isinstance(text, str):
+                self.files_rows.append((rowid, name, text))
+
+    def finalize(self):
+        con = self.con
+        self._flush()
+        if not self.fresh:
+            con.execute("DELETE FROM tags WHERE model_rowid IN (SELECT rowid FROM temp.pending)")
+        con.execute(
+            "INSERT INTO tags(tag, model_rowid) SELECT j.value, p.rowid"
+            " FROM temp.pending p, json_each(p.tags_json) j"
+        )
+        con.execute("DROP TABLE temp.pending")
+        for stmt in FINAL_INDEXES:
+            con.execute(stmt)
+        count = con.execute("SELECT count(*) FROM models").fetchone()[0]
+        aliases = con.execute("SELECT count(*) FROM aliases").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('models', ?)", (str(count),))
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (str(aliases),))
+        con.execute("ANALYZE")
+
+
+def _open_build(path: str) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-200000")
+    con.execute("PRAGMA temp_store=FILE")
+    return con
+
+
+def build_states(
+    layers: Sequence[Sequence[str]],
+    index_dir: str | os.PathLike | None = None,
+    log=None,
+) -> list[str]:
+    """Return the database path of every state, building the missing ones."""
+    idir = Path(index_dir) if index_dir else default_index_dir()
+    idir.mkdir(parents=True, exist_ok=True)
+    paths: list[str] = []
+    prev: str | None = None
+    for k, layer in enumerate(layers):
+        target = idir / f"state-{state_key(layers, k)}.sqlite"
+        if not target.exists():
+            t0 = time.monotonic()
+            fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".sqlite", dir=idir)
+            os.close(fd)
+            try:
+                if prev is None:
+                    os.unlink(tmp)
+                    con = _open_build(tmp)
+                    con.executescript(SCHEMA)
+                else:
+                    shutil.copyfile(prev, tmp)
+                    con = _open_build(tmp)
+                con.execute("BEGIN")
+                b = _Builder(con, fresh=prev is None)
+                n = 0
+                for f in layer:
+                    n += b.apply_file(f)
+                b.finalize()
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (str(k),))
+                con.execute("COMMIT")
+                con.close()
+                os.replace(tmp, target)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            if log:
+                log(f"hubreplay: built state {k} index ({n} records) in {time.monotonic() - t0:.1f}s: {target}")
+        paths.append(str(target))
+        prev = str(target)
+    return paths

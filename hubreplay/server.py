@@ -1,0 +1,740 @@
+"""HTTP server imitating the Hugging Face Hub API from `hub-snapshot/1` files."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import json
+import math
+import random
+import sqlite3
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote
+
+from .index import RELATIONS, SORT_KEYS, build_states
+
+EXPAND_MODEL = (
+    "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
+    "downloads", "downloadsAllTime", "evalResults", "gated", "gguf", "inference",
+    "inferenceProviderMapping", "lastModified", "library_name", "likes", "mask_token",
+    "model-index", "pipeline_tag", "private", "resourceGroup", "safetensors", "sha", "siblings",
+    "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage", "widgetData",
+)  # fmt: skip
+DETAIL_ONLY = ("baseModels", "childrenModelCount", "usedStorage")
+EXPAND_LIST = tuple(e for e in EXPAND_MODEL if e not in DETAIL_ONLY)
+SORT_ALIASES = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "createdAt": "createdAt",
+    "created_at": "createdAt",
+    "lastModified": "lastModified",
+    "last_modified": "lastModified",
+    "trendingScore": "trendingScore",
+    "trending_score": "trendingScore",
+    "trending": "trendingScore",
+}
+DEFAULT_SORT = "downloads"
+UNLIMITED_QUOTA = 1_000_000_000
+GATED_MSG = (
+    "Access to model {id} is restricted. You must have access to it and be authenticated to "
+    "access it."
+)
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, error: str, code: str | None = None, headers=None):
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.code = code
+        self.headers = dict(headers or {})
+
+
+class RateLimiter:
+    """Fixed-window budgets for the `api` and `resolvers` buckets."""
+
+    def __init__(self, api=None, resolvers=None, window=300):
+        self.lock = threading.Lock()
+        self.configure(api, resolvers, window)
+
+    def configure(self, api, resolvers, window):
+        with self.lock:
+            self.budgets = {"api": api, "resolvers": resolvers}
+            self.window = max(1, int(window))
+            self.start = {"api": None, "resolvers": None}
+            self.used = {"api": 0, "resolvers": 0}
+
+    def take(self, bucket: str, consume: bool = True):
+        """Return (allowed, headers)."""
+        with self.lock:
+            now = time.monotonic()
+            start = self.start[bucket]
+            if start is None or now >= start + self.window:
+                start = self.start[bucket] = now
+                self.used[bucket] = 0
+            budget = self.budgets[bucket]
+            quota = UNLIMITED_QUOTA if budget is None else budget
+            allowed = True
+            if consume:
+                if self.used[bucket] >= quota:
+                    allowed = False
+                else:
+                    self.used[bucket] += 1
+            remaining = max(0, quota - self.used[bucket])
+            reset = max(1, math.ceil(start + self.window - now))
+            headers = {
+                "RateLimit": f'"{bucket}";r={remaining};t={reset}',
+                "RateLimit-Policy": f'"fixed window";"{bucket}";q={quota};w={self.window}',
+            }
+            if not allowed:
+                headers["Retry-After"] = str(reset)
+            return allowed, headers
+
+
+def _b64e(obj) -> str:
+    raw = json.dumps(obj, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _b64d(s: str):
+    s = s + "=" * (-len(s) % 4)
+    return json.loads(base64.urlsafe_b64decode(s.encode()).decode())
+
+
+def _truthy(v: str | None) -> bool:
+    return v is not None and v.lower() in ("1", "true", "yes")
+
+
+class ReplayServer:
+    """Replay server.  `states` is a list of lists of snapshot files; state k = layers 0..k."""
+
+    def __init__(
+        self,
+        states,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        api_budget: int | None = None,
+        resolvers_budget: int | None = None,
+        window: int = 300,
+        delay_ms: int = 0,
+        index_dir=None,
+        page_size_cap: int = 1000,
+        accept_token: str | None = None,
+        verbose: bool = False,
+        log_size: int = 100_000,
+    ):
+        if states and isinstance(states[0], (str, Path)):
+            states = [states]
+        self.layers = [[str(f) for f in layer] for layer in states]
+        if not self.layers:
+            raise ValueError("at least one state (list of files) is needed")
+        self.host = host
+        self.port = port
+        self.index_dir = index_dir
+        self.page_size_cap = max(1, int(page_size_cap))
+        self.delay_ms = delay_ms
+        self.accept_token = accept_token
+        self.verbose = verbose
+        self.limiter = RateLimiter(api_budget, resolvers_budget, window)
+        self.request_log: collections.deque = collections.deque(maxlen=log_size)
+        self.db_paths: list[str] | None = None
+        self.counts: list[dict] = []
+        self.state = 0
+        self._fault_status = 500
+        self._fault_every: int | None = None
+        self._fault_rate: float | None = None
+        self._fault_rng = random.Random(0)
+        self._fault_n = 0
+        self._fault_lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url: str | None = None
+
+    # -- setup ---------------------------------------------------------------------------
+    def build(self, log=None) -> list[str]:
+        if self.db_paths is None:
+            self.db_paths = build_states(self.layers, self.index_dir, log=log)
+            self.counts = []
+            for p in self.db_paths:
+                con = self.connect(p)
+                meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+                con.close()
+                self.counts.append(
+                    {"models": int(meta.get("models", 0)), "aliases": int(meta.get("aliases", 0))}
+                )
+        return self.db_paths
+
+    @staticmethod
+    def connect(path: str) -> sqlite3.Connection:
+        uri = "file:" + quote(str(Path(path).resolve())) + "?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    def make_httpd(self) -> ThreadingHTTPServer:
+        self.build()
+        httpd = _HTTPServer((self.host, self.port), _Handler)
+        httpd.replay = self
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self.url = f"http://{self.host}:{self.port}"
+        return httpd
+
+    def start(self) -> ReplayServer:
+        httpd = self.make_httpd()
+        self._thread = threading.Thread(target=httpd.serve_forever, name="hubreplay", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        if self._httpd is None:
+            self.make_httpd()
+        self._httpd.serve_forever()
+
+    def stop(self):
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- runtime controls ----------------------------------------------------------------
+    @property
+    def num_states(self) -> int:
+        return len(self.layers)
+
+    def set_state(self, n: int):
+        if not 0 <= int(n) < len(self.layers):
+            raise ValueError(f"state must be in 0..{len(self.layers) - 1}")
+        self.state = int(n)
+
+    def set_budget(self, api: int | None = None, resolvers: int | None = None, window=None):
+        """Reconfigure the rate limit (None = unlimited; window None = keep) and reset counters."""
+        self.limiter.configure(api, resolvers, self.limiter.window if window is None else window)
+
+    def set_faults(self, status: int = 500, every: int | None = None, rate: float | None = None,
+                   seed: int = 0):
+        """Answer `status` on every `every`-th API request (or with probability `rate`)."""
+        with self._fault_lock:
+            self._fault_status = status
+            self._fault_every = every or None
+            self._fault_rate = rate or None
+            self._fault_rng = random.Random(seed)
+            self._fault_n = 0
+
+    def _fault(self) -> bool:
+        with self._fault_lock:
+            if not self._fault_every and not self._fault_rate:
+                return False
+            self._fault_n += 1
+            if self._fault_every and self._fault_n % self._fault_every == 0:
+                return True
+            return bool(self._fault_rate) and self._fault_rng.random() < self._fault_rate
+
+    def state_info(self) -> dict:
+        c = self.counts[self.state] if self.counts else {}
+        return {"state": self.state, "states": len(self.layers), **c}
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    replay: ReplayServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hubreplay"
+    sys_version = ""
+    server: _HTTPServer
+
+    # -- plumbing ------------------------------------------------------------------------
+    def setup(self):
+        super().setup()
+        self._cons: dict[int, sqlite3.Connection] = {}
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            for c in self._cons.values():
+                c.close()
+            self._cons.clear()
+
+    def log_message(self, format, *args):  # noqa: A002
+        if self.server.replay.verbose:
+            sys.stderr.write("hubreplay: %s %s\n" % (self.address_string(), format % args))
+
+    def db(self) -> sqlite3.Connection:
+        k = self._state
+        con = self._cons.get(k)
+        if con is None:
+            con = self._cons[k] = self.server.replay.connect(self.server.replay.db_paths[k])
+        return con
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str):
+        rp = self.server.replay
+        self._method = method
+        self._state = rp.state
+        self._extra_headers: dict[str, str] = {}
+        raw = self.path
+        if raw.startswith("http://") or raw.startswith("https://"):
+            raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
+        path, _, query = raw.partition("?")
+        self._raw_path, self._query = path, query
+        self._params = parse_qsl(query, keep_blank_values=True)
+        status = 500
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            if rp.delay_ms:
+                time.sleep(rp.delay_ms / 1000.0)
+            if path.startswith("/_replay"):
+                _, rl = rp.limiter.take("api", consume=False)
+                self._extra_headers.update(rl)
+                status = self._replay_control(method, path)
+                return
+            if "/resolve/" in path:
+                bucket = "resolvers"
+            else:
+                bucket = "api"
+            counted = path.startswith("/api/") or bucket == "resolvers"
+            allowed, rl = rp.limiter.take(bucket, consume=counted)
+            self._extra_headers.update(rl)
+            if not allowed:
+                status = self._send_json(429, {"error": "You have exceeded our rate limit"})
+                return
+            if bucket == "api" and counted and rp._fault():
+                status = self._send_json(rp._fault_status, {"error": "Injected fault"})
+                return
+            if bucket == "resolvers":
+                if method == "POST":
+                    raise HttpError(405, "Method not allowed")
+                status = self._resolve(path)
+            elif method == "POST":
+                raise HttpError(405, "Method not allowed")
+            elif path == "/api/models":
+                status = self._list_models()
+            elif path.startswith("/api/models/"):
+                status = self._model_info(path[len("/api/models/"):])
+            elif path == "/api/agent-harnesses":
+                status = self._send_json(200, {"standardEnvVars": [], "harnesses": {}})
+            else:
+                raise HttpError(404, "Sorry, we can't find the page you are looking for.")
+        except HttpError as e:
+            self._extra_headers.update(e.headers)
+            if e.code:
+                self._extra_headers["X-Error-Code"] = e.code
+            status = self._send_json(e.status, {"error": e.error})
+        except (BrokenPipeError, ConnectionResetError):
+            status = 499
+            self.close_connection = True
+        except Exception as e:  # pragma: no cover - defensive
+            status = 500
+            try:
+                self._send_json(500, {"error": f"Internal error: {type(e).__name__}: {e}"})
+            except OSError:
+                pass
+            if rp.verbose:
+                import traceback
+
+                traceback.print_exc()
+        finally:
+            rp.request_log.append((method, self.path, status))
+
+    def _send(self, status: int, body: bytes, content_type: str, headers=None,
+              content_length: int | None = None) -> int:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+        for k, v in self._extra_headers.items():
+            self.send_header(k, v)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self._method != "HEAD":
+            self.wfile.write(body)
+        return status
+
+    def _send_json(self, status: int, obj, headers=None) -> int:
+        body = obj if isinstance(obj, bytes) else json.dumps(obj, ensure_ascii=False).encode()
+        return self._send(status, body, "application/json; charset=utf-8", headers)
+
+    def _redirect(self, location: str) -> int:
+        body = f"Temporary Redirect. Redirecting to {location}".encode()
+        return self._send(307, body, "text/plain; charset=utf-8", {"Location": location})
+
+    def _param(self, name: str) -> str | None:
+        for k, v in self._params:
+            if k == name:
+                return v
+        return None
+
+    def _params_all(self, *names: str) -> list[str]:
+        return [v for k, v in self._params if k in names]
+
+    # -- /_replay ------------------------------------------------------------------------
+    def _replay_control(self, method: str, path: str) -> int:
+        rp = self.server.replay
+        if path != "/_replay/state":
+            raise HttpError(404, "Unknown replay control")
+        if method == "POST":
+            n = self._param("n")
+            try:
+                rp.set_state(int(n))
+            except (TypeError, ValueError):
+                raise HttpError(400, f"n must be an integer in 0..{rp.num_states - 1}") from None
+            return self._send_json(200, {"state": rp.state})
+        return self._send_json(200, rp.state_info())
+
+    # -- lookups ---------------------------------------------------------------------------
+    def _lookup(self, repo_id: str):
+        """Return ('row', row) or ('alias', new_id) or (None, None)."""
+        con = self.db()
+        row = con.execute(
+            "SELECT rowid, id, _id, sha, gated, json FROM models WHERE id=?", (repo_id,)
+        ).fetchone()
+        if row is not None:
+            return "row", row
+        a = con.execute("SELECT new_id FROM aliases WHERE old_id=?", (repo_id,)).fetchone()
+        if a is not None:
+            return "alias", a[0]
+        return None, None
+
+    def _expand_names(self, allowed: tuple[str, ...]) -> list[str] | None:
+        names = self._params_all("expand", "expand[]")
+        if not names:
+            return None
+        out = []
+        for n in names:
+            for part in n.split(","):
+                part = part.strip()
+                if not part:
+                    continue
+                if part not in allowed:
+                    raise HttpError(400, '"expand" must be one of [' + ", ".join(allowed) + "]")
+                if part not in out:
+                    out.append(part)
+        return out
+
+    # -- GET /api/models -------------------------------------------------------------------
+    def _list_models(self) -> int:
+        rp = self.server.replay
+        con = self.db()
+        expand = self._expand_names(EXPAND_LIST)
+        sort_p = self._param("sort")
+        if sort_p:
+            key = SORT_ALIASES.get(sort_p)
+            if key is None:
+                raise HttpError(400, '"sort" must be one of [' + ", ".join(SORT_KEYS) + "]")
+        else:
+            key = DEFAULT_SORT
+        limit_p = self._param("limit")
+        page = rp.page_size_cap
+        if limit_p:
+            try:
+                page = max(1, min(int(limit_p), rp.page_size_cap))
+            except ValueError:
+                raise HttpError(400, '"limit" must be a number') from None
+
+        where: list[str] = []
+        args: list = []
+        search = self._param("search")
+        if search:
+            where.append("instr(lower(id), ?) > 0")
+            args.append(search.lower())
+        author = self._param("author")
+        if author:
+            where.append("author = ?")
+            args.append(author)
+        pipeline = self._param("pipeline_tag")
+        if pipeline:
+            where.append("pipeline_tag = ?")
+            args.append(pipeline)
+        gated = self._param("gated")
+        if gated is not None and gated != "":
+            if _truthy(gated):
+                where.append("gated IN ('auto', 'manual', 'true')")
+            else:
+                where.append("(gated IS NULL OR gated = 'false')")
+        for f in self._params_all("filter", "other"):
+            for tag in (t for t in f.split(",") if t):
+                where.append("rowid IN (SELECT model_rowid FROM tags WHERE tag = ?)")
+                args.append(tag)
+
+        cursor_p = self._param("cursor")
+        last = None
+        if cursor_p:
+            try:
+                c = _b64d(cursor_p)
+                last = (c["v"], int(c["r"]))
+            except Exception:
+                raise HttpError(400, "Invalid cursor") from None
+
+        full = _truthy(self._param("full"))
+        want_card = _truthy(self._param("cardData"))
+        want_config = _truthy(self._param("config"))
+        if expand is not None:
+            col = "json"
+        elif full or want_card or want_config:
+            col = "json, flags"
+        else:
+            col = "COALESCE(list_json, json)"
+        base_sql = f"SELECT rowid, {key}, {col} FROM models"
+        n = page + 1
+        rows: list = []
+
+        def run(extra: str, extra_args: list, order: str, lim: int):
+            conds = where + [extra]
+            sql = f"{base_sql} WHERE {' AND '.join(conds)} ORDER BY {order} LIMIT {lim}"
+            rows.extend(con.execute(sql, args + extra_args).fetchall())
+
+        desc = f"{key} DESC, rowid"
+        if last is None:
+            run(f"{key} IS NOT NULL", [], desc, n)
+            if len(rows) < n:
+                run(f"{key} IS NULL", [], "rowid", n - len(rows))
+        elif last[0] is None:
+            run(f"{key} IS NULL AND rowid > ?", [last[1]], "rowid", n)
+        else:
+            run(f"{key} = ? AND rowid > ?", [last[0], last[1]], "rowid", n)
+            if len(rows) < n:
+                run(f"{key} < ?", [last[0]], desc, n - len(rows))
+            if len(rows) < n:
+                run(f"{key} IS NULL", [], "rowid", n - len(rows))
+
+        has_more = len(rows) > page
+        rows = rows[:page]
+        if expand is not None:
+            items = []
+            for r in rows:
+                rec = json.loads(r[2])
+                item = {"_id": rec["_id"]} if "_id" in rec else {}
+                item["id"] = rec["id"]
+                for e in expand:
+                    if e in rec:
+                        item[e] = rec[e]
+                items.append(json.dumps(item, ensure_ascii=False))
+        elif full or want_card or want_config:
+            items = []
+            for r in rows:
+                rec = json.loads(r[2])
+                if not full:
+                    base = {k: rec[k] for k in _LIST_KEYS if k in rec}
+                    for flag, k in ((want_card, "cardData"), (want_config, "config")):
+                        if flag and k in rec:
+                            base[k] = rec[k]
+                    rec = base
+                else:
+                    if not want_card:
+                        rec.pop("cardData", None)
+                    if not want_config:
+                        rec.pop("config", None)
+                items.append(json.dumps(rec, ensure_ascii=False))
+        else:
+            items = [r[2] for r in rows]
+        body = ("[" + ",".join(items) + "]").encode()
+        headers = {}
+        if has_more and rows:
+            lr = rows[-1]
+            cur = _b64e({"v": lr[1], "r": lr[0]})
+            kept = [p for p in self._query.split("&") if p and not p.startswith("cursor=")]
+            kept.append("cursor=" + quote(cur, safe=""))
+            host = self.headers.get("Host") or f"{rp.host}:{rp.port}"
+            headers["Link"] = f'<http://{host}/api/models?{"&".join(kept)}>; rel="next"'
+        return self._send(200, body, "application/json; charset=utf-8", headers)
+
+    # -- GET /api/models/{id}[/revision/{rev}] --------------------------------------------
+    def _model_info(self, rest: str) -> int:
+        parts = rest.split("/")
+        rev = None
+        if len(parts) >= 4 and parts[2] == "revision":
+            repo_parts, rev, tail = parts[:2], unquote("/".join(parts[3:])), None
+        elif len(parts) == 3 and parts[1] == "revision":
+            repo_parts, rev, tail = parts[:1], unquote(parts[2]), None
+        elif len(parts) <= 2:
+            repo_parts, tail = parts, None
+        else:
+            raise HttpError(404, "Sorry, we can't find the page you are looking for.")
+        repo_id = "/".join(unquote(p) for p in repo_parts)
+        del tail
+        expand = self._expand_names(EXPAND_MODEL)
+        kind, row = self._lookup(repo_id)
+        if kind == "alias":
+            loc = "/api/models/" + row
+            if rev is not None:
+                loc += "/revision/" + quote(rev, safe="")
+            if self._query:
+                loc += "?" + self._query
+            return self._redirect(loc)
+        if kind is None:
+            raise HttpError(404, "Repository not found", "RepoNotFound")
+        rowid, mid, _id, sha, gated, js = row
+        if rev is not None and rev not in ("main", sha):
+            raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        if expand is None:
+            return self._send(200, js.encode(), "application/json; charset=utf-8")
+        rec = json.loads(js)
+        item = {"_id": rec["_id"]} if "_id" in rec else {}
+        item["id"] = rec["id"]
+        for e in expand:
+            if e == "baseModels":
+                bm = self._base_models(rec)
+                if bm is not None:
+                    item[e] = bm
+            elif e == "childrenModelCount":
+                item[e] = self._children_count(mid)
+            elif e in rec:
+                item[e] = rec[e]
+        return self._send_json(200, item)
+
+    def _parent_ref(self, pid: str) -> dict:
+        con = self.db()
+        r = con.execute("SELECT _id FROM models WHERE id=?", (pid,)).fetchone()
+        if r is None:
+            a = con.execute("SELECT new_id FROM aliases WHERE old_id=?", (pid,)).fetchone()
+            if a is not None:
+                r = con.execute("SELECT _id FROM models WHERE id=?", (a[0],)).fetchone()
+        out = {}
+        if r is not None and r[0] is not None:
+            out["_id"] = r[0]
+        out["id"] = pid
+        return out
+
+    def _base_models(self, rec: dict):
+        tags = [t for t in rec.get("tags") or [] if isinstance(t, str)]
+        typed: list[tuple[str, str]] = []
+        plain: list[str] = []
+        for t in tags:
+            if not t.startswith("base_model:"):
+                continue
+            rest = t[len("base_model:"):]
+            rel, sep, target = rest.partition(":")
+            if sep and rel in RELATIONS and target:
+                typed.append((rel, target))
+            elif not sep and rest:
+                plain.append(rest)
+        if typed:
+            relation = typed[0][0]
+            ids = list(dict.fromkeys(t for _, t in typed))
+        elif plain:
+            card = rec.get("cardData") if isinstance(rec.get("cardData"), dict) else {}
+            relation = card.get("base_model_relation")
+            if relation not in RELATIONS:
+                relation = "finetune"
+            ids = list(dict.fromkeys(plain))
+        else:
+            return None
+        return {"relation": relation, "models": [self._parent_ref(i) for i in ids]}
+
+    def _children_count(self, mid: str) -> dict:
+        con = self.db()
+        names = [mid] + [
+            r[0] for r in con.execute("SELECT old_id FROM aliases WHERE new_id=?", (mid,))
+        ]
+        out: dict[str, int] = {}
+        typed_tags = [f"base_model:{rel}:{n}" for rel in RELATIONS for n in names]
+        for rel in RELATIONS:
+            tl = [f"base_model:{rel}:{n}" for n in names]
+            q = ",".join("?" * len(tl))
+            c = con.execute(
+                f"SELECT count(DISTINCT model_rowid) FROM tags WHERE tag IN ({q})", tl
+            ).fetchone()[0]
+            if c:
+                out[rel] = c
+        pl = [f"base_model:{n}" for n in names]
+        q1 = ",".join("?" * len(pl))
+        q2 = ",".join("?" * len(typed_tags))
+        plain_only = con.execute(
+            f"SELECT count(DISTINCT t.model_rowid) FROM tags t WHERE t.tag IN ({q1}) AND NOT EXISTS"
+            f" (SELECT 1 FROM tags t2 WHERE t2.tag IN ({q2}) AND t2.model_rowid = t.model_rowid)",
+            pl + typed_tags,
+        ).fetchone()[0]
+        if plain_only:
+            out["finetune"] = out.get("finetune", 0) + plain_only
+        return out
+
+    # -- HEAD/GET /{id}/resolve/{rev}/{path} ------------------------------------------------
+    def _resolve(self, path: str) -> int:
+        rp = self.server.replay
+        before, _, after = path.partition("/resolve/")
+        repo_id = unquote(before.lstrip("/"))
+        rev_q, _, file_q = after.partition("/")
+        rev, fname = unquote(rev_q), unquote(file_q)
+        if repo_id.startswith(("datasets/", "spaces/")) or not repo_id or not fname:
+            raise HttpError(404, "Repository not found", "RepoNotFound")
+        kind, row = self._lookup(repo_id)
+        if kind == "alias":
+            loc = f"/{row}/resolve/{rev_q}/{file_q}"
+            if self._query:
+                loc += "?" + self._query
+            return self._redirect(loc)
+        if kind is None:
+            raise HttpError(404, "Repository not found", "RepoNotFound")
+        rowid, mid, _id, sha, gated, _js = row
+        if gated in ("auto", "manual", "true"):
+            auth = self.headers.get("Authorization") or ""
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+            if not token or (rp.accept_token is not None and token != rp.accept_token):
+                msg = GATED_MSG.format(id=mid)
+                raise HttpError(401, msg, "GatedRepo", {"X-Error-Message": msg})
+        if rev not in ("main", sha):
+            raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        commit = {"X-Repo-Commit": sha}
+        r = self.db().execute(
+            "SELECT text FROM files WHERE model_rowid=? AND name=?", (rowid, fname)
+        ).fetchone()
+        if r is None:
+            raise HttpError(404, "Entry not found", "EntryNotFound", commit)
+        data = r[0].encode("utf-8")
+        etag = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        headers = {**commit, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
+        rng = self.headers.get("Range")
+        status = 200
+        if rng and rng.startswith("bytes="):
+            spec = rng[6:].split(",")[0].strip()
+            a, _, b = spec.partition("-")
+            try:
+                if a == "":
+                    start, end = max(0, len(data) - int(b)), len(data) - 1
+                else:
+                    start = int(a)
+                    end = min(int(b), len(data) - 1) if b else len(data) - 1
+            except ValueError:
+                start, end = 0, len(data) - 1
+            if start >= len(data) and len(data) > 0:
+                headers["Content-Range"] = f"bytes */{len(data)}"
+                return self._send(416, b"", "text/plain; charset=utf-8", headers)
+            if not (start == 0 and end == len(data) - 1):
+                headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+                data = data[start : end + 1]
+                status = 206
+        return self._send(status, data, "text/plain; charset=utf-8", headers)
+
+
+_LIST_KEYS = (
+    "_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
+    "library_name", "createdAt", "modelId",
+)  # fmt: skip
