@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
 
+from .index import build_states_logged
 from .server import ReplayServer
+
+
+def _log(msg: str):
+    print(msg, file=sys.stderr, flush=True)
 
 
 def parse_args(argv=None):
@@ -51,7 +57,15 @@ def main(argv=None) -> int:
     if a.fail_every or a.fail_rate:
         srv.set_faults(status=a.fail_status, every=a.fail_every, rate=a.fail_rate, seed=a.fail_seed)
     t0 = time.monotonic()
-    srv.build(log=lambda m: print(m, file=sys.stderr, flush=True))
+    # Build missing indexes in a child process: the serving process then stays small.
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=build_states_logged, args=(srv.layers, a.index_dir))
+    child.start()
+    child.join()
+    if child.exitcode:
+        print(f"hubreplay: index build failed (exit code {child.exitcode})", file=sys.stderr)
+        return 1
+    srv.build(log=_log)
     if a.verbose:
         print(f"hubreplay: indexes ready in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     srv.make_httpd()

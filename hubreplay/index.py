@@ -296,7 +296,7 @@ def _open_build(path: str) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
-    con.execute("PRAGMA cache_size=-200000")
+    con.execute("PRAGMA cache_size=-65536")
     con.execute("PRAGMA temp_store=FILE")
     return con
 
@@ -344,3 +344,14 @@ def build_states(
         paths.append(str(target))
         prev = str(target)
     return paths
+
+
+def _log_stderr(msg: str):
+    import sys
+
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_states_logged(layers, index_dir=None):
+    """Picklable entry point for building in a child process (logs to stderr)."""
+    build_states(layers, index_dir, log=_log_stderr)

@@ -39,6 +39,7 @@ SORT_ALIASES = {
     "trending": "trendingScore",
 }
 DEFAULT_SORT = "downloads"
+TAG_DRIVE_MAX = 50_000
 UNLIMITED_QUOTA = 1_000_000_000
 GATED_MSG = (
     "Access to model {id} is restricted. You must have access to it and be authenticated to "
@@ -117,12 +118,12 @@ class ReplayServer:
         self,
         states,
         port: int = 0,
-        host: str = "127.0.0.1",
         api_budget: int | None = None,
         resolvers_budget: int | None = None,
         window: int = 300,
         delay_ms: int = 0,
         index_dir=None,
+        host: str = "127.0.0.1",
         page_size_cap: int = 1000,
         accept_token: str | None = None,
         verbose: bool = False,
@@ -151,6 +152,7 @@ class ReplayServer:
         self._fault_rng = random.Random(0)
         self._fault_n = 0
         self._fault_lock = threading.Lock()
+        self._tag_counts: dict = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
@@ -298,6 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._method = method
         self._state = rp.state
         self._extra_headers: dict[str, str] = {}
+        self._logged = False
         raw = self.path
         if raw.startswith("http://") or raw.startswith("https://"):
             raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
@@ -362,10 +365,14 @@ class _Handler(BaseHTTPRequestHandler):
 
                 traceback.print_exc()
         finally:
-            rp.request_log.append((method, self.path, status))
+            if not self._logged:
+                rp.request_log.append((method, self.path, status))
 
     def _send(self, status: int, body: bytes, content_type: str, headers=None,
               content_length: int | None = None) -> int:
+        # logged before the answer leaves, so a client that got it sees it in request_log
+        self.server.replay.request_log.append((self._method, self.path, status))
+        self._logged = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
@@ -439,6 +446,17 @@ class _Handler(BaseHTTPRequestHandler):
                     out.append(part)
         return out
 
+    def _tag_count(self, tag: str) -> int:
+        cache = self.server.replay._tag_counts
+        key = (self._state, tag)
+        n = cache.get(key)
+        if n is None:
+            n = self.db().execute("SELECT count(*) FROM tags WHERE tag = ?", (tag,)).fetchone()[0]
+            if len(cache) > 50_000:
+                cache.clear()
+            cache[key] = n
+        return n
+
     # -- GET /api/models -------------------------------------------------------------------
     def _list_models(self) -> int:
         rp = self.server.replay
@@ -479,9 +497,21 @@ class _Handler(BaseHTTPRequestHandler):
                 where.append("gated IN ('auto', 'manual', 'true')")
             else:
                 where.append("(gated IS NULL OR gated = 'false')")
-        for f in self._params_all("filter", "other"):
-            for tag in (t for t in f.split(",") if t):
-                where.append("rowid IN (SELECT model_rowid FROM tags WHERE tag = ?)")
+        tags = list(dict.fromkeys(
+            t for f in self._params_all("filter", "other") for t in f.split(",") if t
+        ))
+        if tags:
+            # Drive the query from the rarest tag when it is rare enough; otherwise walk the
+            # sort index and probe the (tag, model_rowid) index for each candidate row.
+            counts = {t: self._tag_count(t) for t in tags}
+            rarest = min(tags, key=counts.__getitem__)
+            for tag in tags:
+                if tag == rarest and counts[tag] <= TAG_DRIVE_MAX:
+                    where.append("rowid IN (SELECT model_rowid FROM tags WHERE tag = ?)")
+                else:
+                    where.append(
+                        "EXISTS (SELECT 1 FROM tags WHERE tag = ? AND model_rowid = models.rowid)"
+                    )
                 args.append(tag)
 
         cursor_p = self._param("cursor")
