@@ -18,8 +18,14 @@ def _log(msg: str):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m hubreplay", description=__doc__)
     p.add_argument("files", nargs="+", help="snapshot files of state 0 (later ones win)")
-    p.add_argument("--then", nargs="+", action="append", default=[], metavar="FILE",
-                   help="files layered on the previous state to make the next state (repeatable)")
+    p.add_argument(
+        "--then",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="files layered on the previous state to make the next state (repeatable)",
+    )
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--api-budget", type=int, default=None)
@@ -29,10 +35,15 @@ def parse_args(argv=None):
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--index-dir", default=None)
     p.add_argument("--accept-token", default=None, help="only this token opens gated repos")
-    p.add_argument("--fail-every", type=int, default=None,
-                   help="answer --fail-status on every Nth API request")
-    p.add_argument("--fail-rate", type=float, default=None,
-                   help="answer --fail-status on API requests with this probability (0..1)")
+    p.add_argument(
+        "--fail-every", type=int, default=None, help="answer --fail-status on every Nth API request"
+    )
+    p.add_argument(
+        "--fail-rate",
+        type=float,
+        default=None,
+        help="answer --fail-status on API requests with this probability (0..1)",
+    )
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--fail-seed", type=int, default=0)
     p.add_argument("--verbose", action="store_true", help="log one line per request to stderr")

@@ -88,13 +88,23 @@ def main(argv=None) -> int:
         pages, items = (crawl_client if a.client else crawl_raw)(url, a.query)
         dt = time.monotonic() - t1
         rss, peak = _rss_mb(proc.pid)
-        print(json.dumps({
-            "startup_s": round(startup, 2), "pages": pages, "items": items,
-            "crawl_s": round(dt, 2), "pages_per_s": round(pages / dt, 1) if pages > 0 else None,
-            "items_per_s": round(items / dt), "rss_idle_mb": round(rss0[0], 1),
-            "rss_after_mb": round(rss, 1), "rss_peak_mb": round(peak, 1), "query": a.query,
-            "client": a.client,
-        }))
+        print(
+            json.dumps(
+                {
+                    "startup_s": round(startup, 2),
+                    "pages": pages,
+                    "items": items,
+                    "crawl_s": round(dt, 2),
+                    "pages_per_s": round(pages / dt, 1) if pages > 0 else None,
+                    "items_per_s": round(items / dt),
+                    "rss_idle_mb": round(rss0[0], 1),
+                    "rss_after_mb": round(rss, 1),
+                    "rss_peak_mb": round(peak, 1),
+                    "query": a.query,
+                    "client": a.client,
+                }
+            )
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

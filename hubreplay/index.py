@@ -164,7 +164,6 @@ class _Builder:
         self.pending.append((rowid, "[]"))
 
     def apply_file(self, path: str) -> int:
-        con = self.con
         n = 0
         for line in _iter_lines(path):
             self.apply_record(json.loads(line), line)
@@ -225,7 +224,11 @@ class _Builder:
 
         author = api.get("author") or (mid.split("/", 1)[0] if "/" in mid else None)
         gated = api.get("gated")
-        gated_s = None if gated is None else (("true" if gated else "false") if isinstance(gated, bool) else str(gated))
+        gated_s = (
+            None
+            if gated is None
+            else (("true" if gated else "false") if isinstance(gated, bool) else str(gated))
+        )
         sha = api.get("sha") or derived_sha(mid, api.get("lastModified") or api.get("createdAt"))
         full = (line is not None and _strip_capture(line, rec)) or _dumps(api)
         lkeys = [k for k in LIST_KEYS if k in api]
@@ -340,7 +343,8 @@ def build_states(
                     os.unlink(tmp)
                 raise
             if log:
-                log(f"hubreplay: built state {k} index ({n} records) in {time.monotonic() - t0:.1f}s: {target}")
+                dt = time.monotonic() - t0
+                log(f"hubreplay: built state {k} index ({n} records) in {dt:.1f}s: {target}")
         paths.append(str(target))
         prev = str(target)
     return paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import hashlib
 import json
 import math
@@ -225,8 +226,9 @@ class ReplayServer:
         """Reconfigure the rate limit (None = unlimited; window None = keep) and reset counters."""
         self.limiter.configure(api, resolvers, self.limiter.window if window is None else window)
 
-    def set_faults(self, status: int = 500, every: int | None = None, rate: float | None = None,
-                   seed: int = 0):
+    def set_faults(
+        self, status: int = 500, every: int | None = None, rate: float | None = None, seed: int = 0
+    ):
         """Answer `status` on every `every`-th API request (or with probability `rate`)."""
         with self._fault_lock:
             self._fault_status = status
@@ -277,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002
         if self.server.replay.verbose:
-            sys.stderr.write("hubreplay: %s %s\n" % (self.address_string(), format % args))
+            sys.stderr.write(f"hubreplay: {self.address_string()} {format % args}\n")
 
     def db(self) -> sqlite3.Connection:
         k = self._state
@@ -319,10 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._extra_headers.update(rl)
                 status = self._replay_control(method, path)
                 return
-            if "/resolve/" in path:
-                bucket = "resolvers"
-            else:
-                bucket = "api"
+            bucket = "resolvers" if "/resolve/" in path else "api"
             counted = path.startswith("/api/") or bucket == "resolvers"
             allowed, rl = rp.limiter.take(bucket, consume=counted)
             self._extra_headers.update(rl)
@@ -341,7 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/api/models":
                 status = self._list_models()
             elif path.startswith("/api/models/"):
-                status = self._model_info(path[len("/api/models/"):])
+                status = self._model_info(path[len("/api/models/") :])
             elif path == "/api/agent-harnesses":
                 status = self._send_json(200, {"standardEnvVars": [], "harnesses": {}})
             else:
@@ -356,10 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception as e:  # pragma: no cover - defensive
             status = 500
-            try:
+            with contextlib.suppress(OSError):
                 self._send_json(500, {"error": f"Internal error: {type(e).__name__}: {e}"})
-            except OSError:
-                pass
             if rp.verbose:
                 import traceback
 
@@ -368,14 +365,22 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._logged:
                 rp.request_log.append((method, self.path, status))
 
-    def _send(self, status: int, body: bytes, content_type: str, headers=None,
-              content_length: int | None = None) -> int:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers=None,
+        content_length: int | None = None,
+    ) -> int:
         # logged before the answer leaves, so a client that got it sees it in request_log
         self.server.replay.request_log.append((self._method, self.path, status))
         self._logged = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+        self.send_header(
+            "Content-Length", str(len(body) if content_length is None else content_length)
+        )
         for k, v in self._extra_headers.items():
             self.send_header(k, v)
         for k, v in (headers or {}).items():
@@ -497,9 +502,9 @@ class _Handler(BaseHTTPRequestHandler):
                 where.append("gated IN ('auto', 'manual', 'true')")
             else:
                 where.append("(gated IS NULL OR gated = 'false')")
-        tags = list(dict.fromkeys(
-            t for f in self._params_all("filter", "other") for t in f.split(",") if t
-        ))
+        tags = list(
+            dict.fromkeys(t for f in self._params_all("filter", "other") for t in f.split(",") if t)
+        )
         if tags:
             # Drive the query from the rarest tag when it is rare enough; otherwise walk the
             # sort index and probe the (tag, model_rowid) index for each candidate row.
@@ -660,7 +665,7 @@ class _Handler(BaseHTTPRequestHandler):
         for t in tags:
             if not t.startswith("base_model:"):
                 continue
-            rest = t[len("base_model:"):]
+            rest = t[len("base_model:") :]
             rel, sep, target = rest.partition(":")
             if sep and rel in RELATIONS and target:
                 typed.append((rel, target))
@@ -733,9 +738,11 @@ class _Handler(BaseHTTPRequestHandler):
         if rev not in ("main", sha):
             raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         commit = {"X-Repo-Commit": sha}
-        r = self.db().execute(
-            "SELECT text FROM files WHERE model_rowid=? AND name=?", (rowid, fname)
-        ).fetchone()
+        r = (
+            self.db()
+            .execute("SELECT text FROM files WHERE model_rowid=? AND name=?", (rowid, fname))
+            .fetchone()
+        )
         if r is None:
             raise HttpError(404, "Entry not found", "EntryNotFound", commit)
         data = r[0].encode("utf-8")

@@ -54,7 +54,7 @@ def main():
     # meta-llama/Llama-2-7b-chat-hf (plain base_model tags), 4 gguf
     picked, mit, kids, gguf = [], 0, 0, 0
     for r in read(SNAP / "hub-list-2024-07-11.jsonl.gz"):
-        pos = r["__capture"]["position"] if "position" in r["__capture"] else 10**9
+        pos = r["__capture"].get("position", 10**9)
         tags = r.get("tags", [])
         take = False
         if r["id"] in LIST_IDS or pos < 20:

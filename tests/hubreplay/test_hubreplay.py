@@ -107,8 +107,19 @@ def test_default_item_shape(srv):
     # a full record is cut down to the default list keys
     st, _, body = _get(srv.url + "/api/models?author=meta-llama")
     for item in json.loads(body):
-        assert set(item) <= {"_id", "id", "likes", "trendingScore", "private", "downloads", "tags",
-                             "pipeline_tag", "library_name", "createdAt", "modelId"}
+        assert set(item) <= {
+            "_id",
+            "id",
+            "likes",
+            "trendingScore",
+            "private",
+            "downloads",
+            "tags",
+            "pipeline_tag",
+            "library_name",
+            "createdAt",
+            "modelId",
+        }
 
 
 def test_filters(api):
@@ -138,8 +149,9 @@ def test_filters(api):
     assert gated & {m.id for m in api.list_models(gated=False)} == set()
 
 
-@pytest.mark.parametrize("sort,attr", [("likes", "likes"), ("created_at", "created_at"),
-                                       ("downloads", "downloads")])
+@pytest.mark.parametrize(
+    "sort,attr", [("likes", "likes"), ("created_at", "created_at"), ("downloads", "downloads")]
+)
 def test_sort(api, sort, attr):
     models = list(api.list_models(sort=sort, expand=[{"created_at": "createdAt"}.get(attr, attr)]))
     vals = [getattr(m, attr) for m in models]
@@ -255,8 +267,9 @@ def test_resolve_headers_and_range(srv):
     assert st == 200 and body == b"" and int(h["Content-Length"]) == len(text)
     assert h["ETag"].startswith('"') and len(h["X-Repo-Commit"]) == 40
     assert h["RateLimit"].startswith('"resolvers";')
-    st, h, body = _get(f"{srv.url}/microsoft/phi-2/resolve/main/README.md",
-                       headers={"Range": "bytes=10-"})
+    st, h, body = _get(
+        f"{srv.url}/microsoft/phi-2/resolve/main/README.md", headers={"Range": "bytes=10-"}
+    )
     assert st == 206 and body == text[10:]
     # renamed repo: relative 307 to the new id
     st, h, body = _get(f"{srv.url}/neuralmagic/phi-2-pruned50/resolve/main/README.md")
@@ -336,3 +349,44 @@ def test_python_api_basics(index_dir):
             s.set_state(1)
     finally:
         s.stop()
+
+
+def test_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "hubreplay",
+        OLD,
+        "--then",
+        NEW,
+        "--port",
+        "0",
+        "--index-dir",
+        str(tmp_path),
+        "--api-budget",
+        "100",
+        "--window",
+        "60",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("hubreplay: serving 2 models (state 0 of 2) on http://127.0.0.1:")
+        url = line.split(" on ")[1].strip()
+        st, h, body = _get(url + "/_replay/state?n=1", method="POST")
+        assert json.loads(body) == {"state": 1}
+        st, h, body = _get(url + "/api/models/neuralmagic/phi-2-pruned50?expand=sha")
+        assert json.loads(body)["id"] == "RedHatAI/phi-2-pruned50"
+        assert h["RateLimit-Policy"] == '"fixed window";"api";q=100;w=60'
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
