@@ -337,6 +337,7 @@ def build_states(
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (str(k),))
                 con.execute("COMMIT")
                 con.close()
+                os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
             except BaseException:
                 if os.path.exists(tmp):
