@@ -392,6 +392,10 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         _save(run, token, ["phase"])
         return
     parent = run.pending[0]
+    root = 0
+    if parent == run.target and not run.cursor and not lineage.resolve([parent]):
+        fetch_details(HubModel(repo_id=parent), hub)  # the root itself, before its children
+        root = 1
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
     seen = set(run.seen)
@@ -404,7 +408,8 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         run.cursor, run.pending = "", run.pending[1:]
     with transaction.atomic():
         counts = ingest(page.items, page.infos)
-        _save(run, token, ["cursor", "pending", "seen"], pages=1, **_increments(counts, len(page.items)))
+        _save(run, token, ["cursor", "pending", "seen"], pages=1, details_fetched=root,
+              **_increments(counts, len(page.items)))  # fmt: skip
 
 
 def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:

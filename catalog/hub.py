@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,38 +73,42 @@ def _bucket(url: httpx2.URL) -> str | None:
     return None
 
 
-_installed: Budget | None = None
+# The budget of the Hub call in progress: set by `Hub` around its calls, so that other users
+# of huggingface_hub in the same process (a shell, a test) are not rationed.
+_budget: ContextVar[Budget | None] = ContextVar("canopy_hub_budget", default=None)
+_installed = False
 request_counts = {"api": 0, "resolvers": 0}
 
 
-def install_budget(budget: Budget | None = None) -> Budget:
-    """Route every huggingface_hub request of this process through the shared budget."""
+def _take_slot(request: httpx2.Request) -> None:
+    budget, bucket = _budget.get(), _bucket(request.url)
+    if budget is not None and bucket:
+        budget.acquire(bucket)
+        request_counts[bucket] += 1
+
+
+def _read_limits(response: httpx2.Response) -> None:
+    budget, bucket = _budget.get(), _bucket(response.request.url)
+    info = parse_ratelimit_headers(response.headers)
+    if budget is not None and bucket and info is not None and info.remaining == 0:
+        budget.block(bucket, info.reset_in_seconds)
+
+
+def install_hooks() -> None:
+    """Make huggingface_hub's shared client ask the budget before each request."""
     global _installed
-    if _installed is not None and budget is None:
-        return _installed
-    _installed = budget = budget or Budget()
-
-    def take_slot(request: httpx2.Request) -> None:
-        bucket = _bucket(request.url)
-        if bucket:
-            budget.acquire(bucket)
-            request_counts[bucket] += 1
-
-    def read_limits(response: httpx2.Response) -> None:
-        info = parse_ratelimit_headers(response.headers)
-        bucket = _bucket(response.request.url)
-        if info is not None and bucket and info.remaining == 0:
-            budget.block(bucket, info.reset_in_seconds)
+    if _installed:
+        return
+    _installed = True
 
     def factory() -> httpx2.Client:
         return httpx2.Client(
-            event_hooks={"request": [hf_request_event_hook, take_slot], "response": [read_limits]},
+            event_hooks={"request": [hf_request_event_hook, _take_slot], "response": [_read_limits]},
             follow_redirects=True,
             timeout=httpx2.Timeout(60.0, connect=10.0),
         )
 
     set_client_factory(factory)
-    return budget
 
 
 class Hub:
@@ -109,7 +116,16 @@ class Hub:
         self.endpoint = (endpoint or settings.HF_ENDPOINT).rstrip("/")
         self.token = token if token is not None else settings.HF_TOKEN
         self.api = HfApi(endpoint=self.endpoint, token=self.token or False)
-        install_budget()
+        self.budget = Budget()
+        install_hooks()
+
+    @contextmanager
+    def _budgeted(self) -> Iterator[None]:
+        reset = _budget.set(self.budget)
+        try:
+            yield
+        finally:
+            _budget.reset(reset)
 
     def _headers(self) -> dict[str, str]:
         return build_hf_headers(token=self.token or False)
@@ -117,7 +133,8 @@ class Hub:
     def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
         """GET with the client's backoff (429 waits out RateLimit/Retry-After, 5xx backs off)."""
         try:
-            response = http_backoff("GET", url, params=params, headers=self._headers())
+            with self._budgeted():
+                response = http_backoff("GET", url, params=params, headers=self._headers())
             hf_raise_for_status(response)
         except (RepositoryNotFoundError, EntryNotFoundError):
             raise
@@ -174,9 +191,10 @@ class Hub:
         cache = Path(settings.DATA_DIR) / "hf-cache"
         for attempt in range(4):
             try:
-                local = self.api.hf_hub_download(
-                    repo_id, path, revision=revision or None, cache_dir=cache
-                )
+                with self._budgeted():
+                    local = self.api.hf_hub_download(
+                        repo_id, path, revision=revision or None, cache_dir=cache
+                    )
                 break
             except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
                 raise

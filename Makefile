@@ -1,0 +1,40 @@
+# Canopy. `make run` and `make test` work on a fresh machine with only Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint typecheck bench eval worker web migrate clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-*; touch $@
+
+## run: web + Celery worker + beat on the embedded default; replays the bundled snapshot offline
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py launch
+
+## test: the whole suite (PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set)
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy catalog licenses config hubreplay
+
+## bench: crawl the 760,000-model list through hubreplay into PostgreSQL (needs DATABASE_URL)
+bench: $(STAMP)
+	$(PY) benchmarks/crawl_bench.py
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+clean:
+	rm -rf var/broker var/celerybeat-schedule*

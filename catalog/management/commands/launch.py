@@ -1,0 +1,79 @@
+"""`make run`: web, Celery worker and beat in one terminal (honcho), plus a local Hub offline."""
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from honcho.manager import Manager
+
+from catalog import crawler
+from catalog.models import CrawlRun, HubModel
+
+DEMO = Path(settings.BASE_DIR) / "hubreplay" / "data"
+REPLAY_PORT = int(os.environ.get("CANOPY_REPLAY_PORT", "8765"))
+
+
+def hub_reachable(host: str = "huggingface.co") -> bool:
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+class Command(BaseCommand):
+    help = "Start web, worker and beat together; offline, replay the bundled real Hub snapshot."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--offline", action="store_true", help="replay even if the Hub answers")
+
+    def handle(self, *args, port, offline, **options):
+        env = dict(os.environ)
+        procs: dict[str, str] = {}
+        py = sys.executable
+        if "HF_ENDPOINT" in os.environ and not offline:
+            endpoint = settings.HF_ENDPOINT
+            self.stdout.write(f"Crawling {endpoint} (HF_ENDPOINT).")
+        elif not offline and hub_reachable():
+            endpoint = "https://huggingface.co"
+            self.stdout.write(
+                f"Online: crawling the {settings.CANOPY_CRAWL_LIMIT:,} most downloaded models of "
+                "the live Hub and their lineage (CANOPY_CRAWL_LIMIT)."
+            )
+        else:
+            endpoint = f"http://127.0.0.1:{REPLAY_PORT}"
+            files = sorted(DEMO.glob("demo-*.jsonl.gz"))
+            self.stdout.write(self.style.WARNING(
+                "Offline: the Hub is not reachable, so Canopy replays the bundled real snapshot "
+                f"({', '.join(f.name for f in files)}; see hubreplay/data/DEMO.md) at {endpoint}."
+            ))  # fmt: skip
+            procs["hub"] = f"{py} -m hubreplay {' '.join(map(str, files))} --port {REPLAY_PORT}"
+            # Our own local server: no need to ration requests to it.
+            env.update(CANOPY_HUB_API_BUDGET="1000000", CANOPY_HUB_RESOLVERS_BUDGET="1000000",
+                       CANOPY_DETAILS_PER_RUN=env.get("CANOPY_DETAILS_PER_RUN", "100000"))  # fmt: skip
+        env["HF_ENDPOINT"] = endpoint
+        procs["web"] = f"{py} manage.py runserver 127.0.0.1:{port} --noreload"
+        procs["worker"] = (
+            f"{py} -m celery -A config worker -B --loglevel INFO --concurrency 2 "
+            f"--schedule {settings.CELERY_BEAT_SCHEDULE_FILENAME}"
+        )
+        if not HubModel.objects.exists():
+            limit = 0 if endpoint.startswith("http://127.0.0.1") else None
+            run, created = crawler.start(CrawlRun.Kind.FULL, endpoint=endpoint, limit=limit)
+            if created:
+                from catalog.tasks import crawl
+
+                crawl.delay(run.pk)
+            self.stdout.write(f"The catalog is empty: full crawl #{run.pk} queued.")
+        self.stdout.write(self.style.SUCCESS(
+            f"Canopy: http://127.0.0.1:{port}/  (crawl progress: http://127.0.0.1:{port}/crawls/)"
+        ))  # fmt: skip
+        manager = Manager()
+        for name, cmd in procs.items():
+            manager.add_process(name, cmd, env=env, quiet=False)
+        manager.loop()
+        sys.exit(manager.returncode)
