@@ -1,1 +1,168 @@
 """License knowledge and assessments (see issue 3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import HubModel
+
+
+class Verdict(models.TextChoices):
+    ALLOWED = "allowed"
+    CONDITIONAL = "conditional"
+    PROHIBITED = "prohibited"
+    UNKNOWN = "unknown"
+
+
+class LicenseQuerySet(models.QuerySet["License"]):
+    def verified(self) -> LicenseQuerySet:
+        return self.filter(verified=True)
+
+
+class License(models.Model):
+    """A license of the knowledge base (licenses/data/licenses.json, loaded by load_licenses)."""
+
+    key = models.CharField(
+        max_length=80, unique=True, help_text="Hub identifier, else canonical key"
+    )
+    canonical_key = models.CharField(max_length=80, db_index=True)
+    hub_id = models.CharField(max_length=80, blank=True)
+    name = models.CharField(max_length=200)
+    family = models.CharField(max_length=80, db_index=True)
+    version = models.CharField(max_length=20, blank=True)
+    spdx = models.CharField("SPDX id or LicenseRef", max_length=120, blank=True)
+    scancode_key = models.CharField(max_length=120, blank=True)
+    url = models.URLField(max_length=300, blank=True)
+    verdict = models.CharField(max_length=12, choices=Verdict.choices, db_index=True)
+    conditions = models.JSONField(default=list, blank=True, help_text="[{code, value}]")
+    verified = models.BooleanField(default=True)
+    placeholder = models.BooleanField(default=False, help_text="family tag or placeholder id")
+    clause = models.TextField(blank=True, help_text="the decisive clause, quoted")
+    source = models.TextField(blank=True, help_text="where the clause and verdict come from")
+    aliases = models.JSONField(default=list, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    texts = models.JSONField(default=list, blank=True, help_text="reference text files")
+
+    objects = LicenseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def get_absolute_url(self) -> str:
+        return reverse("licenses:license_detail", args=[self.key])
+
+    @property
+    def codes(self) -> list[str]:
+        return [c["code"] for c in self.conditions]
+
+
+class Determination(models.Model):
+    """A legal user's manual determination: it overrides the automatic result for the model."""
+
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="determinations")
+    license_key = models.CharField(max_length=80, help_text="a License key")
+    reason = models.TextField()
+    evidence_link = models.URLField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=True, help_text="the latest one for the model")
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["model", "active"], name="determination_active_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}: {self.license_key} ({self.decided_at:%Y-%m-%d})"
+
+
+class Assessment(models.Model):
+    """One assessment result of a model. Append-only: a row is written only when the result
+    changes, so the rows of a model are the history of its verdicts and why they changed."""
+
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="assessments")
+    declared = models.CharField(max_length=80, blank=True, help_text="declared license key")
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    conditions = models.JSONField(default=list, blank=True)
+    effective = models.CharField(max_length=12, choices=Verdict.choices)
+    effective_conditions = models.JSONField(default=list, blank=True)
+    conflict = models.BooleanField(default=False)
+    conflict_reasons = models.JSONField(default=list, blank=True)
+    lineage_complete = models.BooleanField(default=True)
+    missing_ancestors = models.JSONField(default=list, blank=True)
+    inherited_from = models.JSONField(default=list, blank=True, help_text="[{id, key, verdict}]")
+    evidence = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(default=0)
+    mismatch = models.BooleanField(default=False, help_text="pieces of evidence disagree")
+    determination = models.ForeignKey(
+        Determination, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revision = models.CharField(max_length=40, blank=True)
+    digest = models.CharField(max_length=32)
+    assessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-assessed_at", "-id"]
+        indexes = [models.Index(fields=["model", "-assessed_at"], name="assessment_model_idx")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.model_id}: {self.verdict}/{self.effective} at {self.assessed_at:%Y-%m-%d %H:%M}"
+        )
+
+    @property
+    def manual(self) -> bool:
+        return self.determination_id is not None
+
+
+class ModelLicenseQuerySet(models.QuerySet["ModelLicense"]):
+    def needing_review(self) -> ModelLicenseQuerySet:
+        return self.filter(needs_review=True, manual=False)
+
+
+class ModelLicense(models.Model):
+    """The current result per model, small and indexed for catalog facets over 760k rows.
+
+    `own_*` and `inherited_*` are what propagation reads from a parent: a child's effective
+    result is its own combined with each parent's own and inherited results."""
+
+    model = models.OneToOneField(
+        HubModel, primary_key=True, on_delete=models.CASCADE, related_name="license_state"
+    )
+    declared = models.CharField(max_length=80, blank=True, db_index=True)
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    effective = models.CharField(max_length=12, choices=Verdict.choices)
+    conflict = models.BooleanField(default=False)
+    lineage_complete = models.BooleanField(default=True)
+    needs_review = models.BooleanField(default=False)
+    manual = models.BooleanField(default=False)
+    confidence = models.FloatField(default=0)
+    inherited_verdict = models.CharField(max_length=12, blank=True)
+    inherited_keys = models.JSONField(default=list, blank=True, help_text="ancestors' license keys")
+    restrictor = models.CharField(max_length=200, blank=True, help_text="most restrictive ancestor")
+    restrictor_key = models.CharField(max_length=80, blank=True)
+    assessment = models.ForeignKey(
+        Assessment, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    digest = models.CharField(max_length=32)
+    assessed_at = models.DateTimeField(default=timezone.now)
+
+    objects = ModelLicenseQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["verdict"], name="modellicense_verdict_idx"),
+            models.Index(fields=["effective"], name="modellicense_effective_idx"),
+            models.Index(fields=["needs_review", "manual"], name="modellicense_review_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}: {self.declared or '-'} {self.verdict}/{self.effective}"

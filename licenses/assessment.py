@@ -1,0 +1,433 @@
+"""Assessing models against the database: evidence in, results compared, only changes written.
+
+`assess(model_ids)` re-assesses the given models (own license from their evidence or a manual
+determination, then their effective license from their parents' stored states) and writes an
+`Assessment` history row plus the `ModelLicense` row only for models whose result changed. It
+returns the ids that changed, so the caller (the Celery task) fans out to their children.
+
+`assess_all()` does the whole catalog in one pass: resolution in memory, propagation over the
+whole lineage graph in topological order, then the same compare-and-write of changed rows only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.lineage import resolve as resolve_repos
+from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
+
+from . import inherit
+from .classify import UNKNOWN, classify
+from .models import Assessment, Determination, ModelLicense
+from .resolve import REVIEW_BELOW, Resolution, link_target, resolve
+
+CHUNK = 2000
+STATE_FIELDS = [
+    "declared",
+    "verdict",
+    "effective",
+    "conflict",
+    "lineage_complete",
+    "needs_review",
+    "manual",
+    "confidence",
+    "inherited_verdict",
+    "inherited_keys",
+    "restrictor",
+    "restrictor_key",
+    "assessment",
+    "digest",
+    "assessed_at",
+]
+
+
+@dataclass
+class Own:
+    key: str | None
+    verdict: str
+    conditions: list[dict[str, str]]
+    resolution: Resolution
+    determination: Determination | None = None
+
+
+@dataclass
+class Report:
+    assessed: int = 0
+    changed: list[int] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)
+
+
+# --- own result ---------------------------------------------------------------------------
+
+
+def own_result(
+    model: HubModel,
+    files: dict[str, str],
+    *,
+    linked: dict[str, str] | None = None,
+    determination: Determination | None = None,
+) -> Own:
+    res = resolve(
+        repo_id=model.repo_id,
+        tags=model.tags or [],
+        card=model.card_data,
+        files=files,
+        linked=linked,
+        revision=model.sha,
+    )
+    if determination is not None:
+        verdict, conditions = classify(determination.license_key)
+        manual = {
+            "source": "determination",
+            "value": determination.reason,
+            "key": determination.license_key,
+            "link": determination.evidence_link,
+            "by": str(determination.decided_by or ""),
+            "at": determination.decided_at.isoformat(),
+        }
+        res = Resolution(
+            determination.license_key,
+            1.0,
+            [manual, *res.evidence],
+            res.mismatch,
+            [
+                f"manual determination overrides the automatic result ({res.key or 'none'})",
+                *res.notes,
+            ],
+        )
+        return Own(determination.license_key, verdict, conditions, res, determination)
+    verdict, conditions = classify(res.key)
+    return Own(res.key, verdict, conditions, res)
+
+
+def _payload(own: Own, state: inherit.State) -> dict[str, Any]:
+    res = own.resolution
+    return {
+        "declared": own.key or "",
+        "verdict": own.verdict,
+        "conditions": own.conditions,
+        "effective": state.effective,
+        "effective_conditions": inherit.effective_conditions(own.conditions, state.inherited_keys),
+        "conflict": state.conflict,
+        "conflict_reasons": inherit.conflict_reasons(state),
+        "lineage_complete": state.complete,
+        "missing_ancestors": list(state.missing),
+        "evidence": res.evidence,
+        "notes": res.notes,
+        "confidence": res.confidence,
+        "mismatch": res.mismatch,
+        "determination_id": own.determination.pk if own.determination else None,
+        "inherited": [
+            state.restrictor,
+            state.restrictor_key,
+            state.inherited_verdict,
+            sorted(state.inherited_keys),
+        ],
+    }
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.md5(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def needs_review(own: Own, state: inherit.State) -> bool:
+    return own.determination is None and (
+        own.verdict == UNKNOWN or own.resolution.confidence < REVIEW_BELOW or state.conflict
+    )
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _files(model_ids: list[int]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {}
+    for mid, path, text in ModelFile.objects.filter(model_id__in=model_ids).values_list(
+        "model_id", "path", "text"
+    ):
+        out.setdefault(mid, {})[path] = text
+    return out
+
+
+def _linked(models: list[HubModel]) -> dict[str, str]:
+    """Texts of other crawled repos' files that license_links point to ("owner/repo/path")."""
+    wanted: dict[str, tuple[str, str]] = {}
+    for m in models:
+        link = (m.card_data or {}).get("license_link") if isinstance(m.card_data, dict) else None
+        if isinstance(link, str):
+            kind, target = link_target(link, m.repo_id)
+            if kind == "hf":
+                repo, _, path = target.partition("/")[2].partition("/")
+                wanted[target] = (target.split("/")[0] + "/" + repo, path)
+    if not wanted:
+        return {}
+    query = Q()
+    for repo, path in wanted.values():
+        query |= Q(model__repo_id=repo, path=path)
+    found = {
+        (r, p): t
+        for r, p, t in ModelFile.objects.filter(query).values_list("model__repo_id", "path", "text")
+    }
+    return {target: found[rp] for target, rp in wanted.items() if rp in found}
+
+
+def _determinations(model_ids: list[int]) -> dict[int, Determination]:
+    rows = Determination.objects.filter(model_id__in=model_ids, active=True).select_related(
+        "decided_by"
+    )
+    return {d.model_id: d for d in rows}
+
+
+def _state_of(row: ModelLicense) -> inherit.State:
+    rank = inherit.RANK.get(row.inherited_verdict, inherit.NO_RANK)
+    return inherit.State(
+        row.declared or None,
+        row.verdict,
+        rank,
+        row.restrictor,
+        row.restrictor_key,
+        frozenset(row.inherited_keys),
+        row.lineage_complete,
+    )
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
+    """Compare with the stored digests and write only what changed. Returns changed model ids."""
+    ids = [mid for mid, _, _ in results]
+    stored: dict[int, str] = {}
+    for start in range(0, len(ids), 10000):
+        stored.update(
+            ModelLicense.objects.filter(model_id__in=ids[start : start + 10000]).values_list(
+                "model_id", "digest"
+            )
+        )
+    changed = []
+    for mid, own, state in results:
+        payload = _payload(own, state)
+        digest = _digest(payload)
+        if stored.get(mid) != digest:
+            changed.append((mid, own, state, payload, digest))
+    for start in range(0, len(changed), CHUNK):
+        batch = changed[start : start + CHUNK]
+        with transaction.atomic():
+            rows = [
+                Assessment(
+                    model_id=mid,
+                    declared=p["declared"],
+                    verdict=p["verdict"],
+                    conditions=p["conditions"],
+                    effective=p["effective"],
+                    effective_conditions=p["effective_conditions"],
+                    conflict=p["conflict"],
+                    conflict_reasons=p["conflict_reasons"],
+                    lineage_complete=p["lineage_complete"],
+                    missing_ancestors=p["missing_ancestors"],
+                    inherited_from=[
+                        {
+                            "id": state.restrictor,
+                            "key": state.restrictor_key,
+                            "verdict": state.inherited_verdict,
+                        }
+                    ]
+                    if state.restrictor
+                    else [],
+                    evidence=p["evidence"],
+                    notes=p["notes"],
+                    confidence=p["confidence"],
+                    mismatch=p["mismatch"],
+                    determination=own.determination,
+                    revision=next(
+                        (e.get("revision", "") for e in p["evidence"] if e.get("revision")), ""
+                    ),
+                    digest=digest,
+                    assessed_at=now,
+                )
+                for mid, own, state, p, digest in batch
+            ]
+            Assessment.objects.bulk_create(rows)
+            if any(r.pk is None for r in rows):  # a backend that does not return ids
+                latest = dict(
+                    Assessment.objects.filter(
+                        model_id__in=[r.model_id for r in rows], assessed_at=now
+                    ).values_list("model_id", "pk")
+                )
+                for r in rows:
+                    r.pk = latest[r.model_id]
+            states = [
+                ModelLicense(
+                    model_id=mid,
+                    declared=p["declared"],
+                    verdict=p["verdict"],
+                    effective=p["effective"],
+                    conflict=p["conflict"],
+                    lineage_complete=p["lineage_complete"],
+                    needs_review=needs_review(own, state),
+                    manual=own.determination is not None,
+                    confidence=p["confidence"],
+                    inherited_verdict=state.inherited_verdict,
+                    inherited_keys=sorted(state.inherited_keys),
+                    restrictor=state.restrictor,
+                    restrictor_key=state.restrictor_key,
+                    assessment=row,
+                    digest=digest,
+                    assessed_at=now,
+                )
+                for (mid, own, state, p, digest), row in zip(batch, rows, strict=True)
+            ]
+            ModelLicense.objects.bulk_create(
+                states, update_conflicts=True, unique_fields=["model"], update_fields=STATE_FIELDS
+            )
+    return [c[0] for c in changed]
+
+
+# --- entry points --------------------------------------------------------------------------
+
+
+def _parent_edges(model_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for child, parent in LineageEdge.objects.filter(child_id__in=model_ids).values_list(
+        "child_id", "parent_repo_id"
+    ):
+        out.setdefault(child, []).append(parent)
+    return out
+
+
+def assess(model_ids: Iterable[int]) -> Report:
+    """Re-assess these models from their evidence and their parents' stored states."""
+    ids = sorted(set(model_ids))
+    report = Report()
+    now = timezone.now()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        models = {
+            m.pk: m
+            for m in HubModel.objects.filter(pk__in=chunk).only(
+                "id", "repo_id", "tags", "card_data", "sha"
+            )
+        }
+        files = _files(chunk)
+        linked = _linked(list(models.values()))
+        determinations = _determinations(chunk)
+        edges = _parent_edges(chunk)
+        parent_models = resolve_repos({p for ps in edges.values() for p in ps})
+        stored = {
+            row.model_id: _state_of(row)
+            for row in ModelLicense.objects.filter(
+                model_id__in=[m.pk for m in parent_models.values()]
+            )
+        }
+        own = {
+            pk: own_result(
+                m, files.get(pk, {}), linked=linked, determination=determinations.get(pk)
+            )
+            for pk, m in models.items()
+        }
+        states = _batch_states(own, edges, parent_models, stored)
+        results = []
+        for pk in own:
+            state = states[pk]
+            results.append((pk, own[pk], state))
+            report.missing.update(state.missing)
+        report.assessed += len(results)
+        report.changed.extend(_write(results, now))
+    return report
+
+
+def _batch_states(
+    own: dict[int, Own],
+    edges: dict[int, list[str]],
+    parent_models: dict[str, HubModel],
+    stored: dict[int, inherit.State],
+) -> dict[int, inherit.State]:
+    """States of a batch: parents in the batch first (their new state), others as stored."""
+    done: dict[int, inherit.State] = {}
+
+    def state_of(pk: int, stack: frozenset[int]) -> inherit.State | None:
+        if pk in done:
+            return done[pk]
+        if pk in stack:
+            return None  # a cycle: read as missing
+        parents: list[tuple[str, inherit.State | None]] = []
+        for name in edges.get(pk, []):
+            pm = parent_models.get(name)
+            if pm is None:
+                parents.append((name, None))
+            elif pm.pk in own:
+                parents.append((pm.repo_id, state_of(pm.pk, stack | {pk})))
+            else:
+                parents.append((pm.repo_id, stored.get(pm.pk)))
+        o = own[pk]
+        if parents:
+            done[pk] = inherit.combine(o.key, o.verdict, parents)
+        else:
+            done[pk] = inherit.State(o.key, o.verdict)
+        return done[pk]
+
+    for pk in own:
+        state_of(pk, frozenset())
+    return done
+
+
+def children_of(model_ids: Iterable[int]) -> list[int]:
+    """Ids of the direct children of these models (edges name parents by repo id or alias)."""
+    ids = list(model_ids)
+    names = list(HubModel.objects.filter(pk__in=ids).values_list("repo_id", flat=True))
+    names += list(RepoAlias.objects.filter(model_id__in=ids).values_list("alias", flat=True))
+    out: set[int] = set()
+    for start in range(0, len(names), 5000):
+        out.update(
+            LineageEdge.objects.filter(parent_repo_id__in=names[start : start + 5000]).values_list(
+                "child_id", flat=True
+            )
+        )
+    return sorted(out - set(ids))
+
+
+def assess_all(*, batch: int = 20000) -> Report:
+    """The whole catalog: resolve every model, propagate over the whole graph, write changes."""
+    now = timezone.now()
+    report = Report()
+    own: dict[int, Own] = {}
+    repo_of: dict[int, str] = {}
+    pks = list(HubModel.objects.order_by("pk").values_list("pk", flat=True))
+    determinations = {d.model_id: d for d in Determination.objects.filter(active=True)}
+    for start in range(0, len(pks), batch):
+        chunk = pks[start : start + batch]
+        models = list(
+            HubModel.objects.filter(pk__in=chunk).only("id", "repo_id", "tags", "card_data", "sha")
+        )
+        with_files = [m.pk for m in models if m.card_data is not None]
+        files = _files(with_files) if with_files else {}
+        linked = _linked([m for m in models if m.card_data])
+        for m in models:
+            repo_of[m.pk] = m.repo_id
+            own[m.pk] = own_result(
+                m, files.get(m.pk, {}), linked=linked, determination=determinations.get(m.pk)
+            )
+    name_to_id = {repo: pk for pk, repo in repo_of.items()}
+    name_to_id.update(dict(RepoAlias.objects.values_list("alias", "model_id")))
+    graph_parents: dict[str, list[str]] = {}
+    for child, parent in LineageEdge.objects.values_list("child_id", "parent_repo_id").iterator(
+        chunk_size=20000
+    ):
+        pid = name_to_id.get(parent)
+        graph_parents.setdefault(repo_of[child], []).append(repo_of[pid] if pid else parent)
+    states = inherit.propagate(
+        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()}, graph_parents
+    )
+    results = [(pk, o, states[repo_of[pk]]) for pk, o in own.items()]
+    for _, _, s in results:
+        report.missing.update(s.missing)
+    report.assessed = len(results)
+    report.changed = _write(results, now)
+    return report
