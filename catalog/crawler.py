@@ -16,7 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +25,7 @@ from django.utils import timezone
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
 from huggingface_hub.hf_api import ModelInfo
 
-from . import lineage, records
+from . import bulk, lineage, records
 from .hub import Hub, HubUnavailable, ModelNotFound, Page
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias
 
@@ -52,7 +52,19 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     edges: int = 0
-    touched: list[HubModel] = field(default_factory=list)
+    touched: list[int] = field(default_factory=list)  # ids of the rows written
+
+
+class Lineage(NamedTuple):
+    """What the edges of one model are computed from."""
+
+    pk: int
+    repo_id: str
+    tags: list[str]
+    library_name: str
+    siblings: list[str] | None
+    card_data: dict[str, Any] | None
+    base_models: dict[str, Any] | None
 
 
 # --- writing records ----------------------------------------------------------------------
@@ -79,6 +91,7 @@ def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool 
     by_repo = {m.repo_id: m for m in existing}
 
     counts = Counts()
+    sources: list[Lineage] = []
     new: list[dict[str, Any]] = []
     changed: dict[int, dict[str, Any]] = {}
     for repo_id, row in rows.items():
@@ -99,20 +112,19 @@ def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool 
             changed[match.pk] = row
 
     if new:
-        objs = [HubModel(**row, first_seen_at=now, updated_at=now) for row in new]
-        for obj in objs:
-            obj.formats = records.formats(obj.tags, obj.siblings, obj.library_name)
-        HubModel.objects.bulk_create(objs, batch_size=1000)
-        if any(o.pk is None for o in objs):  # a backend that cannot return ids
-            ids = dict(
-                HubModel.objects.filter(repo_id__in=[o.repo_id for o in objs]).values_list(
-                    "repo_id", "id"
-                )
-            )
-            for obj in objs:
-                obj.pk = ids[obj.repo_id]
-        counts.created = len(objs)
-        counts.touched.extend(objs)
+        for row in new:
+            row.setdefault("tags", [])
+            row["formats"] = records.formats(row["tags"], row.get("siblings"), row.get("library_name", ""))
+            row["first_seen_at"] = row["updated_at"] = now
+        bulk.insert_rows(HubModel, new)
+        ids = dict(
+            HubModel.objects.filter(repo_id__in=[r["repo_id"] for r in new]).values_list("repo_id", "id")
+        )
+        counts.created = len(new)
+        for r in new:
+            counts.touched.append(ids[r["repo_id"]])
+            sources.append(Lineage(ids[r["repo_id"]], r["repo_id"], r["tags"], r.get("library_name", ""),
+                                   r.get("siblings"), r.get("card_data"), r.get("base_models")))  # fmt: skip
     if changed:
         objs = list(HubModel.objects.filter(pk__in=list(changed)))
         for obj in objs:
@@ -129,8 +141,11 @@ def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool 
             objs, update_conflicts=True, unique_fields=["id"], update_fields=UPDATABLE
         )
         counts.updated = len(objs)
-        counts.touched.extend(objs)
-    counts.edges = _write_edges(counts.touched, replace=[o.pk for o in counts.touched if changed.get(o.pk)])
+        for o in objs:
+            counts.touched.append(o.pk)
+            sources.append(Lineage(o.pk, o.repo_id, o.tags, o.library_name, o.siblings,
+                                   o.card_data, o.base_models))  # fmt: skip
+    counts.edges = _write_edges(sources, replace=list(changed))
     return counts
 
 
@@ -148,30 +163,21 @@ def _rename(model: HubModel, new_id: str) -> None:
     model.repo_id = new_id
 
 
-def _write_edges(models: list[HubModel], *, replace: list[int]) -> int:
-    edges = []
-    for m in models:
+def _write_edges(models: list[Lineage], *, replace: list[int]) -> int:
+    """Every touched model's parent edges, rewritten whole (a child's edges change together)."""
+    rows = [
+        {"child_id": m.pk, "parent_repo_id": e.parent, "relation": e.relation,
+         "relation_source": e.source, "origin": e.origin}
+        for m in models
         for e in lineage.edges_for(
-            repo_id=m.repo_id,
-            tags=m.tags,
-            library=m.library_name,
-            files=m.siblings,
-            card=m.card_data,
-            base_models=m.base_models,
-        ):
-            edges.append(
-                LineageEdge(
-                    child_id=m.pk,
-                    parent_repo_id=e.parent,
-                    relation=e.relation,
-                    relation_source=e.source,
-                    origin=e.origin,
-                )
-            )
+            repo_id=m.repo_id, tags=m.tags, library=m.library_name, files=m.siblings,
+            card=m.card_data, base_models=m.base_models,
+        )
+    ]  # fmt: skip
     if replace:
         LineageEdge.objects.filter(child_id__in=replace).delete()
-    LineageEdge.objects.bulk_create(edges, batch_size=2000, ignore_conflicts=True)
-    return len(edges)
+    bulk.insert_rows(LineageEdge, rows)
+    return len(rows)
 
 
 def fetch_details(model: HubModel, hub: Hub) -> tuple[HubModel, int]:

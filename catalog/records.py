@@ -23,8 +23,9 @@ FORMAT_FILES = [
 FORMAT_TAGS = {"safetensors": "safetensors", "gguf": "gguf", "onnx": "onnx", "mlx": "mlx"}
 
 
-def record_hash(item: dict[str, Any]) -> str:
-    return hashlib.md5(json.dumps(item, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+def record_hash(item: Any) -> str:
+    # The Hub sends a record's keys in a stable order: no need to sort them.
+    return hashlib.md5(json.dumps(item).encode(), usedforsecurity=False).hexdigest()
 
 
 def change_key(item: dict[str, Any]) -> str:
@@ -33,8 +34,7 @@ def change_key(item: dict[str, Any]) -> str:
         return item["sha"]
     if item.get("lastModified"):
         return item["lastModified"]
-    stable = {k: v for k, v in item.items() if k not in VOLATILE}
-    return "h:" + record_hash(stable)
+    return "h:" + record_hash([v for k, v in item.items() if k not in VOLATILE])
 
 
 def sibling_names(info: ModelInfo) -> list[str] | None:
