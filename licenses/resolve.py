@@ -100,6 +100,11 @@ def link_target(link: str, repo_id: str) -> tuple[str, str]:
     return "url", hostpath
 
 
+def _hostpath(link: str) -> str:
+    parts = urlsplit(link.strip() if "://" in link else "https://" + link.strip())
+    return f"{parts.netloc.lower().removeprefix('www.')}{unquote(parts.path)}".rstrip("/")
+
+
 def from_link(hostpath: str) -> str | None:
     low = hostpath.lower()
     for pattern, key in kb().links:
@@ -230,7 +235,7 @@ def resolve(
                 _item("card.license_link", link, None, note=f"points to this repo's {target}")
             )
         else:
-            key = from_link(target)
+            key = from_link(target if kind == "url" else _hostpath(link))
             if kind == "hf" and linked and target in linked:
                 match = similarity.best_match(linked[target])
                 if match:

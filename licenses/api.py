@@ -1,0 +1,146 @@
+"""License API (django-ninja): /licenses, /licenses/{key}, and the license fields of a model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+
+from catalog.models import HubModel
+
+from .models import License, ModelLicense
+
+
+class ConditionOut(Schema):
+    code: str
+    value: str = ""
+
+
+class LicenseItem(Schema):
+    key: str
+    name: str
+    family: str
+    version: str
+    spdx: str
+    verdict: str
+    verified: bool
+    url: str
+    conditions: list[ConditionOut]
+    models: int
+
+
+class LicenseOut(LicenseItem):
+    canonical_key: str
+    hub_id: str
+    scancode_key: str
+    placeholder: bool
+    clause: str
+    source: str
+    aliases: list[str]
+    reference_texts: list[str]
+
+
+def _counts() -> dict[str, int]:
+    rows = ModelLicense.objects.values("declared").annotate(n=Count("pk")).order_by()
+    return {r["declared"]: r["n"] for r in rows}
+
+
+def _item(lic: License, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "key": lic.key,
+        "name": lic.name,
+        "family": lic.family,
+        "version": lic.version,
+        "spdx": lic.spdx,
+        "verdict": lic.verdict,
+        "verified": lic.verified,
+        "url": lic.url,
+        "conditions": lic.conditions,
+        "models": counts.get(lic.key, 0),
+    }
+
+
+def make_router() -> Router:
+    """A fresh router (a ninja Router can be mounted on one API only)."""
+    router = Router(tags=["licenses"])
+
+    @router.get("/licenses", response=list[LicenseItem], summary="The license knowledge base")
+    def list_licenses(request: HttpRequest, verdict: str = "", family: str = ""):
+        qs = License.objects.all()
+        if verdict:
+            qs = qs.filter(verdict=verdict)
+        if family:
+            qs = qs.filter(family=family)
+        counts = _counts()
+        return [_item(lic, counts) for lic in qs]
+
+    @router.get("/licenses/{key}", response=LicenseOut, summary="One license")
+    def get_license(request: HttpRequest, key: str):
+        lic = get_object_or_404(License, key=key)
+        n = ModelLicense.objects.filter(declared=key).count()
+        return {
+            **_item(lic, {key: n}),
+            "canonical_key": lic.canonical_key,
+            "hub_id": lic.hub_id,
+            "scancode_key": lic.scancode_key,
+            "placeholder": lic.placeholder,
+            "clause": lic.clause,
+            "source": lic.source,
+            "aliases": lic.aliases,
+            "reference_texts": lic.texts,
+        }
+
+    return router
+
+
+router = make_router()
+
+
+class LicenseFields(Schema):
+    """The fields license_fields() adds to GET /api/v1/models/<repo_id> (for ModelOut)."""
+
+    declared_license: str | None
+    commercial: str
+    conditions: list[ConditionOut]
+    effective_commercial: str
+    effective_conditions: list[ConditionOut]
+    conflict: bool
+    conflict_reasons: list[str]
+    lineage_complete: bool
+    evidence: list[dict[str, Any]]
+    assessed_at: datetime | None
+
+
+def license_fields(model: HubModel) -> dict[str, Any]:
+    """The license fields of GET /api/v1/models/<repo_id>; `unknown` until first assessed."""
+    state = ModelLicense.objects.filter(model=model).select_related("assessment").first()
+    a = state.assessment if state else None
+    if a is None:
+        return {
+            "declared_license": None,
+            "commercial": "unknown",
+            "conditions": [],
+            "effective_commercial": "unknown",
+            "effective_conditions": [],
+            "conflict": False,
+            "conflict_reasons": [],
+            "lineage_complete": False,
+            "evidence": [],
+            "assessed_at": None,
+        }
+    return {
+        "declared_license": a.declared or None,
+        "commercial": a.verdict,
+        "conditions": a.conditions,
+        "effective_commercial": a.effective,
+        "effective_conditions": a.effective_conditions,
+        "conflict": a.conflict,
+        "conflict_reasons": a.conflict_reasons,
+        "lineage_complete": a.lineage_complete,
+        "evidence": a.evidence,
+        "assessed_at": a.assessed_at,
+    }

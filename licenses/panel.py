@@ -1,0 +1,57 @@
+"""What the license panel of a model page shows, gathered in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog import lineage
+from catalog.models import HubModel
+
+from .classify import condition_kind, condition_label
+from .models import Assessment, ModelLicense
+
+
+def labelled(conditions: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {**c, "label": condition_label(c["code"]), "kind": condition_kind(c["code"])}
+        for c in conditions
+    ]
+
+
+def panel_context(model: HubModel) -> dict[str, Any]:
+    state = ModelLicense.objects.filter(model=model).select_related("assessment").first()
+    assessment = state.assessment if state else None
+    path = []
+    if assessment is not None:
+        ancestors = lineage.ancestors(model, depth=10)
+        known = lineage.resolve(a["id"] for a in ancestors if a["known"])
+        states = {
+            s.model_id: s
+            for s in ModelLicense.objects.filter(model_id__in=[m.pk for m in known.values()])
+        }
+        for a in ancestors:
+            m = known.get(a["id"])
+            s = states.get(m.pk) if m else None
+            path.append(
+                {
+                    **a,
+                    "model": m,
+                    "declared": s.declared if s else "",
+                    "verdict": s.verdict if s else "unknown",
+                    "restricts": bool(s) and a["id"] == (state.restrictor if state else ""),
+                }
+            )
+    effective = labelled(assessment.effective_conditions) if assessment else []
+    return {
+        "model": model,
+        "license_state": state,
+        "assessment": assessment,
+        "conditions": labelled(assessment.conditions) if assessment else [],
+        "effective_conditions": effective,
+        "obligations": [c for c in effective if c["kind"] == "obligation"],
+        "restrictions": [c for c in effective if c["kind"] != "obligation"],
+        "path": path,
+        "history": Assessment.objects.filter(model=model).select_related("determination")[:20]
+        if assessment
+        else [],
+    }
