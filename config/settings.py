@@ -110,7 +110,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "TEST": {"NAME": DATA_DIR / "test-canopy.sqlite3"},
+            # A file (not memory) so a test can share it with a real worker process.
+            "TEST": {"NAME": DATA_DIR / f"test-canopy-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

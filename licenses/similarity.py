@@ -4,7 +4,9 @@ A text is lowercased, stripped of markup and punctuation, split into words, and 
 overlapping 5-word shingles. Two measures come from the shared shingles:
 
 - containment = |R ∩ D| / |R|: how much of the reference text R appears in the document D;
-- dice = 2|R ∩ D| / (|R| + |D|): how close the two are as a whole (picks 3.1 over 3.0 of a family).
+- dice = 2|R ∩ D| / (|R| + |D|): how close the two are as a whole.
+
+The reference with the highest containment wins (dice breaks near-ties between versions).
 
 Whitespace, line wrapping, quotes, markdown emphasis and copyright lines do not change the
 tokens; an edit of a few words only removes the few shingles that span it.
@@ -87,7 +89,12 @@ def best_match(text: str) -> Match | None:
         containment = common / len(ref.fingerprint)
         dice = 2 * common / (len(ref.fingerprint) + len(doc))
         cand = Match(ref.key, ref.file, round(containment, 3), round(dice, 3))
-        if best is None or (cand.dice, cand.containment) > (best.dice, best.containment):
+        # Containment first (how much of the reference is there: a pasted LICENSE + AUP still
+        # contains all of the right version), dice to break near-ties between versions.
+        if best is None or (round(cand.containment, 2), cand.dice) > (
+            round(best.containment, 2),
+            best.dice,
+        ):
             best = cand
     if best is None or best.containment < ACCEPT and best.dice < ACCEPT:
         return None
