@@ -8,8 +8,12 @@ from licenses.models import License
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures"
-VERDICT = {"allowed": "allowed", "conditional": "conditional", "prohibited": "prohibited",
-           "unclear": "unknown"}
+VERDICT = {
+    "allowed": "allowed",
+    "conditional": "conditional",
+    "prohibited": "prohibited",
+    "unclear": "unknown",
+}
 
 
 def tsv(name):
@@ -30,10 +34,14 @@ def test_verdicts_and_conditions_follow_the_reviewed_table():
         lic = rows.get(row["canonical_key"]) or sorted(rows.items())[0][1]
         codes = [c for c in row["conditions"].split(";") if c]
         assert lic.codes == [c for c in codes if c != "unverified"], lic.key
-        assert lic.verified == ("unverified" not in codes and "(unverified" not in row["commercial_use"])
+        assert lic.verified == (
+            "unverified" not in codes and "(unverified" not in row["commercial_use"]
+        )
         want = VERDICT[row["commercial_use"].split(" ")[0]]
         if want == "unknown" and {"research_only", "non_commercial"} & set(codes):
-            want = "prohibited"  # research-use titles are the issue's `prohibited`, still unverified
+            want = (
+                "prohibited"  # research-use titles are the issue's `prohibited`, still unverified
+            )
         assert lic.verdict == want, lic.key
 
 
@@ -43,8 +51,9 @@ def test_conditions_carry_their_values():
     assert verdict == "conditional"
     assert values["mau_700m"] == "700,000,000 monthly active users"
     assert values["aup"].startswith("https://")
-    assert dict((c["code"], c["value"]) for c in classify("llama3")[1])["attribution"] == (
-        "Built with Meta Llama 3")
+    assert {c["code"]: c["value"] for c in classify("llama3")[1]}["attribution"] == (
+        "Built with Meta Llama 3"
+    )
     assert classify("cc-by-nc-4.0")[0] == "prohibited"
     assert classify("apache-2.0")[0] == "allowed"
     assert classify("other") == ("unknown", classify("other")[1])

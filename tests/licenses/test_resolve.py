@@ -35,17 +35,26 @@ def test_a_list_valued_card_license():
 def test_license_name_variants_are_normalised():
     # Real strings from hub-rich cards and the Hacktoberfest suggestions (licenses.md §4.2).
     cases = {
-        "llama-2-community-license": "llama2", "llama-license": "llama-1",
-        "meta-llama-3-community-license-agreement": "llama3", "llama-3": "llama3",
-        "llama3": "llama3", "llama4": "llama4", "gemma-terms-of-use": "gemma",
+        "llama-2-community-license": "llama2",
+        "llama-license": "llama-1",
+        "meta-llama-3-community-license-agreement": "llama3",
+        "llama-3": "llama3",
+        "llama3": "llama3",
+        "llama4": "llama4",
+        "gemma-terms-of-use": "gemma",
         "tongyi-qianwen-license-agreement": "tongyi-qianwen",
-        "tongyi-qianwen-research": "tongyi-qianwen-research", "deepseek-license": "deepseek",
+        "tongyi-qianwen-research": "tongyi-qianwen-research",
+        "deepseek-license": "deepseek",
         "stabilityai-ai-community": "stabilityai-ai-community",
         "sai-nc-community": "stabilityai-nc-research-community",
         "flux-1-dev-non-commercial-license": "flux-1-dev-non-commercial-license",
-        "nvidia-open-model-license": "nvidia-open-model-license", "exaone": "exaone",
-        "falcon-mamba-7b-license": "falcon-llm-license", "mrl": "mrl", "mnpl": "mnpl",
-        "intel-research-use-license": "intel-research", "apple-sample-code-license": "apple-ascl",
+        "nvidia-open-model-license": "nvidia-open-model-license",
+        "exaone": "exaone",
+        "falcon-mamba-7b-license": "falcon-llm-license",
+        "mrl": "mrl",
+        "mnpl": "mnpl",
+        "intel-research-use-license": "intel-research",
+        "apple-sample-code-license": "apple-ascl",
         "owkin-non-commercial": "other-non-commercial",
     }
     for name, key in cases.items():
@@ -62,8 +71,7 @@ def test_license_link_patterns():
         "https://llama.meta.com/llama3/license/": "llama3",
         "https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct/raw/main/LICENSE": "llama3",
         "https://github.com/QwenLM/Qwen/blob/main/Tongyi%20Qianwen%20LICENSE%20AGREEMENT": "tongyi-qianwen",
-        "https://developer.download.nvidia.com/licenses/nvidia-open-model-license-agreement-june-2024.pdf":
-            "nvidia-open-model-license",
+        "https://developer.download.nvidia.com/licenses/nvidia-open-model-license-agreement-june-2024.pdf": "nvidia-open-model-license",
         "https://creativecommons.org/licenses/by-nc/4.0/": "cc-by-nc-4.0",
     }
     for link, key in cases.items():
@@ -71,28 +79,42 @@ def test_license_link_patterns():
 
 
 def test_a_link_to_a_file_of_the_repo_reads_that_file():
-    r = resolve(repo_id="a/b", card={"license": "other", "license_link": "LICENSE.md"},
-                files={"LICENSE.md": text("flux-1-dev-non-commercial__LICENSE.txt")})
+    r = resolve(
+        repo_id="a/b",
+        card={"license": "other", "license_link": "LICENSE.md"},
+        files={"LICENSE.md": text("flux-1-dev-non-commercial__LICENSE.txt")},
+    )
     assert r.key == "flux-1-dev-non-commercial-license"
     assert any(e["source"] == "file:LICENSE.md" and e["score"] > 0.9 for e in r.evidence)
-    r = resolve(repo_id="a/b", card={"license_link": "https://huggingface.co/a/b/blob/main/LICENSE"},
-                files={"LICENSE": text("exaone__LICENSE.txt")})
+    r = resolve(
+        repo_id="a/b",
+        card={"license_link": "https://huggingface.co/a/b/blob/main/LICENSE"},
+        files={"LICENSE": text("exaone__LICENSE.txt")},
+    )
     assert r.key == "exaone"
 
 
 def test_a_link_to_another_repos_file_reads_it_when_crawled():
     # licenses.md §4.4 (2): a LoRA names tongyi-qianwen but links Qwen2.5's LICENSE, Apache-2.0.
-    card = {"license": "other", "license_name": "tongyi-qianwen",
-            "license_link": "https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/blob/main/LICENSE"}
-    r = resolve(repo_id="x/lora", card=card,
-                linked={"Qwen/Qwen2.5-7B-Instruct/LICENSE": text("apache-2.0__LICENSE.txt")})
+    card = {
+        "license": "other",
+        "license_name": "tongyi-qianwen",
+        "license_link": "https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/blob/main/LICENSE",
+    }
+    r = resolve(
+        repo_id="x/lora",
+        card=card,
+        linked={"Qwen/Qwen2.5-7B-Instruct/LICENSE": text("apache-2.0__LICENSE.txt")},
+    )
     assert r.key == "apache-2.0" and r.mismatch
 
 
 def test_license_file_text_is_matched_with_a_score_after_edits():
     original = text("llama2__LICENSE.txt")
     edited = re.sub(r"\s+", "  \n ", original)  # every line rewrapped
-    edited = edited.replace("Meta Platforms", "Meta Platforms Inc", 3).replace("Agreement", "agreement")
+    edited = edited.replace("Meta Platforms", "Meta Platforms Inc", 3).replace(
+        "Agreement", "agreement"
+    )
     edited = "Copyright (c) 2024 Someone\n" + edited[: len(edited) * 9 // 10]  # and cut short
     exact = similarity.best_match(original)
     fuzzy = similarity.best_match(edited)
@@ -114,8 +136,10 @@ def test_an_unrelated_text_matches_nothing():
 
 def test_card_and_file_disagree_the_file_wins_and_the_mismatch_is_flagged():
     # licenses.md §4.4 (1): card says sai-nc-community, the LICENSE.md is another license.
-    r = resolve(card={"license": "other", "license_name": "sai-nc-community"},
-                files={"LICENSE.md": text("tongyi-qianwen__LICENSE_AGREEMENT.txt")})
+    r = resolve(
+        card={"license": "other", "license_name": "sai-nc-community"},
+        files={"LICENSE.md": text("tongyi-qianwen__LICENSE_AGREEMENT.txt")},
+    )
     assert r.key == "tongyi-qianwen" and r.mismatch
     assert any("wins" in n for n in r.notes)
     r = resolve(tags=["license:mit"], files={"LICENSE": text("mit__LICENSE.txt")})
@@ -123,8 +147,10 @@ def test_card_and_file_disagree_the_file_wins_and_the_mismatch_is_flagged():
 
 
 def test_the_readme_license_section_comes_last():
-    readme = "---\ntags: [x]\n---\n# Model\n\n## License\n\nThe weights are released under the " \
-             "Creative Commons Attribution Non Commercial 4.0 license.\n\n## Usage\nMIT code\n"
+    readme = (
+        "---\ntags: [x]\n---\n# Model\n\n## License\n\nThe weights are released under the "
+        "Creative Commons Attribution Non Commercial 4.0 license.\n\n## Usage\nMIT code\n"
+    )
     r = resolve(files={"README.md": readme})
     assert r.key == "cc-by-nc-4.0" and r.confidence < 0.7
     assert resolve(tags=["license:apache-2.0"], files={"README.md": readme}).mismatch
