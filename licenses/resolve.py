@@ -234,6 +234,10 @@ def resolve(
             evidence.append(
                 _item("card.license_link", link, None, note=f"points to this repo's {target}")
             )
+            known = from_link(_hostpath(link)) if "://" in link else None
+            if known:  # our own file, at a URL we also know (THUDM/CogVideoX-5b's LICENSE)
+                evidence.append(_item("card.license_link", link, known))
+                meta.append((known, "card.license_link"))
         else:
             key = from_link(target if kind == "url" else _hostpath(link))
             if kind == "hf" and linked and target in linked:

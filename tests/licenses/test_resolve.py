@@ -70,8 +70,8 @@ def test_license_link_patterns():
         "https://github.com/deepseek-ai/DeepSeek-V2/blob/main/LICENSE-MODEL": "deepseek",
         "https://llama.meta.com/llama3/license/": "llama3",
         "https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct/raw/main/LICENSE": "llama3",
-        "https://github.com/QwenLM/Qwen/blob/main/Tongyi%20Qianwen%20LICENSE%20AGREEMENT": "tongyi-qianwen",
-        "https://developer.download.nvidia.com/licenses/nvidia-open-model-license-agreement-june-2024.pdf": "nvidia-open-model-license",
+        "https://github.com/QwenLM/Qwen/blob/main/Tongyi%20Qianwen%20LICENSE%20AGREEMENT": "tongyi-qianwen",  # noqa: E501
+        "https://developer.download.nvidia.com/licenses/nvidia-open-model-license-agreement-june-2024.pdf": "nvidia-open-model-license",  # noqa: E501
         "https://creativecommons.org/licenses/by-nc/4.0/": "cc-by-nc-4.0",
     }
     for link, key in cases.items():

@@ -1,4 +1,4 @@
-"""URLs for the license tests: the project's, plus the license pages and API until they are wired."""
+"""URLs for the license tests: the project's, plus the license pages and API (until wired)."""
 
 from django.urls import include, path
 from ninja import NinjaAPI
