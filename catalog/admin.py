@@ -12,7 +12,15 @@ class ParentEdgeInline(admin.TabularInline):
 
 @admin.register(HubModel)
 class HubModelAdmin(admin.ModelAdmin):
-    list_display = ["repo_id", "author", "downloads", "likes", "gated", "library_name", "updated_at"]
+    list_display = [
+        "repo_id",
+        "author",
+        "downloads",
+        "likes",
+        "gated",
+        "library_name",
+        "updated_at",
+    ]
     list_filter = ["gated", "library_name"]
     search_fields = ["repo_id"]
     show_full_result_count = False

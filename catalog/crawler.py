@@ -23,7 +23,6 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
-from huggingface_hub.hf_api import ModelInfo
 
 from . import bulk, lineage, records
 from .hub import Hub, HubUnavailable, ModelNotFound, Page
@@ -33,7 +32,9 @@ log = logging.getLogger(__name__)
 
 Kind, Status, Phase = CrawlRun.Kind, CrawlRun.Status, CrawlRun.Phase
 LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
-EVIDENCE_FILE = re.compile(r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE)
+EVIDENCE_FILE = re.compile(
+    r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE
+)
 DETAILS_PER_STEP = 20
 UPDATABLE = [
     f.name
@@ -53,6 +54,7 @@ class Counts:
     unchanged: int = 0
     edges: int = 0
     touched: list[int] = field(default_factory=list)  # ids of the rows written
+    errors: list[str] = field(default_factory=list)  # records skipped, with why
 
 
 class Lineage(NamedTuple):
@@ -70,7 +72,7 @@ class Lineage(NamedTuple):
 # --- writing records ----------------------------------------------------------------------
 
 
-def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool = False) -> Counts:
+def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     """Upsert a batch of Hub records and their lineage edges, in bulk, skipping unchanged ones.
 
     Listing items are matched on the Hub's `_id` (repo ids change on renames), compared by hash,
@@ -78,9 +80,16 @@ def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool 
     row but keeps the listing hash and change key, so the next listing still sees it unchanged.
     """
     now = timezone.now()
+    counts = Counts()
     rows: dict[str, dict[str, Any]] = {}
-    for item, info in zip(items, infos, strict=True):
-        rows[info.id] = records.row_fields(item, info)
+    for item in items:
+        try:
+            row = records.row_fields(item)
+        except records.MalformedRecord as exc:
+            # One unreadable record must not cost the page: report it by id and go on.
+            counts.errors.append(f"{item.get('id', '?') if isinstance(item, dict) else '?'}: {exc}")
+            continue
+        rows[row["repo_id"]] = row
     hub_ids = [r["hub_id"] for r in rows.values() if r.get("hub_id")]
     existing = list(
         HubModel.objects.filter(Q(hub_id__in=hub_ids) | Q(repo_id__in=list(rows))).only(
@@ -90,7 +99,6 @@ def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool 
     by_hub = {m.hub_id: m for m in existing if m.hub_id}
     by_repo = {m.repo_id: m for m in existing}
 
-    counts = Counts()
     sources: list[Lineage] = []
     new: list[dict[str, Any]] = []
     changed: dict[int, dict[str, Any]] = {}
@@ -114,11 +122,15 @@ def ingest(items: list[dict[str, Any]], infos: list[ModelInfo], *, detail: bool 
     if new:
         for row in new:
             row.setdefault("tags", [])
-            row["formats"] = records.formats(row["tags"], row.get("siblings"), row.get("library_name", ""))
+            row["formats"] = records.formats(
+                row["tags"], row.get("siblings"), row.get("library_name", "")
+            )
             row["first_seen_at"] = row["updated_at"] = now
         bulk.insert_rows(HubModel, new)
         ids = dict(
-            HubModel.objects.filter(repo_id__in=[r["repo_id"] for r in new]).values_list("repo_id", "id")
+            HubModel.objects.filter(repo_id__in=[r["repo_id"] for r in new]).values_list(
+                "repo_id", "id"
+            )
         )
         counts.created = len(new)
         for r in new:
@@ -182,19 +194,20 @@ def _write_edges(models: list[Lineage], *, replace: list[int]) -> int:
 
 def fetch_details(model: HubModel, hub: Hub) -> tuple[HubModel, int]:
     """model_info for one model, then its license evidence files. Returns (model, files fetched)."""
-    item, info = hub.model_info(model.repo_id)
-    if info.id == model.repo_id and item.get("_id"):
+    item = hub.model_info(model.repo_id)
+    if item["id"] == model.repo_id and item.get("_id"):
         # Some legacy ids (gpt2) answer 200 echoing the alias with the canonical repo's _id.
         canonical = (
-            HubModel.objects.filter(hub_id=item["_id"]).exclude(repo_id=info.id)
+            HubModel.objects.filter(hub_id=item["_id"]).exclude(repo_id=item["id"])
             .values_list("repo_id", flat=True).first()
         )  # fmt: skip
         if canonical:
             item = {**item, "id": canonical, "modelId": canonical}
-            info = ModelInfo(**item)
-    ingest([item], [info], detail=True)
-    fresh = HubModel.objects.get(repo_id=info.id)
-    if info.id != model.repo_id:
+    counts = ingest([item], detail=True)
+    if counts.errors:
+        raise records.MalformedRecord(counts.errors[0])
+    fresh = HubModel.objects.get(repo_id=item["id"])
+    if item["id"] != model.repo_id:
         # The Hub redirected (a renamed repo, a legacy id): the answer's id is canonical.
         RepoAlias.objects.update_or_create(alias=model.repo_id, defaults={"model": fresh})
     files = _fetch_files(fresh, hub) if fresh.files_key != fresh.change_key else 0
@@ -215,7 +228,12 @@ def _fetch_files(model: HubModel, hub: Hub) -> int:
         ModelFile.objects.update_or_create(
             model=model,
             path=path,
-            defaults={"text": text, "etag": etag, "revision": model.sha, "fetched_at": timezone.now()},
+            defaults={
+                "text": text,
+                "etag": etag,
+                "revision": model.sha,
+                "fetched_at": timezone.now(),
+            },
         )
         fetched += 1
     model.files.exclude(path__in=wanted).delete()
@@ -361,24 +379,34 @@ def _previous_watermark(run: CrawlRun):
 
 def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
     page = hub.list_page(url=run.cursor or None, params=_list_params(run, hub))
-    items, infos = page.items, page.infos
+    items = page.items
     if run.limit:
-        keep = max(run.limit - run.listed, 0)
-        items, infos = items[:keep], infos[:keep]
+        items = items[: max(run.limit - run.listed, 0)]
     done = page.next_url is None or (run.limit and run.listed + len(items) >= run.limit)
-    if run.kind == Kind.INCREMENTAL:
-        mark = _previous_watermark(run)
-        if mark and any(i.last_modified and i.last_modified <= mark for i in infos):
-            done = True
-    newest = max((i.last_modified for i in infos if i.last_modified), default=None)
-    if newest and (run.watermark is None or newest > run.watermark):
-        run.watermark = newest
     with transaction.atomic():
-        counts = ingest(items, infos)
+        counts = ingest(items)
+        modified = [r.get("lastModified") for r in items if isinstance(r, dict)]
+        dates = [d for d in (_date(m) for m in modified) if d]
+        if run.kind == Kind.INCREMENTAL:
+            mark = _previous_watermark(run)
+            if mark and any(d <= mark for d in dates):
+                done = True
+        if dates and (run.watermark is None or max(dates) > run.watermark):
+            run.watermark = max(dates)
+        for error in counts.errors:
+            run.add_error(error)
         run.cursor = "" if done else page.next_url or ""
         if done:
             run.phase = Phase.DETAILS
-        _save(run, token, ["cursor", "phase", "watermark"], pages=1, **_increments(counts, len(items)))
+        _save(run, token, ["cursor", "phase", "watermark", "errors", "error_count"], pages=1,
+              **_increments(counts, len(items)))  # fmt: skip
+
+
+def _date(value: Any):
+    try:
+        return records.parse_date(value)
+    except records.MalformedRecord:
+        return None
 
 
 def _increments(counts: Counts, listed: int) -> dict[str, int]:
@@ -405,7 +433,7 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
     seen = set(run.seen)
-    fresh = [i.id for i in page.infos if i.id not in seen]
+    fresh = [i["id"] for i in page.items if isinstance(i, dict) and i.get("id") not in seen]
     run.seen = [*run.seen, *fresh]
     run.pending = [*run.pending, *fresh]
     if page.next_url:
@@ -413,8 +441,10 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
     else:
         run.cursor, run.pending = "", run.pending[1:]
     with transaction.atomic():
-        counts = ingest(page.items, page.infos)
-        _save(run, token, ["cursor", "pending", "seen"], pages=1, details_fetched=root,
+        counts = ingest(page.items)
+        for error in counts.errors:
+            run.add_error(error)
+        _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1, details_fetched=root,
               **_increments(counts, len(page.items)))  # fmt: skip
 
 
@@ -460,7 +490,11 @@ def _detail_scope(run: CrawlRun):
 def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
     room = settings.CANOPY_DETAILS_PER_RUN - run.details_fetched
     batch = (
-        list(_detail_scope(run).order_by("-downloads", "id").distinct()[: min(DETAILS_PER_STEP, room)])
+        list(
+            _detail_scope(run)
+            .order_by("-downloads", "id")
+            .distinct()[: min(DETAILS_PER_STEP, room)]
+        )
         if room > 0
         else []
     )
@@ -474,11 +508,17 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         except ModelNotFound:
             run.add_error(f"{model.repo_id}: listed but not found by model_info")
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
-        except (TypeError, ValueError, KeyError) as exc:
+        except (records.MalformedRecord, TypeError, ValueError, KeyError) as exc:
             # A record the client cannot parse: say which and why, keep going.
             run.add_error(f"{model.repo_id}: malformed record: {exc}")
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
     if len(batch) < DETAILS_PER_STEP or room <= len(batch):
         run.phase = Phase.FINISHED
     with transaction.atomic():
-        _save(run, token, ["phase", "errors", "error_count"], details_fetched=fetched, files_fetched=files)
+        _save(
+            run,
+            token,
+            ["phase", "errors", "error_count"],
+            details_fetched=fetched,
+            files_fetched=files,
+        )

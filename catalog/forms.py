@@ -3,7 +3,12 @@ from django.db.models import QuerySet
 
 from .models import CrawlRun, HubModel
 
-SORTS = {"downloads": "-downloads", "likes": "-likes", "modified": "-last_modified", "name": "repo_id"}
+SORTS = {
+    "downloads": "-downloads",
+    "likes": "-likes",
+    "modified": "-last_modified",
+    "name": "repo_id",
+}
 
 
 class ModelSearchForm(forms.Form):
@@ -29,6 +34,8 @@ class CrawlForm(forms.Form):
 
     def clean(self):
         data = super().clean() or {}
-        if data.get("kind") not in (CrawlRun.Kind.FULL, CrawlRun.Kind.INCREMENTAL) and not data.get("target"):
+        if data.get("kind") not in (CrawlRun.Kind.FULL, CrawlRun.Kind.INCREMENTAL) and not data.get(
+            "target"
+        ):
             raise forms.ValidationError("This kind of crawl needs a target.")
         return data

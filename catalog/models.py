@@ -118,7 +118,9 @@ class LineageEdge(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["child", "parent_repo_id"], name="edge_child_parent_uniq")
+            models.UniqueConstraint(
+                fields=["child", "parent_repo_id"], name="edge_child_parent_uniq"
+            )
         ]
         indexes = [models.Index(fields=["parent_repo_id", "relation"], name="edge_parent_rel_idx")]
 
@@ -151,7 +153,9 @@ class ModelFile(models.Model):
     fetched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["model", "path"], name="file_model_path_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "path"], name="file_model_path_uniq")
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_id}:{self.path}"
@@ -178,7 +182,9 @@ class CrawlRun(models.Model):
         FINISHED = "finished"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    target = models.CharField(max_length=200, blank=True, help_text="author, search text or repo id")
+    target = models.CharField(
+        max_length=200, blank=True, help_text="author, search text or repo id"
+    )
     endpoint = models.CharField(max_length=200)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.LISTING)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from typing import Any
-
-from huggingface_hub.hf_api import ModelInfo
 
 from .models import Gated
 
@@ -37,12 +36,6 @@ def change_key(item: dict[str, Any]) -> str:
     return "h:" + record_hash([v for k, v in item.items() if k not in VOLATILE])
 
 
-def sibling_names(info: ModelInfo) -> list[str] | None:
-    if info.siblings is None:
-        return None
-    return [s.rfilename for s in info.siblings]
-
-
 def formats(tags: list[str], files: list[str] | None, library: str) -> list[str]:
     found: set[str] = set()
     if files is not None:
@@ -60,19 +53,34 @@ def formats(tags: list[str], files: list[str] | None, library: str) -> list[str]
     return sorted(found)
 
 
-def parameter_count(info: ModelInfo) -> int | None:
-    if info.safetensors is not None and info.safetensors.total:
-        return int(info.safetensors.total)
-    gguf = info.gguf or {}
-    if isinstance(gguf, dict) and isinstance(gguf.get("total"), int):
-        return gguf["total"]
+class MalformedRecord(ValueError):
+    """A Hub record we cannot read; the message says which field and why."""
+
+
+def parse_date(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)  # the Hub writes "2024-07-11T08:15:02.000Z"
+    except (TypeError, ValueError) as exc:
+        raise MalformedRecord(f"bad date {value!r}") from exc
+
+
+def parameter_count(item: dict[str, Any]) -> int | None:
+    for key in ("safetensors", "gguf"):
+        total = (item.get(key) or {}).get("total") if isinstance(item.get(key), dict) else None
+        if isinstance(total, int) and total > 0:
+            return total
     return None
 
 
-def card_dict(info: ModelInfo) -> dict[str, Any] | None:
-    if info.card_data is None:
-        return None
-    return info.card_data.to_dict()
+def _text(item: dict[str, Any], key: str) -> str:
+    value = item.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedRecord(f"{key} should be a string, not {type(value).__name__}")
+    return value
 
 
 def gated(value: Any) -> str:
@@ -85,41 +93,56 @@ def gated(value: Any) -> str:
     return Gated.UNKNOWN
 
 
-def row_fields(item: dict[str, Any], info: ModelInfo) -> dict[str, Any]:
-    """Field values for the keys this record has; a key the Hub did not send stays untouched."""
-    fields: dict[str, Any] = {"repo_id": info.id, "raw": item, "record_hash": record_hash(item)}
+def row_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """Field values for the keys this record has; a key the Hub did not send stays untouched.
+
+    Raises MalformedRecord for a record whose fields do not have the Hub's types.
+    """
+    repo_id = item.get("id")
+    if not isinstance(repo_id, str) or not repo_id:
+        raise MalformedRecord("record without an id")
+    fields: dict[str, Any] = {"repo_id": repo_id, "raw": item, "record_hash": record_hash(item)}
     if item.get("_id"):
-        fields["hub_id"] = item["_id"]
+        fields["hub_id"] = _text(item, "_id")
     has = item.keys()
-    fields["author"] = info.author or (info.id.split("/")[0] if "/" in info.id else "")
+    fields["author"] = _text(item, "author") or (repo_id.split("/")[0] if "/" in repo_id else "")
     if "sha" in has:
-        fields["sha"] = info.sha or ""
+        fields["sha"] = _text(item, "sha")
     if "createdAt" in has:
-        fields["created_at"] = info.created_at
+        fields["created_at"] = parse_date(item["createdAt"])
     if "lastModified" in has:
-        fields["last_modified"] = info.last_modified
+        fields["last_modified"] = parse_date(item["lastModified"])
     for key in ("private", "disabled"):
         if key in has:
             fields[key] = bool(item[key])
     if "gated" in has:
         fields["gated"] = gated(item["gated"])
-    if "downloads" in has:
-        fields["downloads"] = info.downloads or 0
-    if "likes" in has:
-        fields["likes"] = info.likes or 0
-    if "library_name" in has:
-        fields["library_name"] = info.library_name or ""
-    if "pipeline_tag" in has:
-        fields["pipeline_tag"] = info.pipeline_tag or ""
+    for key in ("downloads", "likes"):
+        if key in has:
+            if not isinstance(item[key], int | None):
+                raise MalformedRecord(f"{key} should be an integer, not {item[key]!r}")
+            fields[key] = item[key] or 0
+    for key in ("library_name", "pipeline_tag"):
+        if key in has:
+            fields[key] = _text(item, key)
     if "tags" in has:
-        fields["tags"] = info.tags or []
+        tags = item["tags"] or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise MalformedRecord("tags should be a list of strings")
+        fields["tags"] = tags
     if "cardData" in has:
-        fields["card_data"] = card_dict(info)
+        card = item["cardData"]
+        if card is not None and not isinstance(card, dict):
+            raise MalformedRecord(f"cardData should be an object, not {type(card).__name__}")
+        fields["card_data"] = card
     if item.get("siblings") is not None:
-        fields["siblings"] = sibling_names(info)
+        try:
+            fields["siblings"] = [s["rfilename"] for s in item["siblings"]]
+        except (TypeError, KeyError) as exc:
+            raise MalformedRecord("siblings should be a list of {rfilename}") from exc
     if "safetensors" in has or "gguf" in has:
-        fields["parameter_count"] = parameter_count(info)
+        fields["parameter_count"] = parameter_count(item)
     if "baseModels" in has:
-        fields["base_models"] = info.base_models
+        fields["base_models"] = item["baseModels"] if isinstance(item["baseModels"], dict) else None
     fields["change_key"] = change_key(item)
     return fields

@@ -28,7 +28,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
     models = form.search(HubModel.objects.all())
     page = Paginator(models, 50).get_page(request.GET.get("page"))
-    running = CrawlRun.objects.filter(status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]).first()
+    running = CrawlRun.objects.filter(
+        status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
+    ).first()
     context = {"form": form, "page": page, "running": running, "total": HubModel.objects.count()}
     return render(request, _fragment(request, "catalog/model_list.html", "results"), context)
 
@@ -37,7 +39,9 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     model = _get_model_or_redirect(repo_id)
     if isinstance(model, HttpResponse):
         return model
-    children = lineage.child_edges(model).select_related("child").order_by("relation", "-child__downloads")
+    children = (
+        lineage.child_edges(model).select_related("child").order_by("relation", "-child__downloads")
+    )
     context = {
         "model": model,
         "parents": lineage.parents(model),
@@ -56,7 +60,9 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
         if not request.user.is_staff:
             return HttpResponse("Only staff may start crawls.", status=403)
         if form.is_valid():
-            run, created = crawler.start(form.cleaned_data["kind"], target=form.cleaned_data["target"])
+            run, created = crawler.start(
+                form.cleaned_data["kind"], target=form.cleaned_data["target"]
+            )
             if created:
                 crawl.delay_on_commit(run.pk)
             return redirect(run)
@@ -72,8 +78,9 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(CrawlRun, pk=pk)
-    response = render(request, _fragment(request, "catalog/crawl_detail.html", "progress"), {"run": run})
+    response = render(
+        request, _fragment(request, "catalog/crawl_detail.html", "progress"), {"run": run}
+    )
     if request.htmx and not run.is_active:  # type: ignore[attr-defined]
         response.status_code = HttpResponseStopPolling.status_code
     return response
-

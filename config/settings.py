@@ -118,7 +118,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -175,7 +177,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     "weekly-full-crawl": {
         "task": "catalog.tasks.start_crawl",
-        "schedule": crontab(minute=0, hour=3, day_of_week=os.environ.get("CANOPY_FULL_CRAWL_DAY", "sun")),
+        "schedule": crontab(
+            minute=0, hour=3, day_of_week=os.environ.get("CANOPY_FULL_CRAWL_DAY", "sun")
+        ),
         "kwargs": {"kind": "full"},
     },
     "resume-stalled-crawls": {

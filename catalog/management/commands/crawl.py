@@ -6,15 +6,21 @@ from catalog.tasks import crawl
 
 
 class Command(BaseCommand):
-    help = "Crawl the Hub (HF_ENDPOINT): a full crawl by default, or an incremental or targeted one."
+    help = (
+        "Crawl the Hub (HF_ENDPOINT): a full crawl by default, or an incremental or targeted one."
+    )
 
     def add_arguments(self, parser):
         kind = parser.add_mutually_exclusive_group()
         kind.add_argument("--incremental", action="store_true", help="changes since the last crawl")
         kind.add_argument("--author", help="every model of one author")
         kind.add_argument("--search", help="models whose id contains this text")
-        kind.add_argument("--descendants", metavar="REPO_ID", help="a model and all its descendants")
-        kind.add_argument("--ancestors", metavar="REPO_ID", help="a model and its missing ancestors")
+        kind.add_argument(
+            "--descendants", metavar="REPO_ID", help="a model and all its descendants"
+        )
+        kind.add_argument(
+            "--ancestors", metavar="REPO_ID", help="a model and its missing ancestors"
+        )
         parser.add_argument("--limit", type=int, help="list at most this many models (0: all)")
         parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT)")
         parser.add_argument("--sync", action="store_true", help="run here, not through a worker")
