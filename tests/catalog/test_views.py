@@ -1,13 +1,14 @@
 """HTML views: full pages without HX-Request, their #fragments with it.
 
 The family fixture (150 real Hub records of the Llama-2-7b-chat tree) is crawled once per module
-through hubreplay and committed; every test runs in a transaction rolled back on top of it.
+through hubreplay inside a module-wide transaction; each test runs in a savepoint rolled back on
+top of it.
 """
 
 import re
 
 import pytest
-from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
 from django_htmx.http import HttpResponseStopPolling
@@ -29,23 +30,22 @@ MERGE = "antoandgar/SVD_Franken_merge1"  # a merge of ROOT and allenai/tulu-2-dp
 
 @pytest.fixture(scope="module")
 def family(django_db_setup, django_db_blocker, replay_index):
-    """Crawl tests/fixtures/family.jsonl.gz into the test database once for the module."""
+    """Crawl tests/fixtures/family.jsonl.gz once for the module, inside a transaction that is
+    rolled back after it (TestCase.setUpTestData's way): each test's own transaction nests in it.
+    """
     from hubreplay import ReplayServer
 
     server = ReplayServer([[str(FIXTURES / "family.jsonl.gz")]], index_dir=replay_index).start()
-    try:
-        with (
-            django_db_blocker.unblock(),
-            override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_HUB_RESOLVERS_BUDGET=10**6),
-        ):
-            run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
-            run = crawler.run_sync(run, hub=Hub(endpoint=server.url, token=""))
-    finally:
-        server.stop()
-    assert run.status == CrawlRun.Status.DONE and run.listed == 150
-    yield run
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
+    with django_db_blocker.unblock(), transaction.atomic():
+        try:
+            with override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_HUB_RESOLVERS_BUDGET=10**6):
+                run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+                run = crawler.run_sync(run, hub=Hub(endpoint=server.url, token=""))
+        finally:
+            server.stop()
+        assert run.status == CrawlRun.Status.DONE and run.listed == 150
+        yield run
+        transaction.set_rollback(True)
 
 
 def repo_ids(response) -> list[str]:
