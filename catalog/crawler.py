@@ -91,11 +91,12 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             continue
         rows[row["repo_id"]] = row
     hub_ids = [r["hub_id"] for r in rows.values() if r.get("hub_id")]
-    existing = list(
-        HubModel.objects.filter(Q(hub_id__in=hub_ids) | Q(repo_id__in=list(rows))).only(
-            "id", "hub_id", "repo_id", "record_hash"
-        )
-    )
+    columns = ["id", "hub_id", "repo_id", "record_hash"]
+    existing = {
+        row[0]: HubModel(**dict(zip(columns, row, strict=True)))
+        for row in bulk.find(HubModel, "hub_id", hub_ids, columns)
+        + bulk.find(HubModel, "repo_id", list(rows), columns)
+    }.values()
     by_hub = {m.hub_id: m for m in existing if m.hub_id}
     by_repo = {m.repo_id: m for m in existing}
 
@@ -127,11 +128,7 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             )
             row["first_seen_at"] = row["updated_at"] = now
         bulk.insert_rows(HubModel, new)
-        ids = dict(
-            HubModel.objects.filter(repo_id__in=[r["repo_id"] for r in new]).values_list(
-                "repo_id", "id"
-            )
-        )
+        ids = {r["repo_id"]: r["id"] for r in new}
         counts.created = len(new)
         for r in new:
             counts.touched.append(ids[r["repo_id"]])

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx2
+import orjson
 from django.conf import settings
 from huggingface_hub import HfApi, set_client_factory
 from huggingface_hub.errors import (
@@ -175,7 +176,7 @@ class Hub:
         third of building a `ModelInfo` per item on a 760,000-model crawl.
         """
         response = self._get(url or f"{self.endpoint}/api/models", None if url else params)
-        items = response.json()
+        items = orjson.loads(response.content)
         if not isinstance(items, list):
             raise HubUnavailable(f"GET /api/models answered {type(items).__name__}, not a list")
         return Page(items=items, next_url=response.links.get("next", {}).get("url"))

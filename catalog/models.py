@@ -37,10 +37,10 @@ class HubModel(models.Model):
     private = models.BooleanField(default=False)
     disabled = models.BooleanField(default=False)
     gated = models.CharField(max_length=8, choices=Gated.choices, blank=True, default=Gated.UNKNOWN)
-    downloads = models.BigIntegerField(default=0, db_index=True)
+    downloads = models.BigIntegerField(default=0)
     likes = models.IntegerField(default=0)
-    library_name = models.CharField(max_length=100, blank=True, db_index=True)
-    pipeline_tag = models.CharField(max_length=100, blank=True, db_index=True)
+    library_name = models.CharField(max_length=100, blank=True)
+    pipeline_tag = models.CharField(max_length=100, blank=True)
     tags = models.JSONField(default=list, blank=True)
     card_data = models.JSONField(null=True, blank=True)
     siblings = models.JSONField(null=True, blank=True, help_text="File names, when known")
@@ -109,7 +109,7 @@ class LineageEdge(models.Model):
     """child -> parent. The parent is a repo id string: it may not be crawled yet."""
 
     child = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="parent_edges")
-    parent_repo_id = models.CharField(max_length=200, db_index=True)
+    parent_repo_id = models.CharField(max_length=200)
     relation = models.CharField(max_length=12, choices=Relation.choices)
     relation_source = models.CharField(max_length=8, choices=RelationSource.choices)
     origin = models.CharField(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from .models import Gated
 
@@ -24,7 +25,7 @@ FORMAT_TAGS = {"safetensors": "safetensors", "gguf": "gguf", "onnx": "onnx", "ml
 
 def record_hash(item: Any) -> str:
     # The Hub sends a record's keys in a stable order: no need to sort them.
-    return hashlib.md5(json.dumps(item).encode(), usedforsecurity=False).hexdigest()
+    return hashlib.md5(orjson.dumps(item), usedforsecurity=False).hexdigest()
 
 
 def change_key(item: dict[str, Any]) -> str:
