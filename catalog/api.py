@@ -92,7 +92,7 @@ class SearchParams(Schema):
 def _item(m: HubModel) -> dict:
     return {
         "id": m.repo_id, "author": m.author, "downloads": m.downloads, "likes": m.likes,
-        "gated": m.get_gated_display() if m.gated else "unknown", "library_name": m.library_name,
+        "gated": m.gated or "unknown", "library_name": m.library_name,
         "pipeline_tag": m.pipeline_tag, "last_modified": m.last_modified,
         "url": m.get_absolute_url(),
     }  # fmt: skip

@@ -81,21 +81,21 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     """
     now = timezone.now()
     counts = Counts()
-    rows: dict[str, dict[str, Any]] = {}
+    # Cheap first pass (id and hash); the full row is built only for new or changed records.
+    heads: dict[str, tuple[dict[str, Any], str | None, str]] = {}
     for item in items:
-        try:
-            row = records.row_fields(item)
-        except records.MalformedRecord as exc:
-            # One unreadable record must not cost the page: report it by id and go on.
-            counts.errors.append(f"{item.get('id', '?') if isinstance(item, dict) else '?'}: {exc}")
+        repo_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(repo_id, str) or not repo_id:
+            counts.errors.append(f"?: record without an id: {str(item)[:80]}")
             continue
-        rows[row["repo_id"]] = row
-    hub_ids = [r["hub_id"] for r in rows.values() if r.get("hub_id")]
+        hub_id = item.get("_id") if isinstance(item.get("_id"), str) else None
+        heads[repo_id] = (item, hub_id, records.record_hash(item))
+    hub_ids = [hub_id for _, hub_id, _ in heads.values() if hub_id]
     columns = ["id", "hub_id", "repo_id", "record_hash"]
     existing = {
         row[0]: HubModel(**dict(zip(columns, row, strict=True)))
         for row in bulk.find(HubModel, "hub_id", hub_ids, columns)
-        + bulk.find(HubModel, "repo_id", list(rows), columns)
+        + bulk.find(HubModel, "repo_id", list(heads), columns)
     }.values()
     by_hub = {m.hub_id: m for m in existing if m.hub_id}
     by_repo = {m.repo_id: m for m in existing}
@@ -103,18 +103,24 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     sources: list[Lineage] = []
     new: list[dict[str, Any]] = []
     changed: dict[int, dict[str, Any]] = {}
-    for repo_id, row in rows.items():
-        hub_id = row.get("hub_id")
+    for repo_id, (item, hub_id, digest) in heads.items():
         match = by_hub.get(hub_id) if hub_id else None
         holder = by_repo.get(repo_id)
         if match is None and holder is not None and (not holder.hub_id or not hub_id):
             match = holder
+        if match is not None and not detail and match.record_hash == digest:
+            counts.unchanged += 1
+            continue
+        try:
+            row = records.row_fields(item, digest=digest)
+        except records.MalformedRecord as exc:
+            # One unreadable record must not cost the page: report it by id and go on.
+            counts.errors.append(f"{repo_id}: {exc}")
+            continue
         if holder is not None and holder is not match:
             _evict(holder, now)  # another repo now lives at this id (a rename freed it)
         if match is None:
             new.append(row)
-        elif not detail and match.record_hash == row["record_hash"]:
-            counts.unchanged += 1
         else:
             if match.repo_id != repo_id:
                 _rename(match, repo_id)

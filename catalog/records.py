@@ -94,7 +94,7 @@ def gated(value: Any) -> str:
     return Gated.UNKNOWN
 
 
-def row_fields(item: dict[str, Any]) -> dict[str, Any]:
+def row_fields(item: dict[str, Any], *, digest: str | None = None) -> dict[str, Any]:
     """Field values for the keys this record has; a key the Hub did not send stays untouched.
 
     Raises MalformedRecord for a record whose fields do not have the Hub's types.
@@ -102,7 +102,11 @@ def row_fields(item: dict[str, Any]) -> dict[str, Any]:
     repo_id = item.get("id")
     if not isinstance(repo_id, str) or not repo_id:
         raise MalformedRecord("record without an id")
-    fields: dict[str, Any] = {"repo_id": repo_id, "raw": item, "record_hash": record_hash(item)}
+    fields: dict[str, Any] = {
+        "repo_id": repo_id,
+        "raw": item,
+        "record_hash": digest or record_hash(item),
+    }
     if item.get("_id"):
         fields["hub_id"] = _text(item, "_id")
     has = item.keys()

@@ -11,6 +11,9 @@ from .models import CrawlRun, HubModel, RepoAlias
 from .tasks import crawl
 
 
+CHILDREN_SHOWN = 25
+
+
 def _get_model_or_redirect(repo_id: str) -> HubModel | HttpResponse:
     model = HubModel.objects.filter(repo_id=repo_id).first()
     if model:
@@ -39,14 +42,20 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     model = _get_model_or_redirect(repo_id)
     if isinstance(model, HttpResponse):
         return model
-    children = (
-        lineage.child_edges(model).select_related("child").order_by("relation", "-child__downloads")
-    )
+    counts = lineage.children_counts(model)
+    # The most downloaded children of each relation; the full lists live in the lineage API.
+    groups = [
+        (relation, n, lineage.child_edges(model).filter(relation=relation)
+         .select_related("child").order_by("-child__downloads", "child_id")[:CHILDREN_SHOWN])
+        for relation, n in counts.items()
+    ]  # fmt: skip
     context = {
         "model": model,
+        "aliases": list(model.aliases.values_list("alias", flat=True)),
         "parents": lineage.parents(model),
-        "children_counts": lineage.children_counts(model),
-        "children": children[:100],
+        "children_counts": counts,
+        "children_groups": groups,
+        "children_shown": CHILDREN_SHOWN,
         "files": model.files.order_by("path").only("path", "revision", "fetched_at"),
     }
     return render(request, "catalog/model_detail.html", context)

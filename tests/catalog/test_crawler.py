@@ -185,3 +185,21 @@ def test_server_errors_are_retried(replay, hub_for, settings):
     run = crawl(server, hub_for)
     assert run.status == "done" and run.listed == len(records("family.jsonl.gz"))
     assert any(status == 500 for _, _, status in server.request_log)
+
+
+def test_a_malformed_record_is_reported_and_the_rest_of_the_page_is_kept(replay, hub_for, tmp_path):
+    # Constructed from real records: two of the family's lines with broken types (a string
+    # where the Hub sends a list, a non-object card), named as such; the others are untouched.
+    lines = gzip.open(FIXTURES / "family.jsonl.gz", "rt").read().splitlines()
+    broken = [json.loads(line) for line in lines]
+    broken[3]["tags"] = "not-a-list"
+    broken[5]["cardData"] = "license: mit"
+    path = tmp_path / "family-malformed-constructed.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        f.writelines(json.dumps(rec) + "\n" for rec in broken)
+    run = crawl(replay([str(path)]), hub_for)
+    assert run.status == "done"
+    assert HubModel.objects.count() == len(broken) - 2
+    reported = " ".join(e["error"] for e in run.errors)
+    assert broken[3]["id"] in reported and "tags should be a list" in reported
+    assert broken[5]["id"] in reported and "cardData should be an object" in reported

@@ -186,9 +186,10 @@ def test_a_model_page_links_to_its_parent(client, family):
 def test_a_model_page_lists_its_children_per_relation(client, family):
     html = client.get(f"/models/{MIDDLE}/").content.decode()
     children = html.split("<h3>Children</h3>", 1)[1]
-    assert '<span class="rel rel-finetune">17 finetune</span>' in children
+    assert '<a class="rel rel-finetune" href="#children-finetune">17 finetune</a>' in children
     assert f'<a href="/models/{LEAF}/">{LEAF}</a>' in children
-    assert len(re.findall(r'<li><span class="rel rel-finetune">', children)) == 17
+    finetunes = children.split('id="children-finetune"', 1)[1].split("</ul>", 1)[0]
+    assert len(re.findall(r"<li>", finetunes)) == 17
     # ...and its own parent, the root.
     assert f'<a href="/models/{ROOT}/">{ROOT}</a>' in html.split("<h3>Children</h3>", 1)[0]
 
@@ -198,12 +199,16 @@ def test_the_root_counts_every_relation_among_its_children(client, family):
     edges = LineageEdge.objects.filter(parent_repo_id=ROOT)
     counts = dict(edges.values_list("relation").annotate(n=Count("id")).order_by())
     assert set(counts) == {"adapter", "finetune", "merge", "quantized"}
-    for relation, n in counts.items():
-        assert f'<span class="rel rel-{relation}">{n} {relation}</span>' in html
-    # The list itself stops at 100 children, grouped by relation.
     children = html.split("<h3>Children</h3>", 1)[1]
-    assert len(re.findall(r'<li><span class="rel rel-', children)) == 100
+    for relation, n in counts.items():
+        assert f'href="#children-{relation}">{n} {relation}</a>' in html
+        group = children.split(f'id="children-{relation}"', 1)[1].split("</ul>", 1)[0]
+        # Each relation shows its most downloaded children, at most 25, and says so.
+        assert len(re.findall(r"<li>", group)) == min(n, 25)
+    assert "The 25 most downloaded of" in children
     assert '<a href="/models/FinGPT/fingpt-forecaster_dow30_llama2-7b_lora/">' in children
+    quantized = children.split('id="children-quantized"', 1)[1].split("</ul>", 1)[0]
+    assert quantized.index("TheBloke/Llama-2-7B-Chat-GGUF") < quantized.index("second-state/")
 
 
 def test_a_parent_that_is_not_crawled_is_named_without_a_link(client, family):
@@ -234,7 +239,7 @@ def test_children_that_name_the_old_id_still_count(client, family):
     RepoAlias.objects.create(alias="tsavage68/old-name", model=model)
     LineageEdge.objects.filter(child__repo_id=LEAF).update(parent_repo_id="tsavage68/old-name")
     html = client.get(f"/models/{MIDDLE}/").content.decode()
-    assert '<span class="rel rel-finetune">17 finetune</span>' in html
+    assert 'href="#children-finetune">17 finetune</a>' in html
     # And the child links to the renamed parent, not to a "not crawled" id.
     leaf = client.get(f"/models/{LEAF}/").content.decode()
     assert f'<a href="/models/{MIDDLE}/">{MIDDLE}</a>' in leaf and "not crawled" not in leaf
@@ -243,8 +248,8 @@ def test_children_that_name_the_old_id_still_count(client, family):
 def test_the_model_page_makes_a_fixed_number_of_queries(
     client, family, django_assert_max_num_queries
 ):
-    # The root has 128 children: one query for them all, not one each.
-    with django_assert_max_num_queries(12):
+    # The root has 128 children in 4 relations: one query per relation (at most 5), not per child.
+    with django_assert_max_num_queries(15):
         client.get(f"/models/{ROOT}/")
     with django_assert_max_num_queries(12):
         client.get(f"/models/{MERGE}/")
