@@ -50,7 +50,9 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             copy.write_row(values)
 
 
-def find(model: type[models.Model], field: str, values: list[Any], columns: list[str]) -> list[tuple]:
+def find(
+    model: type[models.Model], field: str, values: list[Any], columns: list[str]
+) -> list[tuple]:
     """Rows whose `field` is one of `values`, as tuples of `columns`.
 
     On PostgreSQL one array parameter (= ANY) instead of an IN list of a thousand placeholders,

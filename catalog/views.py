@@ -10,7 +10,6 @@ from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, RepoAlias
 from .tasks import crawl
 
-
 CHILDREN_SHOWN = 25
 
 

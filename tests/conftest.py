@@ -14,8 +14,12 @@ DEMO = Path(__file__).parent.parent / "hubreplay" / "data"
 def pytest_collection_modifyitems(config, items):
     # Tests that need a server skip only where it is absent, and say why; CI sets both.
     for item in items:
-        if "postgres" in item.keywords and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
+        if "postgres" in item.keywords and not os.environ.get("DATABASE_URL", "").startswith(
+            "postgres"
+        ):
+            item.add_marker(
+                pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+            )
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://..."))
 

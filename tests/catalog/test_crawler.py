@@ -140,7 +140,9 @@ def test_targeted_crawls(replay, hub_for):
     run = crawl(server, hub_for, CrawlRun.Kind.ANCESTORS, target="TheBloke/Llama-2-7B-Chat-GGUF")
     assert run.status == "done"
     assert set(HubModel.objects.values_list("repo_id", flat=True)) == {
-        "TheBloke/Llama-2-7B-Chat-GGUF", "meta-llama/Llama-2-7b-chat-hf"}
+        "TheBloke/Llama-2-7B-Chat-GGUF",
+        "meta-llama/Llama-2-7b-chat-hf",
+    }
 
     HubModel.objects.all().delete()
     run = crawl(server, hub_for, CrawlRun.Kind.AUTHOR, target="TheBloke")
@@ -190,8 +192,8 @@ def test_server_errors_are_retried(replay, hub_for, settings):
 def test_a_malformed_record_is_reported_and_the_rest_of_the_page_is_kept(replay, hub_for, tmp_path):
     # Constructed from real records: two of the family's lines with broken types (a string
     # where the Hub sends a list, a non-object card), named as such; the others are untouched.
-    lines = gzip.open(FIXTURES / "family.jsonl.gz", "rt").read().splitlines()
-    broken = [json.loads(line) for line in lines]
+    with gzip.open(FIXTURES / "family.jsonl.gz", "rt") as f:
+        broken = [json.loads(line) for line in f]
     broken[3]["tags"] = "not-a-list"
     broken[5]["cardData"] = "license: mit"
     path = tmp_path / "family-malformed-constructed.jsonl.gz"
