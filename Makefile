@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench eval worker web migrate clean
+.PHONY: run test lint typecheck bench eval migrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ typecheck: $(STAMP)
 ## bench: crawl the 760,000-model list through hubreplay into PostgreSQL (needs DATABASE_URL)
 bench: $(STAMP)
 	$(PY) benchmarks/crawl_bench.py
+	$(PY) benchmarks/license_bench.py --db
+
+## eval: license classification accuracy per category on real labelled cases
+eval: $(STAMP)
+	$(PY) evals/run.py
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput

@@ -10,11 +10,15 @@ from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 
+from licenses.api import LicenseFields, license_fields
+from licenses.api import router as licenses_router
+
 from . import lineage
 from .forms import ModelSearchForm
 from .models import HubModel, RepoAlias
 
 api = NinjaAPI(title="Canopy API", version="1", urls_namespace="api-v1")
+api.add_router("", licenses_router)
 
 
 class ModelItem(Schema):
@@ -42,7 +46,7 @@ class ParentOut(Schema):
     known: bool
 
 
-class ModelOut(Schema):
+class ModelOut(LicenseFields):
     id: str
     hub_id: str | None
     author: str
@@ -156,4 +160,5 @@ def get_model(request: HttpRequest, repo_id: str):
         "children_count": lineage.children_counts(model),
         "aliases": list(model.aliases.values_list("alias", flat=True)),
         "updated_at": model.updated_at,
+        **license_fields(model),
     }  # fmt: skip

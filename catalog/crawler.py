@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
 
@@ -161,7 +161,17 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             sources.append(Lineage(o.pk, o.repo_id, o.tags, o.library_name, o.siblings,
                                    o.card_data, o.base_models))  # fmt: skip
     counts.edges = _write_edges(sources, replace=list(changed))
+    if counts.touched and not detail:
+        _assess(counts.touched)
     return counts
+
+
+def _assess(model_ids: list[int]) -> None:
+    """Queue the license assessment of models whose evidence may have changed."""
+    if settings.CANOPY_ASSESS_ON_CRAWL:
+        from licenses.tasks import assess_models
+
+        assess_models.delay_on_commit(model_ids)
 
 
 def _evict(model: HubModel, now) -> None:
@@ -248,9 +258,16 @@ def _fetch_files(model: HubModel, hub: Hub) -> int:
 
 
 def start(
-    kind: str, *, target: str = "", limit: int | None = None, endpoint: str | None = None
+    kind: str,
+    *,
+    target: str = "",
+    limit: int | None = None,
+    endpoint: str | None = None,
+    pending: list[str] | None = None,
 ) -> tuple[CrawlRun, bool]:
-    """A new run, or the active one already doing the same job. Returns (run, created)."""
+    """A new run, or the active one already doing the same job. Returns (run, created).
+
+    An ancestors run walks up from `target`, or from every id of `pending`."""
     endpoint = (endpoint or settings.HF_ENDPOINT).rstrip("/")
     active = CrawlRun.objects.filter(
         kind=kind, target=target, endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING]
@@ -261,9 +278,40 @@ def start(
         limit = settings.CANOPY_CRAWL_LIMIT if kind == Kind.FULL else 0
     run = CrawlRun.objects.create(kind=kind, target=target, endpoint=endpoint, limit=limit)
     if kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
-        run.pending, run.seen = [target], [target]
+        run.pending = pending or [target]
+        run.seen = sorted(set(run.pending))
         run.save(update_fields=["pending", "seen"])
     return run, True
+
+
+def missing_parents(*, limit: int) -> list[str]:
+    """Parent ids named by lineage edges that match no crawled model or alias."""
+    known = HubModel.objects.filter(repo_id=OuterRef("parent_repo_id"))
+    aliased = RepoAlias.objects.filter(alias=OuterRef("parent_repo_id"))
+    edges = LineageEdge.objects.filter(~Exists(known), ~Exists(aliased))
+    return list(edges.values_list("parent_repo_id", flat=True).distinct().order_by()[:limit])
+
+
+def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> CrawlRun | None:
+    """One ancestors run for the ids no active run is already walking (None if none is left).
+
+    While a listing crawl runs, its pages may still bring those models: it sweeps for what is
+    missing when its listing ends, so nothing is queued meanwhile."""
+    endpoint = (endpoint or settings.HF_ENDPOINT).rstrip("/")
+    active = CrawlRun.objects.filter(endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING])
+    if active.filter(kind__in=[Kind.FULL, Kind.INCREMENTAL], phase=Phase.LISTING).exists():
+        return None
+    walking = {i for run in active.filter(kind=Kind.ANCESTORS) for i in run.seen}
+    ids = sorted(set(repo_ids) - walking)
+    if not ids:
+        return None
+    target = ids[0] if len(ids) == 1 else f"{len(ids)} missing ancestors"
+    run, created = start(Kind.ANCESTORS, target=target, endpoint=endpoint, pending=ids)
+    if created:
+        from .tasks import crawl
+
+        crawl.delay_on_commit(run.pk)
+    return run
 
 
 def claim(run_id: int) -> str | None:
@@ -403,6 +451,10 @@ def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
             run.phase = Phase.DETAILS
         _save(run, token, ["cursor", "phase", "watermark", "errors", "error_count"], pages=1,
               **_increments(counts, len(items)))  # fmt: skip
+    if done and run.kind in (Kind.FULL, Kind.INCREMENTAL):
+        missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
+        if missing:
+            queue_ancestors(missing, endpoint=run.endpoint)
 
 
 def _date(value: Any):
@@ -464,6 +516,7 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
         try:
             model, files = fetch_details(model or HubModel(repo_id=repo_id), hub)
             fetched = 1
+            _assess([model.pk])
         except ModelNotFound:
             run.add_error(f"{repo_id}: not found on the Hub")
             model = None
@@ -502,10 +555,12 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         else []
     )
     fetched = files = 0
+    done: list[int] = []
     for model in batch:
         try:
-            _, n = fetch_details(model, hub)
+            fresh, n = fetch_details(model, hub)
             fetched, files = fetched + 1, files + n
+            done.append(fresh.pk)
         except HubUnavailable:
             raise
         except ModelNotFound:
@@ -517,6 +572,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
     if len(batch) < DETAILS_PER_STEP or room <= len(batch):
         run.phase = Phase.FINISHED
+    _assess(done)  # their cards and license files are in now
     with transaction.atomic():
         _save(
             run,

@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
         ),
         "kwargs": {"kind": "full"},
     },
+    "nightly-assess-licenses": {
+        "task": "licenses.tasks.assess_all",
+        "schedule": crontab(minute=30, hour=4),
+    },
     "resume-stalled-crawls": {
         "task": "catalog.tasks.resume_stalled_crawls",
         "schedule": 60,
@@ -206,6 +210,8 @@ CANOPY_CRAWL_LIMIT = env_int("CANOPY_CRAWL_LIMIT", 5000)
 CANOPY_DETAILS_PER_RUN = env_int("CANOPY_DETAILS_PER_RUN", 5000)
 # Pages (or detail batches) one task handles before it checkpoints and re-queues itself.
 CANOPY_PAGES_PER_TASK = env_int("CANOPY_PAGES_PER_TASK", 20)
+# Re-assess the licenses of the models a crawl writes, as it goes (off: only the nightly pass).
+CANOPY_ASSESS_ON_CRAWL = env_bool("CANOPY_ASSESS_ON_CRAWL", default=True)
 # A running crawl whose heartbeat is older than this is resumed by the next sweep.
 CANOPY_STALL_SECONDS = env_int("CANOPY_STALL_SECONDS", 300)
 

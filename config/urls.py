@@ -7,6 +7,7 @@ from catalog.api import api
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:model_list", permanent=False)),
     path("", include("catalog.urls")),
+    path("licenses/", include("licenses.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

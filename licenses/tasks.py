@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from catalog import crawler
-from catalog.models import CrawlRun
 
 from . import assessment
 
@@ -26,17 +25,10 @@ def assess_models(model_ids: list[int]) -> int:
 
 
 @shared_task
-def queue_missing_ancestors(repo_ids: list[str]) -> list[int]:
-    """A targeted ancestors crawl for each ancestor not crawled yet (one active run per id)."""
-    from catalog.tasks import crawl
-
-    runs = []
-    for repo_id in repo_ids[:200]:
-        run, created = crawler.start(CrawlRun.Kind.ANCESTORS, target=repo_id)
-        if created:
-            crawl.delay_on_commit(run.pk)
-        runs.append(run.pk)
-    return runs
+def queue_missing_ancestors(repo_ids: list[str]) -> int | None:
+    """One targeted ancestors crawl for the ancestors not crawled yet (see crawler.queue_ancestors)."""
+    run = crawler.queue_ancestors(repo_ids)
+    return run.pk if run else None
 
 
 @shared_task

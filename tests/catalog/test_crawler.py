@@ -205,3 +205,17 @@ def test_a_malformed_record_is_reported_and_the_rest_of_the_page_is_kept(replay,
     reported = " ".join(e["error"] for e in run.errors)
     assert broken[3]["id"] in reported and "tags should be a list" in reported
     assert broken[5]["id"] in reported and "cardData should be an object" in reported
+
+
+def test_a_full_crawl_queues_one_ancestors_run_for_the_parents_it_did_not_find(replay, hub_for):
+    server = replay(["family.jsonl.gz"])
+    run = crawl(server, hub_for)
+    known = set(records("family.jsonl.gz"))
+    parents = set(LineageEdge.objects.values_list("parent_repo_id", flat=True))
+    walk = CrawlRun.objects.get(kind=CrawlRun.Kind.ANCESTORS)
+    assert walk.pk != run.pk and walk.status == "queued"
+    assert set(walk.pending) == parents - known and "allenai/tulu-2-dpo-7b" in walk.pending
+    # Run it: model_info finds none of them in this snapshot, and says so for each.
+    walk = crawler.run_sync(walk, hub=hub_for(server))
+    assert walk.status == "done" and walk.error_count == len(parents - known)
+    assert crawler.queue_ancestors(sorted(parents - known), endpoint=server.url) is not None

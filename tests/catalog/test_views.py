@@ -44,6 +44,8 @@ def family(django_db_setup, django_db_blocker, replay_index):
         finally:
             server.stop()
         assert run.status == CrawlRun.Status.DONE and run.listed == 150
+        # The crawl queued an ancestors run for its missing parents; these tests never run it.
+        CrawlRun.objects.exclude(pk=run.pk).delete()
         yield run
         transaction.set_rollback(True)
 

@@ -42,7 +42,8 @@ def workers():
     )  # fmt: skip
     procs = []
 
-    def start():
+    def start(endpoint):
+        env["HF_ENDPOINT"] = endpoint  # where assessments send their ancestor crawls
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
              "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
@@ -75,7 +76,7 @@ def test_a_worker_killed_mid_crawl_loses_and_duplicates_nothing(replay, workers,
     run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawl.delay(run.pk)
 
-    first = workers()
+    first = workers(server.url)
     assert wait_until(lambda: CrawlRun.objects.get(pk=run.pk).pages >= 4), (
         "the worker never started"
     )
@@ -84,7 +85,7 @@ def test_a_worker_killed_mid_crawl_loses_and_duplicates_nothing(replay, workers,
     run.refresh_from_db()
     assert run.status == "running" and 4 <= run.pages < 15
 
-    workers()
+    workers(server.url)
     time.sleep(settings.CANOPY_STALL_SECONDS + 1)
     resume_stalled_crawls.delay()  # what beat does every minute
     assert wait_until(lambda: CrawlRun.objects.get(pk=run.pk).status == "done"), "not resumed"

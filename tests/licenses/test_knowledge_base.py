@@ -62,7 +62,6 @@ def test_conditions_carry_their_values():
 
 
 def test_unverified_rows_stay_visibly_unverified(client, settings):
-    settings.ROOT_URLCONF = "tests.licenses.urls"
     assert not License.objects.get(key="tongyi-qianwen-research").verified
     page = client.get("/licenses/tongyi-qianwen-research/")
     assert "unverified" in page.text

@@ -8,7 +8,7 @@ from licenses import assessment
 from licenses.api import license_fields
 from licenses.models import Assessment, Determination, ModelLicense
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.licenses.urls")]
+pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
 
 
@@ -109,11 +109,11 @@ def test_api_license_fields_and_endpoints(client, family):
     unassessed = HubModel.objects.create(repo_id="x/new")
     assert license_fields(unassessed)["commercial"] == "unknown"
 
-    listing = client.get("/api/licenses-test/licenses?verdict=prohibited").json()
+    listing = client.get("/api/v1/licenses?verdict=prohibited").json()
     assert {"cc-by-nc-4.0", "mrl", "llama-1"} <= {row["key"] for row in listing}
-    one = client.get("/api/licenses-test/licenses/llama2").json()
+    one = client.get("/api/v1/licenses/llama2").json()
     assert one["verdict"] == "conditional" and one["models"] >= 1 and one["clause"]
-    assert client.get("/api/licenses-test/licenses/nope").status_code == 404
+    assert client.get("/api/v1/licenses/nope").status_code == 404
 
 
 def test_facets_filter_and_count(family):
