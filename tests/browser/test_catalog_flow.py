@@ -21,6 +21,8 @@ def family(replay, hub_for):
     run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
     assert run.status == CrawlRun.Status.DONE and run.listed == 150
+    # The crawl queued an ancestors run for its missing parents; these tests never run it.
+    CrawlRun.objects.exclude(pk=run.pk).delete()
     return run
 
 
