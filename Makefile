@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench eval migrate clean
+.PHONY: run test chromium lint typecheck bench eval migrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ run: $(STAMP)
 	$(PY) manage.py launch
 
 ## test: the whole suite (PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set)
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here);
+# as root, install it when it is missing, else the browser tests say how.
+chromium:
+	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  (echo "Installing Debian's chromium for the browser tests..." && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

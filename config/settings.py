@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "template_partials",
     "catalog",
     "licenses",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "approvals.middleware.LoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,6 +129,8 @@ else:
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, today
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -220,3 +224,21 @@ CANOPY_STALL_SECONDS = env_int("CANOPY_STALL_SECONDS", 300)
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_HOME", str(DATA_DIR / "hf-home"))
+
+# --- Approvals ----------------------------------------------------------------------------
+# Reading the catalog needs a login when on (writes always need the right role).
+CANOPY_LOGIN_REQUIRED = env_bool("CANOPY_LOGIN_REQUIRED", default=False)
+LOGIN_URL = "approvals:login"
+LOGIN_REDIRECT_URL = "approvals:request_list"
+LOGOUT_REDIRECT_URL = "catalog:model_list"
+# Absolute site URL used in notification emails and webhooks.
+CANOPY_SITE_URL = os.environ.get("CANOPY_SITE_URL", "http://127.0.0.1:8000")
+# Days an approval or waiver lasts when the approver gives no expiry date.
+APPROVALS_DEFAULT_DAYS = env_int("APPROVALS_DEFAULT_DAYS", 365)
+# Optional webhook for re-review events, signed with HMAC-SHA256 (X-Canopy-Signature).
+APPROVALS_WEBHOOK_URL = os.environ.get("APPROVALS_WEBHOOK_URL", "")
+APPROVALS_WEBHOOK_SECRET = os.environ.get("APPROVALS_WEBHOOK_SECRET", "")
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "canopy@localhost")
