@@ -11,6 +11,7 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 
 from licenses.api import LicenseFields, license_fields
+from approvals.api import router as approvals_router
 from licenses.api import router as licenses_router
 
 from . import lineage
@@ -19,6 +20,7 @@ from .models import HubModel, RepoAlias
 
 api = NinjaAPI(title="Canopy API", version="1", urls_namespace="api-v1")
 api.add_router("", licenses_router)
+api.add_router("", approvals_router)
 
 
 class ModelItem(Schema):

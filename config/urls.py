@@ -8,6 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:model_list", permanent=False)),
     path("", include("catalog.urls")),
     path("licenses/", include("licenses.urls")),
+    path("approvals/", include("approvals.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

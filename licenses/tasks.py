@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from approvals import review
 from catalog import crawler
 
 from . import assessment
@@ -16,6 +17,8 @@ def assess_models(model_ids: list[int]) -> int:
     Fan-out follows changes only: a descendant whose inputs did not change is not visited,
     so a change reaches exactly the part of the tree it affects, never the whole catalog."""
     report = assessment.assess(model_ids)
+    # Approvals decided on these models' license results, gated status or revision.
+    review.rereview(sorted(set(model_ids) | set(report.changed)))
     children = assessment.children_of(report.changed)
     for start in range(0, len(children), FAN_OUT_CHUNK):
         assess_models.delay_on_commit(children[start : start + FAN_OUT_CHUNK])

@@ -1,0 +1,285 @@
+"""Approvals API (django-ninja router mounted on catalog.api's /api/v1/): the pipeline check,
+requests and decisions, waivers, policies and the audit log, with the role of the caller."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+
+from catalog.models import HubModel
+
+from . import audit, review
+from .auth import auth, has_scope
+from .check import check as run_check
+from .models import ApprovalRequest, AuditEvent, IntendedUse, Policy, Scope, Waiver
+
+router = Router(tags=["approvals"], auth=auth)
+
+Use = Literal["research", "internal_tool", "commercial_product", "hosted_service"]
+
+
+def _need(request: HttpRequest, scope: str, perm: str | None = None) -> None:
+    if not has_scope(request, scope):
+        raise HttpError(403, f"this token lacks the {scope!r} scope")
+    if perm and not request.user.has_perm(perm):
+        raise HttpError(403, f"your role lacks {perm}")
+
+
+class CheckApproval(Schema):
+    id: int
+    url: str
+    scope: str
+    revision: str | None
+    for_model: str
+    conditions: list[str]
+    decided_by_rule: int | None
+
+
+class CheckOut(Schema):
+    allowed: bool
+    status: str
+    reasons: list[str]
+    approval: CheckApproval | None
+    expires: date | None
+
+
+@router.get(
+    "/check", response=CheckOut, summary="Pipeline check: may this model be used now?",
+    description="Answers from the approvals and waivers in force. `status` is one of approved, "
+    "approved_with_conditions, waived, needs_rereview, pending, rejected, expired, not_requested. "
+    "Needs a token with the `check` scope (or a logged-in session).\n\n"
+    "`curl -H 'Authorization: Bearer cnp_...' "
+    "'http://127.0.0.1:8000/api/v1/check?model=meta-llama/Llama-2-7b-chat-hf&use=internal_tool'`",
+)  # fmt: skip
+def check(request: HttpRequest, model: str, use: Use, revision: str = ""):
+    _need(request, "check")
+    return run_check(model, revision=revision, use=use)
+
+
+class RequestIn(Schema):
+    model: str
+    use: Use
+    justification: str
+    revision: str = ""
+    scope: Literal["revision", "model", "family"] = "model"
+
+
+class RequestOut(Schema):
+    id: int
+    model: str
+    revision: str
+    use: str
+    justification: str
+    requested_by: str
+    created_at: datetime
+    status: str
+    scope: str
+    decided_by: str | None
+    decided_by_rule: int | None
+    decided_at: datetime | None
+    reason: str
+    conditions_text: str
+    attribution_required: bool
+    internal_only: bool
+    expires_at: date | None
+    changes: list[dict[str, Any]]
+
+
+def _request_out(r: ApprovalRequest) -> dict[str, Any]:
+    return {
+        "id": r.pk, "model": r.model.repo_id, "revision": r.revision, "use": r.intended_use,
+        "justification": r.justification, "requested_by": r.requested_by.get_username(),
+        "created_at": r.created_at, "status": r.status, "scope": r.scope,
+        "decided_by": r.decided_by.get_username() if r.decided_by else None,
+        "decided_by_rule": r.decided_by_rule_id, "decided_at": r.decided_at, "reason": r.reason,
+        "conditions_text": r.conditions_text, "attribution_required": r.attribution_required,
+        "internal_only": r.internal_only, "expires_at": r.expires_at, "changes": r.changes,
+    }  # fmt: skip
+
+
+def _visible(request: HttpRequest):
+    return ApprovalRequest.objects.visible_to(request.user).select_related(
+        "model", "requested_by", "decided_by"
+    )
+
+
+@router.get("/requests", response=list[RequestOut], summary="Approval requests you may see")
+def list_requests(request: HttpRequest, status: str = "", model: str = "", limit: int = 100):
+    _need(request, "read")
+    qs = _visible(request)
+    if status:
+        qs = qs.filter(status=status)
+    if model:
+        qs = qs.filter(model__repo_id=model)
+    return [_request_out(r) for r in qs[: min(max(limit, 1), 1000)]]
+
+
+@router.post("/requests", response={201: RequestOut}, summary="Request a model for a use")
+def create_request(request: HttpRequest, body: RequestIn):
+    _need(request, "write", "approvals.add_approvalrequest")
+    model = get_object_or_404(HubModel, repo_id=body.model)
+    req = review.submit(model=model, use=body.use, justification=body.justification,
+                        by=request.user, revision=body.revision, scope=body.scope)  # fmt: skip
+    return 201, _request_out(req)
+
+
+@router.get("/requests/{int:request_id}", response=RequestOut, summary="One request")
+def get_request(request: HttpRequest, request_id: int):
+    _need(request, "read")
+    return _request_out(get_object_or_404(_visible(request), pk=request_id))
+
+
+class DecisionIn(Schema):
+    status: Literal["approved", "approved_with_conditions", "rejected"]
+    reason: str = ""
+    scope: Literal["revision", "model", "family"] | None = None
+    conditions_text: str = ""
+    attribution_required: bool = False
+    internal_only: bool = False
+    expires_at: date | None = None
+
+
+@router.post("/requests/{int:request_id}/decision", response=RequestOut, summary="Decide")
+def decide(request: HttpRequest, request_id: int, body: DecisionIn):
+    _need(request, "write", "approvals.decide_request")
+    req = get_object_or_404(_visible(request), pk=request_id)
+    try:
+        req = review.decide(req, by=request.user, **body.dict())
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from exc
+    except ValidationError as exc:
+        raise HttpError(422, "; ".join(exc.messages)) from exc
+    return _request_out(req)
+
+
+class WaiverIn(Schema):
+    model: str
+    revision: str = ""
+    reason: str
+    evidence_link: str
+    note: str = ""
+    expires_at: date
+
+
+class WaiverOut(WaiverIn):
+    id: int
+    granted_by: str
+    granted_at: datetime
+    revoked: bool
+
+
+def _waiver_out(w: Waiver) -> dict[str, Any]:
+    return {"id": w.pk, "model": w.model.repo_id, "revision": w.revision, "reason": w.reason,
+            "evidence_link": w.evidence_link, "note": w.note, "expires_at": w.expires_at,
+            "granted_by": w.granted_by.get_username(), "granted_at": w.granted_at,
+            "revoked": w.revoked}  # fmt: skip
+
+
+@router.get("/waivers", response=list[WaiverOut], summary="Waivers")
+def list_waivers(request: HttpRequest, model: str = ""):
+    _need(request, "read")
+    qs = Waiver.objects.select_related("model", "granted_by")
+    if model:
+        qs = qs.filter(model__repo_id=model)
+    return [_waiver_out(w) for w in qs[:1000]]
+
+
+@router.post("/waivers", response={201: WaiverOut}, summary="Grant a waiver")
+def create_waiver(request: HttpRequest, body: WaiverIn):
+    from .forms import WaiverForm
+
+    _need(request, "write", "approvals.add_waiver")
+    form = WaiverForm(body.dict())
+    if not form.is_valid():
+        raise HttpError(422, form.errors.as_text())
+    return 201, _waiver_out(form.grant(by=request.user))
+
+
+class PolicyIO(Schema):
+    id: int | None = None
+    name: str
+    order: int = 100
+    action: Literal["approve", "reject", "review"]
+    enforced: bool = False
+    verdicts: list[str] = []
+    condition_codes: list[str] = []
+    licenses: list[str] = []
+    authors: list[str] = []
+    uses: list[str] = []
+    gated: Literal["", "yes", "no"] = ""
+    conflict: Literal["", "yes", "no"] = ""
+
+
+POLICY_FIELDS = [f for f in PolicyIO.model_fields if f != "id"]
+
+
+@router.get("/policies", response=list[PolicyIO], summary="Policies, in the order they apply")
+def list_policies(request: HttpRequest):
+    _need(request, "read")
+    return [{"id": p.pk, **{f: getattr(p, f) for f in POLICY_FIELDS}} for p in Policy.objects.all()]
+
+
+@router.post("/policies", response={201: PolicyIO}, summary="Create a policy (admin)")
+def create_policy(request: HttpRequest, body: PolicyIO):
+    _need(request, "write", "approvals.add_policy")
+    data = body.dict(exclude={"id"})
+    bad = set(data["uses"]) - set(IntendedUse.values)
+    if bad:
+        raise HttpError(422, f"unknown uses: {sorted(bad)}")
+    p = Policy.objects.create(**data)
+    audit.record(actor=request.user, action="policy.created", obj=p, detail=data)
+    return 201, {"id": p.pk, **data}
+
+
+class DryRunUse(Schema):
+    use: str
+    label: str
+    decided: int
+    changed: int
+    examples: list[str]
+
+
+@router.get("/policies/{int:policy_id}/dry-run", response=list[DryRunUse], summary="Dry run")
+def dry_run_policy(request: HttpRequest, policy_id: int):
+    from .policy import dry_run
+
+    _need(request, "read")
+    return dry_run(get_object_or_404(Policy, pk=policy_id))["per_use"]
+
+
+class AuditOut(Schema):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    repo_id: str
+    detail: dict[str, Any]
+
+
+class AuditFilter(Schema):
+    action: str = ""
+    actor: str = ""
+    model: str = ""
+    limit: int = 200
+
+
+@router.get("/audit", response=list[AuditOut], summary="The audit log (newest first)")
+def audit_log(request: HttpRequest, filters: Query[AuditFilter]):
+    _need(request, "read", "approvals.view_audit_log")
+    from .views import filter_audit
+
+    qs = filter_audit(AuditEvent.objects.all(), filters.dict())
+    return [{"id": e.pk, "at": e.at, "actor": e.actor_label, "action": e.action,
+             "object_type": e.object_type, "object_id": e.object_id, "repo_id": e.repo_id,
+             "detail": e.detail} for e in qs[: min(max(filters.limit, 1), 5000)]]  # fmt: skip
+
+
+__all__ = ["Scope", "router"]

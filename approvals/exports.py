@@ -1,0 +1,132 @@
+"""Exports: CSV of approvals and of the audit log, a CycloneDX ML-BOM, a NOTICE bundle."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from django.http import StreamingHttpResponse
+
+from catalog import lineage
+from catalog.models import HubModel
+from licenses.models import License, ModelLicense
+
+TEXTS = Path(__file__).resolve().parent.parent / "licenses" / "data" / "texts"
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(name: str, header: list[str], rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(r) for r in [header, *rows])
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def approvals_csv(qs) -> StreamingHttpResponse:
+    header = ["id", "model", "revision", "use", "status", "scope", "requested_by", "created_at",
+              "decided_by", "decided_by_rule", "decided_at", "expires_at", "conditions",
+              "reason"]  # fmt: skip
+    rows = (
+        [r.pk, r.model.repo_id, r.revision, r.intended_use, r.status, r.scope,
+         r.requested_by.get_username(), r.created_at.isoformat(),
+         r.decided_by.get_username() if r.decided_by else "", r.decided_by_rule_id or "",
+         r.decided_at.isoformat() if r.decided_at else "", r.expires_at or "",
+         "; ".join([*r.structured_conditions, r.conditions_text]).strip("; "), r.reason]
+        for r in qs.iterator(chunk_size=1000)
+    )  # fmt: skip
+    return _csv("approvals.csv", header, rows)
+
+
+def audit_csv(qs) -> StreamingHttpResponse:
+    header = ["id", "at", "actor", "action", "object_type", "object_id", "model", "detail"]
+    rows = (
+        [e.pk, e.at.isoformat(), e.actor_label, e.action, e.object_type, e.object_id, e.repo_id,
+         json.dumps(e.detail, sort_keys=True, default=str)]
+        for e in qs.iterator(chunk_size=2000)
+    )  # fmt: skip
+    return _csv("audit.csv", header, rows)
+
+
+def _license_of(model: HubModel) -> License | None:
+    state = ModelLicense.objects.filter(model=model).first()
+    key = state.declared if state else ""
+    return License.objects.filter(key=key).first() if key else None
+
+
+def ml_bom(models) -> dict[str, Any]:
+    """A CycloneDX 1.6 ML-BOM: one machine-learning-model component per approved model, with its
+    license and its ancestors as pedigree (built with cyclonedx-python-lib)."""
+    from cyclonedx.model import ExternalReference, ExternalReferenceType, Property, XsUri
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType, Pedigree
+    from cyclonedx.model.license import DisjunctiveLicense
+    from cyclonedx.output.json import JsonV1Dot6
+
+    def component(model: HubModel, ref: str) -> Component:
+        lic = _license_of(model)
+        licenses = []
+        if lic is not None:
+            spdx = lic.spdx if lic.spdx and not lic.spdx.startswith("LicenseRef") else None
+            licenses = [DisjunctiveLicense(id=spdx) if spdx else DisjunctiveLicense(name=lic.key)]
+        return Component(
+            type=ComponentType.MACHINE_LEARNING_MODEL, name=model.repo_id, bom_ref=ref,
+            version=model.sha or None, group=model.author or None, licenses=licenses,
+            external_references=[ExternalReference(type=ExternalReferenceType.WEBSITE,
+                                                   url=XsUri(model.hub_url))],
+            properties=[Property(name="canopy:gated", value=model.gated or "unknown")],
+        )  # fmt: skip
+
+    bom = Bom()
+    for model in models:
+        comp = component(model, f"model:{model.repo_id}")
+        known = lineage.resolve(a["id"] for a in lineage.ancestors(model, depth=10) if a["known"])
+        if known:
+            comp.pedigree = Pedigree(
+                ancestors=[component(a, f"ancestor:{model.repo_id}:{a.repo_id}")
+                           for a in known.values()]
+            )  # fmt: skip
+        bom.components.add(comp)
+    return json.loads(JsonV1Dot6(bom).output_as_string())
+
+
+ATTRIBUTION = {"llama": "Built with Llama", "gemma": "Gemma is provided under and subject to the "
+               "Gemma Terms of Use found at ai.google.dev/gemma/terms"}  # fmt: skip
+
+
+def notice(model: HubModel) -> str:
+    """A NOTICE / obligations bundle: the licenses of the model and its ancestors, their
+    obligations, attribution lines, use-policy links and the license texts."""
+    chain = [model, *lineage.resolve(
+        a["id"] for a in lineage.ancestors(model, depth=10) if a["known"]).values()]  # fmt: skip
+    out = [f"NOTICE for {model.repo_id}" + (f" @ {model.sha}" if model.sha else ""), ""]
+    texts: dict[str, str] = {}
+    for m in chain:
+        lic = _license_of(m)
+        out.append(f"{m.repo_id}: {lic.name if lic else 'license unknown'}")
+        if lic is None:
+            continue
+        for c in lic.conditions:
+            if c["code"] == "notice_file" and c["value"]:
+                out.append(f"  Notice: {c['value']}")
+            elif c["code"] == "aup":
+                out.append(f"  Acceptable use policy: {c['value']}")
+            elif c["code"] in ("attribution", "naming", "license_copy"):
+                out.append(f"  Obligation: {c['code'].replace('_', ' ')}")
+        if lic.family in ATTRIBUTION:
+            out.append(f"  Attribution: {ATTRIBUTION[lic.family]}")
+        if lic.url:
+            out.append(f"  License: {lic.url}")
+        for name in lic.texts:
+            path = TEXTS / name
+            if path.is_file():
+                texts[name] = path.read_text(errors="replace")
+    for name, text in texts.items():
+        out += ["", "=" * 78, name, "=" * 78, text]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+
+from catalog.models import HubModel
+
+from . import audit
+from .models import IntendedUse, Scope, Status, Waiver, WaiverReason
+
+
+class ModelField(forms.CharField):
+    def clean(self, value):
+        repo_id = super().clean(value)
+        model = HubModel.objects.filter(repo_id=repo_id).first()
+        if model is None:
+            raise forms.ValidationError(f"{repo_id} is not in the catalog")
+        return model
+
+
+class RequestForm(forms.Form):
+    model = ModelField(label="Model (repo id)", max_length=200)
+    revision = forms.CharField(max_length=40, required=False, help_text="pin a commit sha")
+    intended_use = forms.ChoiceField(choices=IntendedUse.choices)
+    scope = forms.ChoiceField(choices=Scope.choices, initial=Scope.MODEL)
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class DecisionForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            (s.value, s.label) for s in (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)
+        ],
+    )
+    scope = forms.ChoiceField(choices=Scope.choices)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    conditions_text = forms.CharField(
+        label="Conditions", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    attribution_required = forms.BooleanField(required=False)
+    internal_only = forms.BooleanField(required=False)
+    expires_at = forms.DateField(
+        label="Expires", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_expires_at(self):
+        value = self.cleaned_data["expires_at"]
+        if value and value < date.today():
+            raise forms.ValidationError("the expiry date is in the past")
+        return value
+
+
+class WaiverForm(forms.Form):
+    model = ModelField(max_length=200)
+    revision = forms.CharField(max_length=40, required=False)
+    reason = forms.ChoiceField(choices=WaiverReason.choices)
+    evidence_link = forms.URLField(max_length=500)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    expires_at = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_expires_at(self):
+        value = self.cleaned_data["expires_at"]
+        if value < date.today():
+            raise forms.ValidationError("the expiry date is in the past")
+        return value
+
+    def grant(self, *, by) -> Waiver:
+        d = self.cleaned_data
+        waiver = Waiver.objects.create(
+            model=d["model"], revision=d["revision"], reason=d["reason"],
+            evidence_link=d["evidence_link"], note=d["note"], expires_at=d["expires_at"],
+            granted_by=by,
+        )  # fmt: skip
+        audit.record(actor=by, action="waiver.granted", obj=waiver, repo_id=d["model"].repo_id,
+                     detail={"reason": d["reason"], "evidence": d["evidence_link"],
+                             "revision": d["revision"], "expires": str(d["expires_at"])})  # fmt: skip
+        return waiver
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(required=False)
+    actor = forms.CharField(required=False)
+    model = forms.CharField(required=False)

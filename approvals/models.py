@@ -1,0 +1,273 @@
+"""Approval requests and decisions, policies, waivers, API tokens and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import HubModel
+
+
+class IntendedUse(models.TextChoices):
+    RESEARCH = "research", "research"
+    INTERNAL_TOOL = "internal_tool", "internal tool"
+    COMMERCIAL_PRODUCT = "commercial_product", "commercial product"
+    HOSTED_SERVICE = "hosted_service", "hosted service"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "pending review"
+    APPROVED = "approved", "approved"
+    CONDITIONAL = "approved_with_conditions", "approved with conditions"
+    REJECTED = "rejected", "rejected"
+    NEEDS_REREVIEW = "needs_rereview", "needs re-review"
+    WITHDRAWN = "withdrawn", "withdrawn"
+
+
+APPROVED = (Status.APPROVED, Status.CONDITIONAL)
+
+
+class Scope(models.TextChoices):
+    REVISION = "revision", "this revision only"
+    MODEL = "model", "any revision of the model"
+    FAMILY = "family", "the model and its quantizations with the same terms"
+
+
+class ApprovalRequestQuerySet(models.QuerySet["ApprovalRequest"]):
+    def visible_to(self, user) -> ApprovalRequestQuerySet:
+        """Approvers, legal and admins see every request; everyone else sees their own."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.has_perm("approvals.view_all_requests"):
+            return self
+        return self.filter(requested_by=user)
+
+    def active(self) -> ApprovalRequestQuerySet:
+        return self.filter(status__in=APPROVED)
+
+
+class ApprovalRequest(models.Model):
+    """A developer's request to use a model, and the decision on it (one row: one workflow)."""
+
+    model = models.ForeignKey(HubModel, on_delete=models.PROTECT, related_name="approval_requests")
+    revision = models.CharField(max_length=40, blank=True, help_text="pinned sha, if any")
+    intended_use = models.CharField(max_length=20, choices=IntendedUse.choices)
+    justification = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.MODEL)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_rule = models.ForeignKey(
+        "Policy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    conditions_text = models.TextField(blank=True)
+    attribution_required = models.BooleanField(default=False)
+    internal_only = models.BooleanField(default=False)
+    expires_at = models.DateField(null=True, blank=True)
+    # What the decision was made on (license result, gated, sha): re-review compares with it.
+    snapshot = models.JSONField(default=dict, blank=True)
+    changes = models.JSONField(default=list, blank=True, help_text="what changed since decision")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ApprovalRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["model", "status"], name="approval_model_status_idx")]
+        permissions = [
+            ("view_all_requests", "Can see every approval request"),
+            ("decide_request", "Can decide approval requests"),
+            ("view_audit_log", "Can read and export the audit log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.model_id} for {self.intended_use} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("approvals:request_detail", args=[self.pk])
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at < date.today()
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status in APPROVED and not self.is_expired
+
+    @property
+    def structured_conditions(self) -> list[str]:
+        out = []
+        if self.attribution_required:
+            out.append("attribution required")
+        if self.internal_only:
+            out.append("internal only")
+        if self.expires_at:
+            out.append(f"expires {self.expires_at:%Y-%m-%d}")
+        return out
+
+
+class Coverage(models.Model):
+    """Which models an approval covers: itself, or for a family scope its same-terms
+    quantizations. Written at decision time so the check API reads one indexed join."""
+
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="covers")
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "approval"], name="coverage_model_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approval_id} covers {self.model_id}"
+
+
+class Action(models.TextChoices):
+    APPROVE = "approve", "auto-approve"
+    REJECT = "reject", "auto-reject"
+    REVIEW = "review", "send to review"
+
+
+class Tri(models.TextChoices):
+    ANY = "", "any"
+    YES = "yes", "yes"
+    NO = "no", "no"
+
+
+class Policy(models.Model):
+    """A rule over the license result of a model and the intended use. Empty lists match all;
+    the first enforced rule that matches (lowest order) decides."""
+
+    name = models.CharField(max_length=120)
+    order = models.PositiveIntegerField(default=100)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    enforced = models.BooleanField(default=False, help_text="off: dry run only")
+    verdicts = models.JSONField(default=list, blank=True, help_text="effective verdicts")
+    condition_codes = models.JSONField(default=list, blank=True, help_text="any of these codes")
+    licenses = models.JSONField(default=list, blank=True, help_text="declared license keys")
+    authors = models.JSONField(default=list, blank=True)
+    uses = models.JSONField(default=list, blank=True, help_text="intended uses")
+    gated = models.CharField(max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY)
+    conflict = models.CharField(max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_action_display()}{'' if self.enforced else ', dry run'})"
+
+
+class WaiverReason(models.TextChoices):
+    LICENSE_ACQUIRED = "license_acquired", "license acquired separately"
+    INTERNAL_RESEARCH = "internal_research", "internal research only"
+    NOT_DISTRIBUTED = "not_distributed", "not distributed"
+    VENDOR_AGREEMENT = "vendor_agreement", "covered by a vendor agreement"
+    LEGAL_OPINION = "legal_opinion", "legal opinion on file"
+
+
+class WaiverQuerySet(models.QuerySet["Waiver"]):
+    def active(self) -> WaiverQuerySet:
+        return self.filter(revoked=False, expires_at__gte=date.today())
+
+
+class Waiver(models.Model):
+    """An exception for a model (and revision) granted by an approver, with evidence, expiring."""
+
+    model = models.ForeignKey(HubModel, on_delete=models.PROTECT, related_name="waivers")
+    revision = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=20, choices=WaiverReason.choices)
+    evidence_link = models.URLField(max_length=500)
+    note = models.TextField(blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateField()
+    revoked = models.BooleanField(default=False)
+
+    objects = WaiverQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        indexes = [models.Index(fields=["model", "revoked"], name="waiver_model_idx")]
+
+    def __str__(self) -> str:
+        return f"waiver #{self.pk} {self.model_id} until {self.expires_at}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: rows are inserted, never updated or deleted (save/delete refuse)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text="username, or the rule / system")
+    action = models.CharField(max_length=40, db_index=True)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40, blank=True)
+    repo_id = models.CharField(max_length=200, blank=True, db_index=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionDenied("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("the audit log is append-only")
+
+
+class ApiToken(models.Model):
+    """An API token acting as its user, limited to the user's role and to its scopes.
+    Only a SHA-256 of the secret is stored; the secret is shown once at creation."""
+
+    SCOPES = ("check", "read", "write")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list, help_text='any of "check", "read", "write"')
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.user_id})"
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, *, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
+        secret = "cnp_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=secret[:12], digest=cls.hash(secret), scopes=scopes
+        )
+        return token, secret

@@ -1,0 +1,95 @@
+"""Policies as data: which rule decides a (model, intended use), and a dry run over the catalog."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.models import HubModel
+from licenses.models import ModelLicense
+
+from .models import Action, IntendedUse, Policy, Tri
+
+
+@dataclass
+class Facts:
+    """What a rule may look at, read from the model and its current license result."""
+
+    author: str
+    gated: bool
+    declared: str = ""
+    effective: str = "unknown"
+    conflict: bool = False
+    codes: set[str] = field(default_factory=set)
+
+
+def facts_for(model: HubModel) -> Facts:
+    state = ModelLicense.objects.filter(model=model).select_related("assessment").first()
+    return _facts(model.author, model.gated, state)
+
+
+def _facts(author: str, gated: str, state: ModelLicense | None) -> Facts:
+    gated_bool = gated in ("auto", "manual")
+    if state is None:
+        return Facts(author=author, gated=gated_bool)
+    a = state.assessment
+    codes = {c["code"] for c in (a.effective_conditions if a else [])}
+    return Facts(author=author, gated=gated_bool, declared=state.declared,
+                 effective=state.effective, conflict=state.conflict, codes=codes)  # fmt: skip
+
+
+def _tri(rule: str, value: bool) -> bool:
+    return rule == Tri.ANY or (rule == Tri.YES) == value
+
+
+def matches(policy: Policy, facts: Facts, use: str) -> bool:
+    return (
+        (not policy.uses or use in policy.uses)
+        and (not policy.verdicts or facts.effective in policy.verdicts)
+        and (not policy.licenses or facts.declared in policy.licenses)
+        and (not policy.authors or facts.author in policy.authors)
+        and (not policy.condition_codes or bool(facts.codes & set(policy.condition_codes)))
+        and _tri(policy.gated, facts.gated)
+        and _tri(policy.conflict, facts.conflict)
+    )
+
+
+def decide(facts: Facts, use: str, *, policies: list[Policy] | None = None) -> Policy | None:
+    """The first enforced rule that matches, or None (a person reviews)."""
+    if policies is None:
+        policies = list(Policy.objects.filter(enforced=True))
+    return next((p for p in policies if matches(p, facts, use)), None)
+
+
+def dry_run(policy: Policy, *, limit: int | None = None) -> dict[str, Any]:
+    """What this rule, placed among the enforced ones, would decide across the catalog, per use:
+    how many (model, use) pairs it would decide, and how many of those change the outcome."""
+    enforced = [p for p in Policy.objects.filter(enforced=True) if p.pk != policy.pk]
+    with_rule = sorted([*enforced, policy], key=lambda p: (p.order, p.pk or 0))
+    counts: Counter[tuple[str, str]] = Counter()
+    examples: dict[str, list[str]] = {u: [] for u in IntendedUse.values}
+    rows = ModelLicense.objects.select_related("assessment", "model").order_by("-model__downloads")
+    if limit:
+        rows = rows[:limit]
+    total = 0
+    for state in rows.iterator(chunk_size=2000):
+        total += 1
+        facts = _facts(state.model.author, state.model.gated, state)
+        for use in IntendedUse.values:
+            new = decide(facts, use, policies=with_rule)
+            if new is None or new.pk != policy.pk:
+                continue
+            old = decide(facts, use, policies=enforced)
+            counts[(use, "decided")] += 1
+            if old is None or old.action != policy.action:
+                counts[(use, "changed")] += 1
+                if len(examples[use]) < 5:
+                    examples[use].append(state.model.repo_id)
+    per_use = [
+        {"use": u, "label": IntendedUse(u).label, "decided": counts[(u, "decided")],
+         "changed": counts[(u, "changed")], "examples": examples[u]}
+        for u in IntendedUse.values
+    ]  # fmt: skip
+    return {"policy": policy, "action": Action(policy.action).label, "models": total,
+            "per_use": per_use}  # fmt: skip

@@ -1,0 +1,262 @@
+"""The approval workflow: who may do what, requests, decisions, coverage, re-review on change."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import date
+from typing import Any
+
+import httpx2
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import HubModel, LineageEdge, Relation
+from licenses.models import ModelLicense
+
+from . import audit
+from . import policy as policies
+from .models import APPROVED, Action, ApprovalRequest, Coverage, Policy, Scope, Status
+
+log = logging.getLogger(__name__)
+
+DECISIONS = (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)
+# The fields of a model's state an approval was decided on; a change to any asks for re-review.
+WATCHED = {
+    "declared": "declared license",
+    "effective": "effective verdict (with ancestors)",
+    "inherited_keys": "ancestors' licenses",
+    "conflict": "license conflict",
+    "digest": "license evidence",
+    "gated": "gated status",
+}
+
+
+def can_request(user) -> bool:
+    return user.is_authenticated and user.has_perm("approvals.add_approvalrequest")
+
+
+def can_decide(user, request: ApprovalRequest | None = None) -> bool:
+    """Who may approve: holders of approvals.decide_request, never on their own request
+    (separation of duties), except superusers."""
+    if not (user.is_authenticated and user.has_perm("approvals.decide_request")):
+        return False
+    own = request is not None and request.requested_by_id == user.pk
+    return not own or user.is_superuser
+
+
+def can_grant_waiver(user) -> bool:
+    return user.is_authenticated and user.has_perm("approvals.add_waiver")
+
+
+def can_edit_policies(user) -> bool:
+    return user.is_authenticated and user.has_perm("approvals.change_policy")
+
+
+def can_read_audit(user) -> bool:
+    return user.is_authenticated and user.has_perm("approvals.view_audit_log")
+
+
+def snapshot(model: HubModel) -> dict[str, Any]:
+    state = ModelLicense.objects.filter(model=model).first()
+    snap: dict[str, Any] = {"gated": model.gated or "unknown", "sha": model.sha}
+    if state is not None:
+        snap.update(declared=state.declared, effective=state.effective,
+                    inherited_keys=sorted(state.inherited_keys), conflict=state.conflict,
+                    digest=state.digest)  # fmt: skip
+    return snap
+
+
+def covered_models(model: HubModel, scope: str) -> list[HubModel]:
+    """The model, and for a family scope its quantizations (depth 3) that carry the same terms:
+    the same declared license, or none declared and the same effective verdict."""
+    if scope != Scope.FAMILY:
+        return [model]
+    base = ModelLicense.objects.filter(model=model).first()
+    out, frontier, seen = [model], [model.repo_id], {model.repo_id}
+    for _ in range(3):
+        ids = LineageEdge.objects.filter(
+            parent_repo_id__in=frontier, relation=Relation.QUANTIZED
+        ).values_list("child_id", flat=True)
+        kids = HubModel.objects.filter(pk__in=ids).exclude(repo_id__in=seen)
+        states = {s.model_id: s for s in ModelLicense.objects.filter(model__in=kids)}
+        frontier = []
+        for kid in kids:
+            s = states.get(kid.pk)
+            same = (
+                base is not None
+                and s is not None
+                and (
+                    s.declared == base.declared
+                    or (not s.declared and s.effective == base.effective)
+                )
+            )
+            if same:
+                out.append(kid)
+                frontier.append(kid.repo_id)
+            seen.add(kid.repo_id)
+        if not frontier:
+            break
+    return out
+
+
+@transaction.atomic
+def submit(
+    *, model: HubModel, use: str, justification: str, by, revision: str = "",
+    scope: str = Scope.MODEL,
+) -> ApprovalRequest:  # fmt: skip
+    """A developer's request; an enforced policy may decide it at once (and is recorded)."""
+    if not can_request(by):
+        raise PermissionDenied("you may not request models")
+    if revision and scope == Scope.MODEL:
+        scope = Scope.REVISION
+    req = ApprovalRequest.objects.create(
+        model=model, revision=revision, intended_use=use, justification=justification,
+        requested_by=by, scope=scope, snapshot=snapshot(model),
+    )  # fmt: skip
+    Coverage.objects.create(approval=req, model=model)
+    audit.record(actor=by, action="request.created", obj=req, repo_id=model.repo_id,
+                 detail={"use": use, "revision": revision, "scope": scope})  # fmt: skip
+    rule = policies.decide(policies.facts_for(model), use)
+    if rule is not None and rule.action != Action.REVIEW:
+        status = Status.APPROVED if rule.action == Action.APPROVE else Status.REJECTED
+        _apply(req, status=status, by=None, rule=rule, reason=f"policy: {rule.name}")
+    elif rule is not None:
+        audit.record(actor=None, label=f"policy #{rule.pk}", action="request.sent_to_review",
+                     obj=req, repo_id=model.repo_id, detail={"policy": rule.name})  # fmt: skip
+    return req
+
+
+@transaction.atomic
+def decide(
+    req: ApprovalRequest, *, by, status: str, reason: str = "", scope: str | None = None,
+    conditions_text: str = "", attribution_required: bool = False, internal_only: bool = False,
+    expires_at: date | None = None,
+) -> ApprovalRequest:  # fmt: skip
+    if not can_decide(by, req):
+        raise PermissionDenied("you may not decide this request")
+    if status not in DECISIONS:
+        raise ValidationError(f"not a decision: {status}")
+    if status == Status.REJECTED and not reason.strip():
+        raise ValidationError("a rejection needs a reason")
+    if status == Status.CONDITIONAL and not (
+        conditions_text.strip() or attribution_required or internal_only or expires_at
+    ):
+        raise ValidationError("approved with conditions needs at least one condition")
+    if expires_at is None and status in APPROVED:
+        expires_at = date.today() + timezone.timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
+    req = ApprovalRequest.objects.select_for_update().get(pk=req.pk)
+    _apply(req, status=status, by=by, reason=reason, scope=scope or req.scope,
+           conditions_text=conditions_text, attribution_required=attribution_required,
+           internal_only=internal_only, expires_at=expires_at)  # fmt: skip
+    return req
+
+
+def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None, **fields) -> None:
+    now = timezone.now()
+    if fields.get("expires_at") is None and status in APPROVED and rule is not None:
+        fields["expires_at"] = date.today() + timezone.timedelta(
+            days=settings.APPROVALS_DEFAULT_DAYS
+        )
+    for name, value in fields.items():
+        setattr(req, name, value)
+    req.status = status
+    req.decided_by = by
+    req.decided_by_rule = rule
+    req.decided_at = now
+    req.updated_at = now
+    req.snapshot = snapshot(req.model)
+    req.changes = []
+    req.save()
+    keep = covered_models(req.model, req.scope) if status in APPROVED else [req.model]
+    Coverage.objects.filter(approval=req).exclude(model__in=keep).delete()
+    Coverage.objects.bulk_create(
+        [Coverage(approval=req, model=m) for m in keep], ignore_conflicts=True
+    )
+    audit.record(
+        actor=by, label=f"policy #{rule.pk} {rule.name}" if rule else "", action="request.decided",
+        obj=req, repo_id=req.model.repo_id,
+        detail={"status": status, "reason": req.reason, "scope": req.scope,
+                "conditions": req.structured_conditions, "text": req.conditions_text,
+                "policy": rule.pk if rule else None, "covers": [m.repo_id for m in keep]},
+    )  # fmt: skip
+
+
+def rereview(model_ids: list[int]) -> list[int]:
+    """Approvals of these models whose decision inputs changed move to needs re-review;
+    requester and approvers are told. Returns the request ids moved."""
+    if not model_ids:
+        return []
+    reqs = (
+        ApprovalRequest.objects.filter(status__in=APPROVED, model_id__in=model_ids)
+        .select_related("model", "requested_by")
+        .order_by("pk")
+    )
+    moved = []
+    for req in reqs:
+        now_snap = snapshot(req.model)
+        changes = [
+            {"field": label, "before": req.snapshot.get(key), "after": now_snap.get(key)}
+            for key, label in WATCHED.items()
+            if key in req.snapshot and req.snapshot.get(key) != now_snap.get(key)
+        ]
+        if req.scope == Scope.REVISION and req.revision and now_snap["sha"] != req.revision:
+            changes.append({"field": "revision", "before": req.revision, "after": now_snap["sha"]})
+        if not changes:
+            continue
+        with transaction.atomic():
+            n = ApprovalRequest.objects.filter(pk=req.pk, status=req.status).update(
+                status=Status.NEEDS_REREVIEW, changes=changes, updated_at=timezone.now()
+            )
+            if n != 1:
+                continue
+            audit.record(actor=None, label="crawl", action="request.needs_rereview", obj=req,
+                         repo_id=req.model.repo_id, detail={"changes": changes})  # fmt: skip
+        req.status, req.changes = Status.NEEDS_REREVIEW, changes
+        notify(req)
+        moved.append(req.pk)
+    return moved
+
+
+def approvers():
+    perm = Q(groups__permissions__codename="decide_request") | Q(
+        user_permissions__codename="decide_request"
+    )
+    return get_user_model().objects.filter(perm | Q(is_superuser=True), is_active=True).distinct()
+
+
+def notify(req: ApprovalRequest) -> None:
+    lines = [f"- {c['field']}: {c['before']} -> {c['after']}" for c in req.changes]
+    url = settings.CANOPY_SITE_URL.rstrip("/") + req.get_absolute_url()
+    body = (
+        f"The approval of {req.model.repo_id} for {req.get_intended_use_display()} needs "
+        f"re-review: the Hub shows a change.\n\n" + "\n".join(lines) + f"\n\n{url}\n"
+    )
+    to = {u.email for u in approvers() if u.email}
+    if req.requested_by.email:
+        to.add(req.requested_by.email)
+    if to:
+        send_mail(f"[Canopy] re-review: {req.model.repo_id}", body, None, sorted(to))
+    if settings.APPROVALS_WEBHOOK_URL:
+        post_webhook({"event": "approval.needs_rereview", "request": req.pk,
+                      "model": req.model.repo_id, "use": req.intended_use, "url": url,
+                      "changes": req.changes})  # fmt: skip
+
+
+def post_webhook(payload: dict[str, Any]) -> None:
+    """POST the event, signed: X-Canopy-Signature = sha256=HMAC(secret, body)."""
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    sig = hmac.new(settings.APPROVALS_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    try:
+        httpx2.post(settings.APPROVALS_WEBHOOK_URL, content=body, timeout=5,
+                   headers={"Content-Type": "application/json",
+                            "X-Canopy-Signature": f"sha256={sig}"})  # fmt: skip
+    except httpx2.HTTPError as exc:
+        log.warning("webhook failed: %s", exc)

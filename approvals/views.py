@@ -1,0 +1,184 @@
+"""Approval pages: requests and decisions, waivers, policies (dry run), the audit log, exports.
+Every write checks the role here (review.can_*), whatever the templates show."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from catalog import lineage
+from catalog.models import HubModel
+from licenses.panel import panel_context
+
+from . import exports, review
+from .forms import AuditFilterForm, DecisionForm, RequestForm, WaiverForm
+from .models import APPROVED, ApprovalRequest, AuditEvent, Policy, Status, Waiver
+from .policy import dry_run
+
+
+def _fragment(request: HttpRequest, template: str, name: str) -> str:
+    return f"{template}#{name}" if request.htmx else template  # type: ignore[attr-defined]
+
+
+def _get_request_or_404(request: HttpRequest, pk: int) -> ApprovalRequest:
+    qs = ApprovalRequest.objects.visible_to(request.user).select_related(
+        "model", "requested_by", "decided_by", "decided_by_rule"
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def request_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    qs = ApprovalRequest.objects.visible_to(request.user).select_related("model", "requested_by")
+    if status in Status.values:
+        qs = qs.filter(status=status)
+    context = {
+        "page": Paginator(qs, 50).get_page(request.GET.get("page")),
+        "status": status,
+        "statuses": Status.choices,
+        "can_request": review.can_request(request.user),
+    }
+    return render(request, _fragment(request, "approvals/request_list.html", "results"), context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    if not review.can_request(request.user):
+        raise PermissionDenied
+    form = RequestForm(request.POST or None, initial={"model": request.GET.get("model", "")})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        req = review.submit(model=d["model"], use=d["intended_use"], by=request.user,
+                            justification=d["justification"], revision=d["revision"],
+                            scope=d["scope"])  # fmt: skip
+        messages.success(request, f"Request #{req.pk} sent ({req.get_status_display()}).")
+        return redirect(req)
+    return render(request, "approvals/request_new.html", {"form": form})
+
+
+@login_required
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_request_or_404(request, pk)
+    may_decide = review.can_decide(request.user, req)
+    form = DecisionForm(initial={"scope": req.scope, "status": Status.APPROVED})
+    if request.method == "POST":
+        if not may_decide:
+            raise PermissionDenied
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                review.decide(req, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                if not request.htmx:  # type: ignore[attr-defined]
+                    messages.success(request, "Decision recorded.")
+                    return redirect(req)
+                req = _get_request_or_404(request, pk)
+                form = DecisionForm(initial={"scope": req.scope})
+    context = {
+        "req": req,
+        "form": form,
+        "may_decide": may_decide,
+        "ancestors": lineage.ancestors(req.model, depth=10),
+        "covers": req.covers.select_related("model").order_by("model__repo_id"),
+        **panel_context(req.model),
+    }
+    return render(request, _fragment(request, "approvals/request_detail.html", "decision"), context)
+
+
+@login_required
+def export_approvals(request: HttpRequest) -> HttpResponse:
+    qs = ApprovalRequest.objects.visible_to(request.user).select_related(
+        "model", "requested_by", "decided_by"
+    )
+    return exports.approvals_csv(qs)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def waiver_list(request: HttpRequest) -> HttpResponse:
+    may_grant = review.can_grant_waiver(request.user)
+    form = WaiverForm(
+        request.POST or None,
+        initial={"model": request.GET.get("model", ""),
+                 "expires_at": date.today() + timedelta(days=settings.APPROVALS_DEFAULT_DAYS)},
+    )  # fmt: skip
+    if request.method == "POST":
+        if not may_grant:
+            raise PermissionDenied
+        if form.is_valid():
+            waiver = form.grant(by=request.user)
+            messages.success(request, f"Waiver #{waiver.pk} granted.")
+            return redirect("approvals:waiver_list")
+    waivers = Waiver.objects.select_related("model", "granted_by")[:500]
+    return render(request, "approvals/waiver_list.html",
+                  {"form": form, "waivers": waivers, "may_grant": may_grant, "today": date.today()})  # fmt: skip
+
+
+@login_required
+def policy_list(request: HttpRequest) -> HttpResponse:
+    context = {"policies": Policy.objects.all(), "may_edit": review.can_edit_policies(request.user)}
+    return render(request, "approvals/policy_list.html", context)
+
+
+@login_required
+@permission_required("approvals.view_policy", raise_exception=True)
+def policy_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
+    policy = get_object_or_404(Policy, pk=pk)
+    return render(request, "approvals/policy_dry_run.html", dry_run(policy))
+
+
+def filter_audit(qs, data: dict):
+    if data.get("action"):
+        qs = qs.filter(action__startswith=data["action"])
+    if data.get("actor"):
+        qs = qs.filter(actor_label__icontains=data["actor"])
+    if data.get("model"):
+        qs = qs.filter(repo_id__icontains=data["model"])
+    return qs
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    if not review.can_read_audit(request.user):
+        raise PermissionDenied
+    form = AuditFilterForm(request.GET)
+    form.is_valid()
+    qs = filter_audit(AuditEvent.objects.all(), form.cleaned_data)
+    if request.GET.get("format") == "csv":
+        return exports.audit_csv(qs)
+    context = {"form": form, "page": Paginator(qs, 100).get_page(request.GET.get("page"))}
+    return render(request, _fragment(request, "approvals/audit_log.html", "results"), context)
+
+
+@login_required
+def export_bom(request: HttpRequest) -> HttpResponse:
+    qs = ApprovalRequest.objects.visible_to(request.user).filter(status__in=APPROVED)
+    if request.GET.get("model"):
+        qs = qs.filter(model__repo_id__in=request.GET.getlist("model"))
+    models = HubModel.objects.filter(pk__in=qs.values("model_id"))
+    return JsonResponse(exports.ml_bom(models), json_dumps_params={"indent": 2})
+
+
+@login_required
+def notice(request: HttpRequest, repo_id: str) -> HttpResponse:
+    model = get_object_or_404(HubModel, repo_id=repo_id)
+    response = HttpResponse(exports.notice(model), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="NOTICE-{model.name}.txt"'
+    return response
