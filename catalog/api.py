@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 
-from licenses.api import LicenseFields, license_fields
 from approvals.api import router as approvals_router
+from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
 
-from . import lineage
+from . import lineage, search
 from .forms import ModelSearchForm
 from .models import HubModel, RepoAlias
 
@@ -33,12 +33,26 @@ class ModelItem(Schema):
     pipeline_tag: str
     last_modified: datetime | None
     url: str
+    base_relation: str
+    base_family: str
+    format: str
+    memory_gb: float | None
+    verdict: str | None
+    effective: str | None
+    conflict: bool | None
+
+
+class FacetValue(Schema):
+    value: str
+    count: int
 
 
 class ModelPage(Schema):
     items: list[ModelItem]
     count: int
+    estimated: bool
     next: str | None
+    facets: dict[str, list[FacetValue]]
 
 
 class ParentOut(Schema):
@@ -89,14 +103,33 @@ class LineageOut(Schema):
 
 class SearchParams(Schema):
     q: str = ""
+    verdict: str = ""
+    effective: str = ""
+    license: str = ""
+    condition: str = ""
+    conflict: str = ""
+    relation: str = ""
+    base: str = ""
     author: str = ""
+    task: str = ""
+    library: str = ""
+    format: str = ""
+    gated: str = ""
+    params: str = ""
+    memory: float | None = None
     sort: Literal["downloads", "likes", "modified", "name"] = "downloads"
     page: int = 1
     page_size: int = 50
 
 
 def _item(m: HubModel) -> dict:
+    state = getattr(m, "_state_row", None)
     return {
+        "base_relation": m.base_relation, "base_family": m.base_family,
+        "format": m.weights_format, "memory_gb": m.memory_gb,
+        "verdict": state.verdict if state else None,
+        "effective": state.effective if state else None,
+        "conflict": state.conflict if state else None,
         "id": m.repo_id, "author": m.author, "downloads": m.downloads, "likes": m.likes,
         "gated": m.gated or "unknown", "library_name": m.library_name,
         "pipeline_tag": m.pipeline_tag, "last_modified": m.last_modified,
@@ -115,16 +148,32 @@ def _model(repo_id: str) -> HubModel:
 @api.get("/models", response=ModelPage, summary="Search the catalog")
 def list_models(request: HttpRequest, params: Query[SearchParams]):
     size = min(max(params.page_size, 1), 200)
-    form = ModelSearchForm({"q": params.q, "author": params.author, "sort": params.sort})
-    models = form.search(HubModel.objects.all())
+    form = ModelSearchForm({k: v for k, v in params.dict().items() if v not in (None, "")})
+    if not form.is_valid():
+        raise HttpError(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    result = search.search(form)
     start = (max(params.page, 1) - 1) * size
-    rows = list(models[start : start + size + 1])
+    rows = list(result.models.select_related("license_state")[start : start + size + 1])
+    for m in rows:
+        m._state_row = explorer_state(m)
     nxt = None
     if len(rows) > size:
         query = request.GET.copy()
         query["page"] = str(max(params.page, 1) + 1)
         nxt = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    return {"items": [_item(m) for m in rows[:size]], "count": models.count(), "next": nxt}
+    facets = {
+        name: [{"value": str(v), "count": n} for v, n in values]
+        for name, values in result.facets.items()
+    }
+    return {"items": [_item(m) for m in rows[:size]], "count": result.count,
+            "estimated": result.estimated, "next": nxt, "facets": facets}  # fmt: skip
+
+
+def explorer_state(m: HubModel):
+    try:
+        return m.license_state
+    except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        return None
 
 
 @api.get("/models/{path:repo_id}/lineage", response=LineageOut, summary="Ancestors or descendants")

@@ -24,7 +24,7 @@ from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
 
-from . import bulk, lineage, records
+from . import bulk, families, lineage, records
 from .hub import Hub, HubUnavailable, ModelNotFound, Page
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias
 
@@ -161,6 +161,7 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             sources.append(Lineage(o.pk, o.repo_id, o.tags, o.library_name, o.siblings,
                                    o.card_data, o.base_models))  # fmt: skip
     counts.edges = _write_edges(sources, replace=list(changed))
+    families.refresh(counts.touched)  # search facets: relation, family, format, memory
     if counts.touched and not detail:
         _assess(counts.touched)
     return counts

@@ -1,31 +1,55 @@
-from django import forms
-from django.db.models import QuerySet
+from typing import Any
 
-from .models import CrawlRun, HubModel
+from django import forms
+
+from licenses.models import Verdict
+
+from .hardware import BUCKET_ORDER
+from .models import CrawlRun
 
 SORTS = {
-    "downloads": "-downloads",
-    "likes": "-likes",
-    "modified": "-last_modified",
-    "name": "repo_id",
+    "downloads": ("-downloads", "id"),
+    "likes": ("-likes", "id"),
+    "modified": ("-last_modified", "id"),
+    "name": ("repo_id",),
 }
+VERDICTS = [("", "any"), *Verdict.choices]
+RELATIONS = [("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
+             ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")]  # fmt: skip
+FORMATS = [("", "any"), ("safetensors", "safetensors"), ("gguf", "GGUF"),
+           ("pickle-only", "pickle only"), ("other", "other")]  # fmt: skip
+GATED = [("", "any"), ("no", "not gated"), ("yes", "gated")]
+CONFLICT = [("", "any"), ("yes", "conflict"), ("no", "no conflict")]
+PARAMS = [("", "any"), *[(b, b) for b in BUCKET_ORDER]]
 
 
 class ModelSearchForm(forms.Form):
-    q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={
-        "type": "search", "placeholder": "repo id, e.g. llama-2-7b", "autocomplete": "off"}))  # fmt: skip
-    author = forms.CharField(required=False)
+    q = forms.CharField(required=False, label="Search", max_length=200, widget=forms.TextInput(
+        attrs={"type": "search", "placeholder": "repo id, author or words from the card",
+               "autocomplete": "off"}))  # fmt: skip
+    verdict = forms.ChoiceField(required=False, choices=VERDICTS, label="Own verdict")
+    effective = forms.ChoiceField(required=False, choices=VERDICTS, label="Effective verdict")
+    license = forms.CharField(required=False, max_length=80)
+    condition = forms.CharField(required=False, max_length=40, label="Condition code")
+    conflict = forms.ChoiceField(required=False, choices=CONFLICT)
+    relation = forms.ChoiceField(required=False, choices=RELATIONS, label="Relation to base")
+    base = forms.CharField(required=False, max_length=200, label="Base family")
+    author = forms.CharField(required=False, max_length=100)
+    task = forms.CharField(required=False, max_length=100)
+    library = forms.CharField(required=False, max_length=100)
+    format = forms.ChoiceField(required=False, choices=FORMATS, label="File format")
+    gated = forms.ChoiceField(required=False, choices=GATED)
+    params = forms.ChoiceField(required=False, choices=PARAMS, label="Parameters")
+    memory = forms.FloatField(required=False, min_value=0.1, max_value=10_000,
+                              label="Fits in (GB)")  # fmt: skip
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
 
-    def search(self, models: QuerySet[HubModel]) -> QuerySet[HubModel]:
+    def filters(self) -> dict[str, Any]:
+        """The active filters (cleaned, non-empty), q and sort excluded."""
         if not self.is_valid():
-            return models.order_by("-downloads", "id")
-        data = self.cleaned_data
-        models = models.search(data["q"])  # type: ignore[attr-defined]
-        if data["author"]:
-            models = models.filter(author=data["author"])
-        order = SORTS.get(data["sort"] or "downloads", "-downloads")
-        return models.order_by(order, "id")
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in ("", None) and k not in
+                ("q", "sort")}  # fmt: skip
 
 
 class CrawlForm(forms.Form):

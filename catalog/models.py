@@ -60,6 +60,26 @@ class HubModel(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     details_at = models.DateTimeField(null=True, blank=True)
 
+    # Derived at ingest and by catalog.families.refresh(), denormalised for the search facets.
+    base_relation = models.CharField(
+        max_length=12, blank=True, help_text="relation to its parent, or 'base'"
+    )
+    base_family = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="root ancestor id (its own id for a base with children)",
+    )
+    weights_format = models.CharField(
+        max_length=16, blank=True, help_text="gguf, safetensors, pickle-only or other"
+    )
+    params_estimate = models.BigIntegerField(null=True, blank=True)
+    params_source = models.CharField(max_length=8, blank=True, help_text="metadata or name")
+    quant = models.CharField(max_length=16, blank=True, help_text="Q4_K_M, GPTQ, AWQ, fp16, ...")
+    bits = models.FloatField(null=True, blank=True, help_text="bits per weight")
+    memory_gb = models.FloatField(null=True, blank=True, help_text="estimated memory to run")
+    param_bucket = models.CharField(max_length=8, blank=True)
+    summary = models.CharField(max_length=300, blank=True, help_text="the card's first paragraph")
+
     objects = HubModelQuerySet.as_manager()
 
     class Meta:
@@ -67,6 +87,14 @@ class HubModel(models.Model):
             models.Index(fields=["-downloads", "id"], name="hubmodel_downloads_idx"),
             models.Index(fields=["-likes", "id"], name="hubmodel_likes_idx"),
             models.Index(fields=["-updated_at"], name="hubmodel_updated_idx"),
+            models.Index(fields=["-last_modified", "id"], name="hubmodel_modified_idx"),
+            models.Index(fields=["base_relation"], name="hubmodel_relation_idx"),
+            models.Index(fields=["base_family"], name="hubmodel_family_idx"),
+            models.Index(fields=["weights_format"], name="hubmodel_format_idx"),
+            models.Index(fields=["param_bucket"], name="hubmodel_bucket_idx"),
+            models.Index(fields=["memory_gb"], name="hubmodel_memory_idx"),
+            models.Index(fields=["pipeline_tag"], name="hubmodel_task_idx"),
+            models.Index(fields=["library_name"], name="hubmodel_library_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,12 +5,13 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from . import crawler, lineage
+from . import cards, crawler, explorer, families, lineage, search
 from .forms import CrawlForm, ModelSearchForm
-from .models import CrawlRun, HubModel, RepoAlias
+from .models import CrawlRun, HubModel, ModelFile, RepoAlias
 from .tasks import crawl
 
 CHILDREN_SHOWN = 25
+FAMILY_SHOWN = 20
 
 
 def _get_model_or_redirect(repo_id: str) -> HubModel | HttpResponse:
@@ -22,19 +23,55 @@ def _get_model_or_redirect(repo_id: str) -> HubModel | HttpResponse:
 
 
 def _fragment(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if request.htmx else template  # type: ignore[attr-defined]
+    htmx = request.htmx  # type: ignore[attr-defined]
+    # A history restore (back button after a cache miss) needs the whole page.
+    return f"{template}#{name}" if htmx and not htmx.history_restore_request else template
 
 
 @vary_on_headers("HX-Request")
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
-    models = form.search(HubModel.objects.all())
-    page = Paginator(models, 50).get_page(request.GET.get("page"))
+    result = search.search(form)
+    paginator = Paginator(result.models.select_related("license_state"), 50)
+    paginator.count = result.count  # known from the facet query: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
     running = CrawlRun.objects.filter(
         status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
     ).first()
-    context = {"form": form, "page": page, "running": running, "total": HubModel.objects.count()}
+    context = {
+        "form": form, "page": page, "running": running, "result": result,
+        "facets": _facet_links(request, form, result.facets),
+        "total": search.catalog_size(),
+    }  # fmt: skip
     return render(request, _fragment(request, "catalog/model_list.html", "results"), context)
+
+
+FACET_LABELS = {
+    "effective": "Effective verdict", "verdict": "Own verdict", "conflict": "Conflict",
+    "license": "License", "condition": "Condition", "relation": "Relation to base",
+    "base": "Base family", "format": "File format", "params": "Parameters", "gated": "Gated",
+    "task": "Task", "library": "Library", "author": "Author",
+}  # fmt: skip
+
+
+def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> list[dict]:
+    """Each facet value as a link that toggles it in the current query."""
+    out = []
+    for name, label in FACET_LABELS.items():
+        chosen = str(form.cleaned_data.get(name) or "") if form.is_valid() else ""
+        values = []
+        for value, n in facets.get(name, []):
+            query = request.GET.copy()
+            query.pop("page", None)
+            if chosen == str(value):
+                query.pop(name, None)
+            else:
+                query[name] = value
+            values.append({"value": value, "n": n, "on": chosen == str(value),
+                           "query": query.urlencode()})  # fmt: skip
+        if values:
+            out.append({"name": name, "label": label, "values": values, "chosen": chosen})
+    return out
 
 
 def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
@@ -48,16 +85,69 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
          .select_related("child").order_by("-child__downloads", "child_id")[:CHILDREN_SHOWN])
         for relation, n in counts.items()
     ]  # fmt: skip
+    parents = lineage.parents(model)
+    readme = ModelFile.objects.filter(model=model, path="README.md").only("text").first()
+    runs = CrawlRun.objects.filter(target__in=[model.repo_id, model.author]).only(
+        "kind", "status", "target", "created_at", "finished_at"
+    )[:10]
     context = {
         "model": model,
         "aliases": list(model.aliases.values_list("alias", flat=True)),
-        "parents": lineage.parents(model),
+        "parents": parents,
+        "description": families.describe(model, parents),
+        "estimate": _estimate(model),
+        "card": cards.render(readme.text) if readme else None,
+        "gate": _gate(model),
+        "runs": runs,
         "children_counts": counts,
         "children_groups": groups,
         "children_shown": CHILDREN_SHOWN,
         "files": model.files.order_by("path").only("path", "revision", "fetched_at"),
     }
     return render(request, "catalog/model_detail.html", context)
+
+
+def _estimate(model: HubModel) -> dict:
+    return {"params": model.params_estimate, "source": model.params_source, "bits": model.bits,
+            "quant": model.quant, "memory_gb": model.memory_gb,
+            "guess": model.params_source != "metadata"}  # fmt: skip
+
+
+def _gate(model: HubModel) -> dict | None:
+    """What a gated model asks for (the card's extra_gated_* fields)."""
+    if model.gated not in ("auto", "manual"):
+        return None
+    card = model.card_data or {}
+    fields = card.get("extra_gated_fields")
+    return {
+        "prompt": card.get("extra_gated_prompt") or "",
+        "heading": card.get("extra_gated_heading") or "",
+        "button": card.get("extra_gated_button_content") or "",
+        "fields": list(fields) if isinstance(fields, dict) else [],
+    }
+
+
+@vary_on_headers("HX-Request")
+def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """A base model's variants grouped by kind, with the "find a variant" filter."""
+    root = _get_model_or_redirect(repo_id)
+    if isinstance(root, HttpResponse):
+        return root
+    form = ModelSearchForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    members = search.apply(families.members(root), data).select_related("license_state")
+    counts = families.kind_counts(members)
+    groups = [
+        {"kind": kind, "label": label, "n": counts[kind],
+         "models": members.filter(base_relation=kind).order_by("-downloads", "id")[:FAMILY_SHOWN]}
+        for kind, label in families.KINDS if counts.get(kind)
+    ]  # fmt: skip
+    context = {
+        "root": root, "form": form, "groups": groups, "total": sum(counts.values()),
+        "quant_groups": families.quant_groups(members), "shown": FAMILY_SHOWN,
+        "estimate": _estimate(root),
+    }  # fmt: skip
+    return render(request, _fragment(request, "catalog/family_detail.html", "variants"), context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -92,3 +182,34 @@ def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and not run.is_active:  # type: ignore[attr-defined]
         response.status_code = HttpResponseStopPolling.status_code
     return response
+
+
+@vary_on_headers("HX-Request")
+def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """The lineage explorer. htmx asks for one node's children (part=children) or one more
+    page of a relation (relation=...&page=N); without JS every node links to its own page."""
+    model = _get_model_or_redirect(repo_id)
+    if isinstance(model, HttpResponse):
+        return model
+    template = "catalog/model_lineage.html"
+    relation = request.GET.get("relation", "")
+    number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    number = max(number, 1)
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if htmx and not htmx.history_restore_request:
+        if relation:
+            group = explorer.children_page(model, relation, number)
+            return render(request, f"{template}#group", {"model": model, "group": group})
+        if request.GET.get("part") == "children":
+            groups = explorer.groups(model)
+            return render(request, f"{template}#children", {"model": model, "groups": groups})
+    return render(
+        request, template, _lineage_context(model, {relation: number} if relation else None)
+    )
+
+
+def _lineage_context(model: HubModel, pages: dict[str, int] | None = None) -> dict:
+    chain = explorer.ancestors(model)
+    groups = explorer.groups(model, pages)
+    return {"model": model, "chain": chain, "groups": groups,
+            "graph": explorer.graph(model, chain, groups)}  # fmt: skip

@@ -44,13 +44,14 @@ def family(django_db_setup, django_db_blocker, replay_index):
 
 def test_the_model_list_is_a_page_of_items_with_a_count_and_a_next_link(client, family):
     body = client.get("/api/v1/models").json()
-    assert set(body) == {"items", "count", "next"}
+    assert set(body) == {"items", "count", "estimated", "next", "facets"}
     assert body["count"] == 150 and len(body["items"]) == 50
     assert body["next"] == "http://testserver/api/v1/models?page=2"
     first = body["items"][0]
     assert set(first) == {
         "id", "author", "downloads", "likes", "gated", "library_name", "pipeline_tag",
-        "last_modified", "url",
+        "last_modified", "url", "base_relation", "base_family", "format", "memory_gb", "verdict",
+        "effective", "conflict",
     }  # fmt: skip
     assert first["id"] == ROOT and first["author"] == "meta-llama"
     assert first["url"] == f"/models/{ROOT}/"

@@ -1,0 +1,118 @@
+"""The lineage explorer: a model's ancestors, its descendants a page at a time, and a drawn
+neighbourhood. Nothing reads a whole tree: each view is a GROUP BY of direct children plus one
+page per relation, so a family with tens of thousands of descendants stays fast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count
+
+from . import lineage
+from .models import HubModel, LineageEdge
+
+PAGE = 20
+GRAPH_CHILDREN = 6  # per relation in the drawing
+GRAPH_ANCESTORS = 8
+
+
+def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, Any]:
+    """One page of a model's direct children of one relation, with their own child counts."""
+    edges = (
+        lineage.child_edges(model).filter(relation=relation)
+        .select_related("child", "child__license_state")
+        .order_by("-child__downloads", "child_id")[(page - 1) * PAGE : page * PAGE + 1]
+    )  # fmt: skip
+    edges = list(edges)
+    more = len(edges) > PAGE
+    children = [e.child for e in edges[:PAGE]]
+    grand = dict(
+        LineageEdge.objects.filter(parent_repo_id__in=[c.repo_id for c in children])
+        .values("parent_repo_id").annotate(n=Count("id")).order_by()
+        .values_list("parent_repo_id", "n")
+    )  # fmt: skip
+    nodes = [
+        {"model": c, "state": _state(c), "children": grand.get(c.repo_id, 0)} for c in children
+    ]
+    return {"relation": relation, "nodes": nodes, "page": page, "more": more}
+
+
+def _state(model: HubModel):
+    try:
+        return model.license_state
+    except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        return None
+
+
+def groups(model: HubModel, pages: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """Direct children grouped by relation: counts for all, one page of each (the first, or
+    the one `pages` asks for)."""
+    counts = lineage.children_counts(model)
+    out = []
+    for relation, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        out.append({**children_page(model, relation, (pages or {}).get(relation, 1)), "n": n})
+    return out
+
+
+def ancestors(model: HubModel) -> list[dict[str, Any]]:
+    chain = lineage.ancestors(model, depth=10)
+    known = lineage.resolve(a["id"] for a in chain if a["known"])
+    states = {
+        m.pk: m
+        for m in HubModel.objects.filter(pk__in=[m.pk for m in known.values()]).select_related(
+            "license_state"
+        )
+    }
+    for a in chain:
+        m = known.get(a["id"])
+        a["model"] = states.get(m.pk) if m else None
+        a["state"] = _state(a["model"]) if a["model"] else None
+    return chain
+
+
+COLOURS = {"allowed": "#1f7a3f", "conditional": "#a86200", "prohibited": "#b3261e"}
+
+
+def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[str, Any]:
+    """Positions for an SVG of the neighbourhood: ancestors left, the model, children right."""
+    col_w, row_h = 260, 30
+    nodes: list[dict[str, Any]] = []
+    edges: list[tuple[int, int]] = []
+
+    def add(label, x, y, state, href, current=False):
+        verdict = state.effective if state else "unknown"
+        nodes.append({"label": label if len(label) <= 34 else label[:32] + "…", "title": label,
+                      "x": x, "y": y, "fill": COLOURS.get(verdict, "#6b6f73"),
+                      "conflict": bool(state and state.conflict), "href": href,
+                      "current": current})  # fmt: skip
+        return len(nodes) - 1
+
+    ups = [a for a in chain if a["depth"] == 1][:GRAPH_ANCESTORS]
+    deeper = [a for a in chain if a["depth"] > 1][:GRAPH_ANCESTORS]
+    kids = [(g["relation"], n) for g in child_groups for n in g["nodes"][:GRAPH_CHILDREN]]
+    rows = max(len(ups), len(deeper), len(kids), 1)
+    height = rows * row_h + 20
+    centre = height // 2
+    me = add(model.repo_id, col_w * 2 + 10, centre, _state(model), None, current=True)
+
+    def column(items, x):
+        top = centre - (len(items) - 1) * row_h // 2
+        return [top + i * row_h for i in range(len(items))]
+
+    up_ids = {}
+    for a, y in zip(ups, column(ups, col_w), strict=True):
+        href = a["model"].get_absolute_url() if a["model"] else None
+        up_ids[a["id"]] = add(a["id"], col_w + 10, y, a["state"], href)
+        edges.append((up_ids[a["id"]], me))
+    for a, y in zip(deeper, column(deeper, 0), strict=True):
+        href = a["model"].get_absolute_url() if a["model"] else None
+        i = add(a["id"], 10, y, a["state"], href)
+        if a["via"] in up_ids:
+            edges.append((i, up_ids[a["via"]]))
+    for (relation, n), y in zip(kids, column(kids, col_w * 3), strict=True):
+        i = add(n["model"].repo_id, col_w * 3 + 10, y, n["state"], n["model"].get_absolute_url())
+        nodes[i]["relation"] = relation
+        edges.append((me, i))
+    lines = [{"x1": nodes[a]["x"] + 200, "y1": nodes[a]["y"], "x2": nodes[b]["x"], "y2": nodes[b]["y"]}
+             for a, b in edges]  # fmt: skip
+    return {"nodes": nodes, "lines": lines, "width": col_w * 4 + 20, "height": height}

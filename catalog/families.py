@@ -1,0 +1,194 @@
+"""Families of variants: the derived columns the search facets and family pages read.
+
+`refresh(ids)` runs at ingest for the models a crawl wrote; `refresh_all()` is the bulk pass
+(`manage.py refresh_catalog`) after a large crawl or when a parent arrives late.
+base_relation: "base" without a parent, else the relation to the parent (merge with several).
+base_family: the root reached by following each model's first parent (an uncrawled root keeps
+its id); a base model with children is its own family; a lone base model has none.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet
+
+from . import cards, hardware
+from .models import HubModel, LineageEdge, ModelFile, Relation
+
+DERIVED = ["base_relation", "base_family", "weights_format", "params_estimate", "params_source",
+           "quant", "bits", "memory_gb", "param_bucket", "summary"]  # fmt: skip
+KINDS = [
+    (Relation.QUANTIZED, "Quantizations"),
+    (Relation.ADAPTER, "Adapters"),
+    (Relation.FINETUNE, "Fine-tunes"),
+    (Relation.MERGE, "Merges"),
+    (Relation.UNSPECIFIED, "Other derivatives"),
+]
+MAX_DEPTH = 20
+
+
+def weights_format(formats: Iterable[str]) -> str:
+    fmts = set(formats)
+    if "gguf" in fmts:
+        return "gguf"
+    if "safetensors" in fmts:
+        return "safetensors"
+    if "pickle" in fmts:
+        return "pickle-only"
+    return "other" if fmts else ""
+
+
+def _relation(parents: list[tuple[str, str]]) -> str:
+    if not parents:
+        return "base"
+    if len(parents) > 1:
+        return Relation.MERGE
+    return parents[0][1]
+
+
+def _up_map(repo_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """child repo id -> [(parent id, relation)] for these models and all their ancestors."""
+    up: dict[str, list[tuple[str, str]]] = {}
+    frontier = set(repo_ids)
+    for _ in range(MAX_DEPTH):
+        frontier -= up.keys()
+        if not frontier:
+            break
+        for rid in frontier:
+            up[rid] = []
+        rows = LineageEdge.objects.filter(child__repo_id__in=frontier).order_by("parent_repo_id")
+        for child, parent, relation in rows.values_list(
+            "child__repo_id", "parent_repo_id", "relation"
+        ):
+            up[child].append((parent, relation))
+        frontier = {p for rid in frontier for p, _ in up[rid]}
+    return up
+
+
+def root_of(repo_id: str, up: dict[str, list[tuple[str, str]]]) -> str:
+    seen = {repo_id}
+    current = repo_id
+    while up.get(current):
+        parent = up[current][0][0]
+        if parent in seen:  # a cycle in declared lineage: stop where it closes
+            break
+        seen.add(parent)
+        current = parent
+    return current
+
+
+def _derive(m: HubModel, up, with_children: set[str], readme: dict[int, str]) -> None:
+    parents = up.get(m.repo_id, [])
+    m.base_relation = _relation(parents)
+    if parents:
+        m.base_family = root_of(m.repo_id, up)[:200]
+    else:
+        m.base_family = m.repo_id if m.repo_id in with_children else ""
+    m.weights_format = weights_format(m.formats)
+    est = hardware.estimate(repo_id=m.repo_id, parameter_count=m.parameter_count, tags=m.tags,
+                            library=m.library_name, formats=m.formats)  # fmt: skip
+    m.params_estimate, m.params_source = est.params, est.params_source
+    m.quant, m.bits, m.memory_gb, m.param_bucket = est.quant, est.bits, est.memory_gb, est.bucket
+    if m.pk in readme:
+        m.summary = cards.summary(readme[m.pk])
+
+
+COLUMNS = ["id", "repo_id", "tags", "library_name", "formats", "parameter_count", "summary"]
+
+
+def _write(models: list[HubModel], up, with_children: set[str]) -> None:
+    readme = dict(
+        ModelFile.objects.filter(model__in=[m.pk for m in models], path="README.md").values_list(
+            "model_id", "text"
+        )
+    )
+    for m in models:
+        _derive(m, up, with_children, readme)
+    HubModel.objects.bulk_update(models, DERIVED, batch_size=1000)
+
+
+def refresh(ids: list[int]) -> None:
+    """Recompute the derived columns of these models (and re-root descendants that moved)."""
+    if not ids:
+        return
+    models = list(HubModel.objects.filter(pk__in=ids).only(*COLUMNS))
+    up = _up_map(m.repo_id for m in models)
+    names = [m.repo_id for m in models]
+    with_children = set(
+        LineageEdge.objects.filter(parent_repo_id__in=names).values_list(
+            "parent_repo_id", flat=True
+        )
+    )
+    _write(models, up, with_children)
+    # A model that gained a parent takes its former descendants into its new family.
+    for m in models:
+        if m.base_family and m.base_family != m.repo_id:
+            HubModel.objects.filter(base_family=m.repo_id).update(base_family=m.base_family)
+
+
+def refresh_all(*, chunk: int = 5000) -> int:
+    """The bulk pass over the whole catalog; the lineage is loaded once, in memory."""
+    up: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    rows = LineageEdge.objects.order_by("parent_repo_id").values_list(
+        "child__repo_id", "parent_repo_id", "relation"
+    )
+    for child, parent, relation in rows.iterator(chunk_size=20000):
+        up[child].append((parent, relation))
+    with_children = {p for parents in up.values() for p, _ in parents}
+    done, last = 0, 0
+    while True:
+        models = list(HubModel.objects.filter(pk__gt=last).order_by("pk").only(*COLUMNS)[:chunk])
+        if not models:
+            return done
+        _write(models, up, with_children)
+        done += len(models)
+        last = models[-1].pk
+
+
+# --- Family pages ---------------------------------------------------------------------------
+
+
+def members(root: HubModel) -> QuerySet[HubModel]:
+    return HubModel.objects.filter(base_family=root.repo_id).exclude(pk=root.pk)
+
+
+def kind_counts(qs: QuerySet[HubModel]) -> dict[str, int]:
+    rows = qs.values("base_relation").annotate(n=Count("id")).order_by()
+    return {r["base_relation"]: r["n"] for r in rows}
+
+
+def quant_groups(qs: QuerySet[HubModel]) -> list[dict[str, Any]]:
+    """Quantizations by format and bit width: [{format, quant, bits, n, memory_gb}]."""
+    rows = (
+        qs.filter(base_relation=Relation.QUANTIZED)
+        .values("weights_format", "quant", "bits")
+        .annotate(n=Count("id"), memory_gb=Max("memory_gb"))
+        .order_by("bits", "weights_format", "quant")
+    )
+    return list(rows)
+
+
+def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str:
+    """What a model is, in one line: "a Q4_K_M GGUF quantization of X by Y"."""
+    names = [p.repo_id if p else e.parent_repo_id for e, p in parents]
+    of = " and ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    by = f" by {model.author}" if model.author else ""
+    rel = model.base_relation or (parents[0][0].relation if parents else "base")
+    if not parents or rel == "base":
+        return f"a base model{by}"
+    if rel == Relation.QUANTIZED:
+        fmt = {"gguf": "GGUF", "safetensors": "safetensors"}.get(model.weights_format, "")
+        quant = model.quant.rstrip("?") if model.quant and model.quant != "16-bit" else ""
+        what = " ".join(x for x in (quant, fmt) if x)
+        return f"a {what + ' ' if what else ''}quantization of {of}{by}"
+    if rel == Relation.ADAPTER:
+        lora = "LoRA " if "lora" in {t.lower() for t in model.tags} else ""
+        return f"a {lora}adapter of {of}{by}"
+    if rel == Relation.MERGE:
+        return f"a merge of {of}{by}"
+    if rel == Relation.FINETUNE:
+        return f"a fine-tune of {of}{by}"
+    return f"a derivative of {of}{by}"

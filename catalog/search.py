@@ -1,0 +1,231 @@
+"""Catalog search: full text, facets with counts, sorting. One form serves the page and the API.
+
+Text: PostgreSQL matches partial ids through a trigram GIN index (UPPER(repo_id) LIKE) and
+words of the author and card summary through a full-text GIN index; SQLite uses LIKE.
+Facet counts come from the denormalised columns in one GROUPING SETS query over the matching
+rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 5% block
+sample of the table and the page says "about"; the unfiltered counts are cached for a minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from licenses.models import License
+
+from .forms import SORTS, ModelSearchForm
+from .hardware import BUCKET_ORDER
+from .models import Gated, HubModel
+
+# facet name -> the column it counts (on HubModel, or through license_state).
+FACETS = {
+    "verdict": "license_state__verdict",
+    "effective": "license_state__effective",
+    "license": "license_state__declared",
+    "conflict": "license_state__conflict",
+    "relation": "base_relation",
+    "base": "base_family",
+    "author": "author",
+    "task": "pipeline_tag",
+    "library": "library_name",
+    "format": "weights_format",
+    "gated": "gated",
+    "params": "param_bucket",
+}
+TOP = 12  # values shown for a facet with many (license, base, author, task, library)
+EXACT_LIMIT = 20_000
+SAMPLE_PERCENT = 5
+
+
+def text_filter(qs: QuerySet[HubModel], q: str) -> QuerySet[HubModel]:
+    q = q.strip()
+    if not q:
+        return qs
+    if connection.vendor == "postgresql":
+        fts = RawSQL(
+            "to_tsvector('simple'::regconfig, catalog_hubmodel.author::text || ' ' || "
+            "catalog_hubmodel.summary::text) @@ plainto_tsquery('simple'::regconfig, %s)",
+            [q],
+            output_field=BooleanField(),
+        )
+        return qs.filter(Q(repo_id__icontains=q) | Q(fts))
+    return qs.filter(Q(repo_id__icontains=q) | Q(author__icontains=q) | Q(summary__icontains=q))
+
+
+def condition_keys(code: str) -> list[str]:
+    return [key for key, codes in _license_codes().items() if code in codes]
+
+
+def apply(qs: QuerySet[HubModel], data: dict[str, Any]) -> QuerySet[HubModel]:
+    """Filter a queryset by cleaned SearchForm data."""
+    qs = text_filter(qs, data.get("q") or "")
+    for name in ("verdict", "effective", "license"):
+        if data.get(name):
+            qs = qs.filter(**{FACETS[name]: data[name]})
+    if data.get("condition"):
+        qs = qs.filter(license_state__declared__in=condition_keys(data["condition"]))
+    if data.get("conflict"):
+        qs = qs.filter(license_state__conflict=data["conflict"] == "yes")
+    for name in ("relation", "base", "author", "task", "library", "format", "params"):
+        if data.get(name):
+            qs = qs.filter(**{FACETS[name]: data[name]})
+    if data.get("gated") == "no":
+        qs = qs.filter(gated=Gated.NO)
+    elif data.get("gated") == "yes":
+        qs = qs.filter(gated__in=[Gated.AUTO, Gated.MANUAL])
+    if data.get("memory"):
+        qs = qs.filter(memory_gb__lte=data["memory"])
+    return qs
+
+
+@dataclass
+class Result:
+    models: QuerySet[HubModel]
+    count: int
+    estimated: bool
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def _value(name: str, value: Any) -> str:
+    if name == "conflict":
+        return {True: "yes", False: "no"}.get(value, "unassessed")
+    if name == "gated":
+        return {"no": "no", "auto": "yes", "manual": "yes"}.get(value, "unknown")
+    if name in ("verdict", "effective"):
+        return value or "unassessed"
+    return value if value not in (None, "") else ""
+
+
+def _grouping_sets(qs: QuerySet[HubModel], *, sample: bool) -> tuple[dict[str, dict], int]:
+    """One GROUPING SETS query (PostgreSQL): counts per facet value, and the total."""
+    n = len(FACETS)
+    sql, params = _inner(qs)
+    if sample:
+        table = '"catalog_hubmodel"'
+        sql = sql.replace(f"FROM {table}", f"FROM {table} TABLESAMPLE SYSTEM ({SAMPLE_PERCENT})", 1)
+    aliases = [f"c{i}" for i in range(n)]
+    sets = ", ".join(f"({a})" for a in aliases)
+    outer = (
+        f"SELECT {', '.join(aliases)}, GROUPING({', '.join(aliases)}) AS g, COUNT(*) "
+        f"FROM ({sql}) AS s GROUP BY GROUPING SETS ({sets}, ())"
+    )
+    counts: dict[str, dict] = {name: {} for name in FACETS}
+    total = 0
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        for row in cursor.fetchall():
+            values, g, c = row[:n], row[n], row[n + 1]
+            if g == (1 << n) - 1:
+                total = c
+                continue
+            # GROUPING() has a 0 bit for the one column grouped here (leftmost = highest bit).
+            i = next(i for i in range(n) if not g >> (n - 1 - i) & 1)
+            counts[list(FACETS)[i]][values[i]] = c
+    return counts, total
+
+
+def _inner(qs: QuerySet[HubModel]) -> tuple[str, tuple]:
+    """SQL of the matching rows' facet columns, named c0, c1, ..."""
+    named = {f"c{i}": F(col) for i, col in enumerate(FACETS.values())}
+    return qs.order_by().values(**named).query.sql_with_params()
+
+
+def _per_facet(qs: QuerySet[HubModel]) -> tuple[dict[str, dict], int]:
+    """Every facet's GROUP BY in one UNION ALL query (SQLite has no GROUPING SETS)."""
+    sql, params = _inner(qs)
+    parts = [
+        f"SELECT {i} AS f, c{i} AS v, COUNT(*) AS n FROM ({sql}) AS s{i} GROUP BY c{i}"
+        for i in range(len(FACETS))
+    ]
+    counts: dict[str, dict] = {name: {} for name in FACETS}
+    names = list(FACETS)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), list(params) * len(parts))
+        for f, v, n in cursor.fetchall():
+            counts[names[f]][v] = n
+    return counts, sum(counts["relation"].values())
+
+
+def facet_counts(qs: QuerySet[HubModel], *, estimate: bool) -> tuple[dict, int, bool]:
+    """({facet: [(value, count)]}, total, estimated)."""
+    scale = 1.0
+    if connection.vendor == "postgresql":
+        raw, total = _grouping_sets(qs, sample=estimate)
+        if estimate:
+            scale = 100 / SAMPLE_PERCENT
+            total = int(total * scale)
+    else:
+        raw, total = _per_facet(qs)
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name, values in raw.items():
+        merged: dict[str, int] = {}
+        for value, n in values.items():
+            key = _value(name, value)
+            merged[key] = merged.get(key, 0) + int(round(n * scale))
+        items = [(k, v) for k, v in merged.items() if k != "" and v]
+        if name == "params":
+            items.sort(key=lambda kv: BUCKET_ORDER.index(kv[0]) if kv[0] in BUCKET_ORDER else 99)
+        else:
+            items.sort(key=lambda kv: (-kv[1], kv[0]))
+        out[name] = items[:TOP]
+    out["condition"] = _conditions(raw["license"], scale)
+    return out, total, estimate
+
+
+def _license_codes() -> dict[str, list[str]]:
+    codes = cache.get("catalog:license-codes")
+    if codes is None:
+        codes = {lic.key: lic.codes for lic in License.objects.only("key", "conditions")}
+        cache.set("catalog:license-codes", codes, 300)
+    return codes
+
+
+def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
+    by_key = _license_codes()
+    counts: dict[str, int] = {}
+    for key, n in licenses.items():
+        for code in by_key.get(key, []):
+            counts[code] = counts.get(code, 0) + int(round(n * scale))
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+
+
+def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
+    data = form.cleaned_data if form.is_valid() else {}
+    models = apply(HubModel.objects.all(), data)
+    order = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
+    ordered = models.order_by(*order)
+    if not with_facets:
+        return Result(ordered, models.count(), False)
+    unfiltered = not form.filters() and not (data.get("q") or "").strip()
+    if unfiltered:
+        cached = cache.get("catalog:facets:all")
+        if cached:
+            return Result(ordered, *cached[1:], facets=cached[0])
+    estimate = False
+    if connection.vendor == "postgresql":
+        # Count at most EXACT_LIMIT + 1 rows: an exact count of a huge match is not needed.
+        capped = models.order_by().values("id")[: EXACT_LIMIT + 1]
+        estimate = capped.count() > EXACT_LIMIT
+    facets, total, estimated = facet_counts(models, estimate=estimate)
+    if unfiltered:
+        cache.set("catalog:facets:all", (facets, total, estimated), 60)
+    return Result(ordered, total, estimated, facets)
+
+
+def catalog_size() -> int:
+    """Rows in the catalog; PostgreSQL's estimate above a million-row scan's worth."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'catalog_hubmodel'"
+            )
+            row = cursor.fetchone()
+        if row and row[0] > 100_000:
+            return int(row[0])
+    return HubModel.objects.count()
