@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog import lineage
 from catalog.models import HubModel, LineageEdge, Relation
 from licenses.models import ModelLicense
 
@@ -71,7 +72,30 @@ def snapshot(model: HubModel) -> dict[str, Any]:
         snap.update(declared=state.declared, effective=state.effective,
                     inherited_keys=sorted(state.inherited_keys), conflict=state.conflict,
                     digest=state.digest)  # fmt: skip
+    # Each known ancestor's license result and evidence digest: a change there asks too.
+    known = lineage.resolve(a["id"] for a in lineage.ancestors(model, depth=10) if a["known"])
+    states = ModelLicense.objects.filter(model__in=known.values()).select_related("model")
+    snap["ancestors"] = {s.model.repo_id: [s.declared, s.digest, s.model.gated] for s in states}
     return snap
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    changes = [
+        {"field": label, "before": before.get(key), "after": after.get(key)}
+        for key, label in WATCHED.items()
+        if key in before and before.get(key) != after.get(key)
+    ]
+    old, new = before.get("ancestors", {}), after.get("ancestors", {})
+    for repo_id in sorted(set(old) | set(new)):
+        a, b = old.get(repo_id), new.get(repo_id)
+        if a == b:
+            continue
+        what = "license" if (a or [None])[0] != (b or [None])[0] else "license evidence"
+        if a and b and a[2] != b[2]:
+            what = "gated status"
+        changes.append({"field": f"ancestor {repo_id}: {what}",
+                        "before": a[0] if a else None, "after": b[0] if b else None})  # fmt: skip
+    return changes
 
 
 def covered_models(model: HubModel, scope: str) -> list[HubModel]:
@@ -194,19 +218,21 @@ def rereview(model_ids: list[int]) -> list[int]:
     requester and approvers are told. Returns the request ids moved."""
     if not model_ids:
         return []
-    reqs = (
-        ApprovalRequest.objects.filter(status__in=APPROVED, model_id__in=model_ids)
+    touched = set(model_ids)
+    repo_ids = set(HubModel.objects.filter(pk__in=touched).values_list("repo_id", flat=True))
+    # Approvals in force are few (a company's, not the Hub's): read them all, keep those on a
+    # touched model or with a touched ancestor.
+    reqs = [
+        r
+        for r in ApprovalRequest.objects.filter(status__in=APPROVED)
         .select_related("model", "requested_by")
         .order_by("pk")
-    )
+        if r.model_id in touched or repo_ids & set(r.snapshot.get("ancestors", {}))
+    ]
     moved = []
     for req in reqs:
         now_snap = snapshot(req.model)
-        changes = [
-            {"field": label, "before": req.snapshot.get(key), "after": now_snap.get(key)}
-            for key, label in WATCHED.items()
-            if key in req.snapshot and req.snapshot.get(key) != now_snap.get(key)
-        ]
+        changes = _diff(req.snapshot, now_snap)
         if req.scope == Scope.REVISION and req.revision and now_snap["sha"] != req.revision:
             changes.append({"field": "revision", "before": req.revision, "after": now_snap["sha"]})
         if not changes:

@@ -32,8 +32,12 @@ def users(db) -> dict[str, User]:
 def crawl_and_assess(server, hub_for) -> CrawlRun:
     run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
-    # The crawl queues assessment on commit; here it runs in this process, all models at once.
-    license_tasks.assess_models(list(HubModel.objects.values_list("pk", flat=True)))
+    # The crawl queues assessment on commit, and each pass queues the children of what changed;
+    # here the passes run in this process until nothing changes.
+    ids = list(HubModel.objects.values_list("pk", flat=True))
+    for _ in range(5):
+        if not license_tasks.assess_models(ids):
+            break
     return run
 
 
