@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from honcho.manager import Manager
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--offline", action="store_true", help="replay even if the Hub answers")
 
     def handle(self, *args, port, offline, **options):
+        call_command("ensure_admin")  # prints how to log in, the first time only
         env = dict(os.environ)
         procs: dict[str, str] = {}
         py = sys.executable
