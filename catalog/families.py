@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
 from . import cards, hardware
@@ -107,7 +108,26 @@ def _write(models: list[HubModel], up, with_children: set[str]) -> None:
     )
     for m in models:
         _derive(m, up, with_children, readme)
-    HubModel.objects.bulk_update(models, DERIVED, batch_size=1000)
+    if connection.vendor != "postgresql":
+        HubModel.objects.bulk_update(models, DERIVED, batch_size=1000)
+        return
+    # bulk_update's CASE WHEN per column is slow on 760k rows; one UPDATE ... FROM (VALUES).
+    table = HubModel._meta.db_table
+    casts = {
+        "params_estimate": "bigint",
+        "bits": "double precision",
+        "memory_gb": "double precision",
+    }
+    sets = ", ".join(f"{c} = v.{c}::{casts.get(c, 'text')}" for c in DERIVED)
+    for start in range(0, len(models), 2000):
+        batch = models[start : start + 2000]
+        row = "(" + ", ".join(["%s"] * (len(DERIVED) + 1)) + ")"
+        values = ", ".join([row] * len(batch))
+        params = [x for m in batch for x in (m.pk, *(getattr(m, c) for c in DERIVED))]
+        sql = (f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v (id, {', '.join(DERIVED)}) "
+               f"WHERE {table}.id = v.id::bigint")  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def refresh(ids: list[int]) -> None:

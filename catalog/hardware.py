@@ -78,7 +78,8 @@ def quantization(repo_id: str, tags: Iterable[str], library: str, formats: Itera
     fmts = set(formats)
     if m := GGUF_NAME.search(name):
         label = m.group(1).upper()
-        return label, GGUF_BITS[label]
+        # A variant missing from the table (Q4_K_L, ...): its digit plus the usual half bit.
+        return label, GGUF_BITS.get(label) or int(re.search(r"\d", label)[0]) + 0.5  # type: ignore[index]
     if m := BPW.search(name):
         return f"EXL2 {m.group(1)}bpw", float(m.group(1))
     lowered = name.lower()

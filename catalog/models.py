@@ -95,6 +95,7 @@ class HubModel(models.Model):
             models.Index(fields=["memory_gb"], name="hubmodel_memory_idx"),
             models.Index(fields=["pipeline_tag"], name="hubmodel_task_idx"),
             models.Index(fields=["library_name"], name="hubmodel_library_idx"),
+            models.Index(fields=["gated"], name="hubmodel_gated_idx"),
         ]
 
     def __str__(self) -> str:

@@ -39,8 +39,8 @@ FACETS = {
     "params": "param_bucket",
 }
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
-EXACT_LIMIT = 20_000
-SAMPLE_PERCENT = 5
+EXACT_LIMIT = 5_000
+SAMPLE_PERCENT = 1
 
 
 def text_filter(qs: QuerySet[HubModel], q: str) -> QuerySet[HubModel]:
@@ -105,7 +105,7 @@ def _value(name: str, value: Any) -> str:
 def _grouping_sets(qs: QuerySet[HubModel], *, sample: bool) -> tuple[dict[str, dict], int]:
     """One GROUPING SETS query (PostgreSQL): counts per facet value, and the total."""
     n = len(FACETS)
-    sql, params = _inner(qs)
+    sql, params = _inner(qs, None if sample else EXACT_LIMIT + 1)
     if sample:
         table = '"catalog_hubmodel"'
         sql = sql.replace(f"FROM {table}", f"FROM {table} TABLESAMPLE SYSTEM ({SAMPLE_PERCENT})", 1)
@@ -130,10 +130,11 @@ def _grouping_sets(qs: QuerySet[HubModel], *, sample: bool) -> tuple[dict[str, d
     return counts, total
 
 
-def _inner(qs: QuerySet[HubModel]) -> tuple[str, tuple]:
+def _inner(qs: QuerySet[HubModel], limit: int | None = None) -> tuple[str, tuple]:
     """SQL of the matching rows' facet columns, named c0, c1, ..."""
     named = {f"c{i}": F(col) for i, col in enumerate(FACETS.values())}
-    return qs.order_by().values(**named).query.sql_with_params()
+    rows = qs.order_by().values(**named)
+    return (rows[:limit] if limit else rows).query.sql_with_params()
 
 
 def _per_facet(qs: QuerySet[HubModel]) -> tuple[dict[str, dict], int]:
@@ -157,6 +158,9 @@ def facet_counts(qs: QuerySet[HubModel], *, estimate: bool) -> tuple[dict, int, 
     scale = 1.0
     if connection.vendor == "postgresql":
         raw, total = _grouping_sets(qs, sample=estimate)
+        if not estimate and total > EXACT_LIMIT:  # the planner guessed low: sample instead
+            estimate = True
+            raw, total = _grouping_sets(qs, sample=True)
         if estimate:
             scale = 100 / SAMPLE_PERCENT
             total = int(total * scale)
@@ -195,11 +199,26 @@ def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
 
 
+def planned_rows(qs: QuerySet[HubModel]) -> int:
+    sql, params = qs.order_by().values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        import json
+
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+LIST_DEFERRED = ("raw", "card_data", "siblings", "tags", "base_models")
+
+
 def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     data = form.cleaned_data if form.is_valid() else {}
     models = apply(HubModel.objects.all(), data)
     order = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
-    ordered = models.order_by(*order)
+    ordered = models.order_by(*order).defer(*LIST_DEFERRED)
     if not with_facets:
         return Result(ordered, models.count(), False)
     unfiltered = not form.filters() and not (data.get("q") or "").strip()
@@ -209,11 +228,12 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
             return Result(ordered, *cached[1:], facets=cached[0])
     estimate = False
     if connection.vendor == "postgresql":
-        # Count at most EXACT_LIMIT + 1 rows: an exact count of a huge match is not needed.
-        capped = models.order_by().values("id")[: EXACT_LIMIT + 1]
-        estimate = capped.count() > EXACT_LIMIT
+        # The planner's row estimate decides exact or sampled counts: an exact count of a huge
+        # match costs more than the whole page, and its counts are shown as "about" anyway.
+        estimate = planned_rows(models) > EXACT_LIMIT
     facets, total, estimated = facet_counts(models, estimate=estimate)
     if unfiltered:
+        total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)
     return Result(ordered, total, estimated, facets)
 

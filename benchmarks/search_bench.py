@@ -1,0 +1,114 @@
+"""Search and lineage-explorer latency on a crawled catalog (the 760,000-model list).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/canopy_search \\
+        .venv/bin/python benchmarks/search_bench.py [--rounds 5] [--refresh]
+
+Times whole requests through Django's test client (middleware, view, queries, template), so
+the figures are server time. Prints p50/p95 over a fixed mix of text and facet queries (one
+cold pass first, reported apart), then the first view of the largest family's lineage explorer
+and family page (stabilityai/stable-diffusion-xl-base-1.0 in the 2024 list).
+--refresh runs the bulk pass that fills the derived search columns first (catalog.families).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FAMILY = "stabilityai/stable-diffusion-xl-base-1.0"
+MIX = [
+    {},
+    {"q": "llama"},
+    {"q": "mistral-7b"},
+    {"q": "gguf"},
+    {"q": "bert"},
+    {"q": "whisper"},
+    {"q": "qwen2"},
+    {"q": "sdxl lora"},
+    {"q": "TheBloke"},
+    {"q": "instruct", "task": "text-generation", "sort": "modified"},
+    {"q": "llama", "relation": "finetune"},
+    {"relation": "quantized"},
+    {"format": "gguf"},
+    {"relation": "adapter", "base": FAMILY},
+    {"task": "text-generation"},
+    {"library": "peft"},
+    {"params": "3-8B", "format": "safetensors"},
+    {"memory": "16", "format": "gguf"},
+    {"gated": "yes"},
+    {"sort": "likes"},
+    {"effective": "allowed", "relation": "finetune"},
+    {"author": "TheBloke", "format": "gguf"},
+]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def timed(client, url: str, params: dict | None = None) -> float:
+    start = time.perf_counter()
+    response = client.get(url, params or {})
+    elapsed = (time.perf_counter() - start) * 1000
+    assert response.status_code == 200, (url, params, response.status_code)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--refresh", action="store_true")
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("DATABASE_URL=postgres://... is required (the crawled 760k list)")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.test import Client
+
+    from catalog import families
+    from catalog.models import HubModel
+
+    if args.refresh:
+        start = time.perf_counter()
+        n = families.refresh_all()
+        print(f"derived columns refreshed for {n:,} models in {time.perf_counter() - start:.0f} s")
+    print(f"catalog: {HubModel.objects.count():,} models")
+    cache.clear()
+    client = Client()
+    cold = [timed(client, "/models/", p) for p in MIX]
+    warm = [timed(client, "/models/", p) for _ in range(args.rounds) for p in MIX]
+    api = [timed(client, "/api/v1/models", p) for _ in range(max(args.rounds // 2, 1)) for p in MIX]
+    print(f"search page, cold pass ({len(MIX)} queries): p50 {pct(cold, 50):.1f} ms, "
+          f"p95 {pct(cold, 95):.1f} ms")  # fmt: skip
+    print(f"search page ({len(warm)} requests): p50 {pct(warm, 50):.1f} ms, "
+          f"p95 {pct(warm, 95):.1f} ms, max {max(warm):.1f} ms")  # fmt: skip
+    print(f"search API ({len(api)} requests): p50 {pct(api, 50):.1f} ms, p95 {pct(api, 95):.1f} ms")
+    slow = sorted(zip(warm[: len(MIX)], MIX, strict=True), key=lambda t: -t[0])[:3]
+    print("slowest:", "; ".join(f"{p or 'unfiltered'} {t:.0f} ms" for t, p in slow))
+
+    model = HubModel.objects.filter(repo_id=FAMILY).first()
+    if model is None:
+        print(f"{FAMILY} is not in this catalog: no family figures")
+        return
+    first = timed(client, f"/lineage/{FAMILY}/")
+    again = [timed(client, f"/lineage/{FAMILY}/") for _ in range(args.rounds)]
+    fam = [timed(client, f"/families/{FAMILY}/") for _ in range(args.rounds)]
+    members = families.members(model).count()
+    print(f"lineage explorer of {FAMILY} ({members:,} in its family): first view {first:.1f} ms, "
+          f"then p50 {statistics.median(again):.1f} ms")  # fmt: skip
+    print(f"family page: p50 {statistics.median(fam):.1f} ms, max {max(fam):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

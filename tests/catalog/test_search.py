@@ -1,0 +1,79 @@
+# ruff: noqa: F811  (the module-scoped `family` fixture is imported from test_views)
+"""Search: facets with counts that follow the filters, the same search in the JSON API."""
+
+import re
+
+import pytest
+
+from catalog.models import HubModel
+from tests.catalog.test_views import HTMX, ROOT, family, repo_ids  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def facet(html: str, name: str) -> dict[str, int]:
+    """{value: count} of one facet's links in the page."""
+    found = re.findall(
+        rf'data-facet="{name}"[^>]*>(?:✕ )?([^<]+)</a> <small>([\d,]+)</small>', html
+    )
+    return {v: int(n.replace(",", "")) for v, n in found}
+
+
+def test_the_facets_count_the_whole_catalog(client, family):
+    html = client.get("/models/").content.decode()
+    relation = facet(html, "relation")
+    assert sum(relation.values()) == 150
+    assert relation["quantized"] == HubModel.objects.filter(base_relation="quantized").count()
+    assert relation["base"] == 1  # the root; every other model of the fixture derives from it
+    # Merges sit in the family of their first parent: most of the fixture is in the root's.
+    assert facet(html, "base")[ROOT] == HubModel.objects.filter(base_family=ROOT).count()
+    assert facet(html, "base")[ROOT] >= 140
+    assert set(facet(html, "format")) <= {"safetensors", "gguf", "pickle-only", "other"}
+
+
+def test_choosing_a_facet_filters_and_recounts(client, family):
+    response = client.get("/models/", {"relation": "quantized"}, headers=HTMX)
+    html = response.content.decode()
+    n = HubModel.objects.filter(base_relation="quantized").count()
+    assert f"{n} of 150 models" in html
+    assert facet(html, "relation") == {"quantized": n}
+    # The chosen value links back to the unfiltered list; the state rides in a hidden input.
+    assert 'class="on" aria-current="true"' in html
+    assert '<input type="hidden" form="search" name="relation" value="quantized">' in html
+
+
+def test_facets_combine_with_text(client, family):
+    response = client.get("/models/", {"q": "gguf", "format": "gguf"}, headers=HTMX)
+    ids = repo_ids(response)
+    assert ids and all("gguf" in i.lower() for i in ids)
+    assert all(m.weights_format == "gguf" for m in HubModel.objects.filter(repo_id__in=ids))
+
+
+def test_the_memory_filter_keeps_what_fits(client, family):
+    response = client.get("/models/", {"memory": "6"}, headers=HTMX)
+    ids = repo_ids(response)
+    assert ids
+    assert all(m.memory_gb <= 6 for m in HubModel.objects.filter(repo_id__in=ids))
+    assert ROOT not in ids  # 6.7B parameters in 16-bit need about 16 GB
+
+
+def test_the_model_list_makes_a_bounded_number_of_queries(
+    client, family, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(6):
+        client.get("/models/", {"q": "llama", "relation": "finetune", "sort": "likes"})
+
+
+def test_the_api_answers_items_count_next_and_facets(client, family):
+    body = client.get("/api/v1/models", {"relation": "adapter"}).json()
+    n = HubModel.objects.filter(base_relation="adapter").count()
+    assert body["count"] == n and len(body["items"]) == n
+    assert body["facets"]["relation"] == [{"value": "adapter", "count": n}]
+    assert all(i["base_relation"] == "adapter" for i in body["items"])
+    assert {"verdict", "effective", "license", "condition", "conflict", "base", "author", "task",
+            "library", "format", "gated", "params"} <= set(body["facets"])  # fmt: skip
+
+
+def test_the_api_refuses_an_unknown_facet_value(client, family):
+    response = client.get("/api/v1/models", {"relation": "cousin"})
+    assert response.status_code == 400
