@@ -40,6 +40,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/crawl_bench.py
 	$(PY) benchmarks/license_bench.py --db
+	$(PY) benchmarks/search_bench.py --refresh
 	$(PY) benchmarks/check_bench.py
 
 ## eval: license classification accuracy per category on real labelled cases

@@ -7,7 +7,8 @@ Times whole requests through Django's test client (middleware, view, queries, te
 the figures are server time. Prints p50/p95 over a fixed mix of text and facet queries (one
 cold pass first, reported apart), then the first view of the largest family's lineage explorer
 and family page (stabilityai/stable-diffusion-xl-base-1.0 in the 2024 list).
---refresh runs the bulk pass that fills the derived search columns first (catalog.families).
+Without a PostgreSQL DATABASE_URL it uses canopy_bench (crawl_bench.py's database).
+--refresh migrates and runs the bulk pass that fills the derived search columns first (catalog.families).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def main() -> None:
     parser.add_argument("--refresh", action="store_true")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("DATABASE_URL=postgres://... is required (the crawled 760k list)")
+        # The database crawl_bench.py fills, as `make bench` runs it first.
+        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/canopy_bench"
+        print(f"DATABASE_URL is not PostgreSQL: using {os.environ['DATABASE_URL']}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -80,6 +83,9 @@ def main() -> None:
     from catalog.models import HubModel
 
     if args.refresh:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
         start = time.perf_counter()
         n = families.refresh_all()
         print(f"derived columns refreshed for {n:,} models in {time.perf_counter() - start:.0f} s")

@@ -9,23 +9,37 @@ from typing import Any
 from django.db.models import Count
 
 from . import lineage
-from .models import HubModel, LineageEdge
+from .models import HubModel, LineageEdge, Relation
 
 PAGE = 20
+HEAVY = ("raw", "card_data", "siblings", "tags", "base_models")  # never shown in a tree
 GRAPH_CHILDREN = 6  # per relation in the drawing
 GRAPH_ANCESTORS = 8
 
 
 def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, Any]:
-    """One page of a model's direct children of one relation, with their own child counts."""
-    edges = (
-        lineage.child_edges(model).filter(relation=relation)
-        .select_related("child", "child__license_state")
-        .order_by("-child__downloads", "child_id")[(page - 1) * PAGE : page * PAGE + 1]
-    )  # fmt: skip
-    edges = list(edges)
-    more = len(edges) > PAGE
-    children = [e.child for e in edges[:PAGE]]
+    """One page of a model's direct children of one relation, with their own child counts.
+
+    A child whose first parent is this model comes from HubModel's (base_parent, base_relation,
+    -downloads) index: no join over thousands of edges. Merges (several parents) and children
+    that name an alias go through the edges."""
+    window = slice((page - 1) * PAGE, page * PAGE + 1)
+    if relation == Relation.MERGE or model.aliases.exists():
+        edges = (
+            lineage.child_edges(model).filter(relation=relation)
+            .select_related("child", "child__license_state")
+            .defer(*(f"child__{f}" for f in HEAVY))
+            .order_by("-child__downloads", "child_id")[window]
+        )  # fmt: skip
+        found = [e.child for e in edges]
+    else:
+        found = list(
+            HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
+            .select_related("license_state").defer(*HEAVY)
+            .order_by("-downloads", "id")[window]
+        )  # fmt: skip
+    more = len(found) > PAGE
+    children = found[:PAGE]
     grand = dict(
         LineageEdge.objects.filter(parent_repo_id__in=[c.repo_id for c in children])
         .values("parent_repo_id").annotate(n=Count("id")).order_by()

@@ -19,7 +19,7 @@ from django.db.models import Count, Max, QuerySet
 from . import cards, hardware
 from .models import HubModel, LineageEdge, ModelFile, Relation
 
-DERIVED = ["base_relation", "base_family", "weights_format", "params_estimate", "params_source",
+DERIVED = ["base_relation", "base_parent", "base_family", "weights_format", "params_estimate", "params_source",
            "quant", "bits", "memory_gb", "param_bucket", "summary"]  # fmt: skip
 KINDS = [
     (Relation.QUANTIZED, "Quantizations"),
@@ -84,6 +84,7 @@ def root_of(repo_id: str, up: dict[str, list[tuple[str, str]]]) -> str:
 def _derive(m: HubModel, up, with_children: set[str], readme: dict[int, str]) -> None:
     parents = up.get(m.repo_id, [])
     m.base_relation = _relation(parents)
+    m.base_parent = parents[0][0][:200] if parents else ""
     if parents:
         m.base_family = root_of(m.repo_id, up)[:200]
     else:
@@ -143,10 +144,15 @@ def refresh(ids: list[int]) -> None:
         )
     )
     _write(models, up, with_children)
-    # A model that gained a parent takes its former descendants into its new family.
-    for m in models:
-        if m.base_family and m.base_family != m.repo_id:
-            HubModel.objects.filter(base_family=m.repo_id).update(base_family=m.base_family)
+    # A model that gained a parent takes its former descendants into its new family (one
+    # query finds the rare case; an update per moved family follows).
+    moved = {m.repo_id: m.base_family for m in models if m.base_family not in ("", m.repo_id)}
+    if moved:
+        stale = HubModel.objects.filter(base_family__in=list(moved)).values_list(
+            "base_family", flat=True
+        )
+        for old in set(stale):
+            HubModel.objects.filter(base_family=old).update(base_family=moved[old])
 
 
 def refresh_all(*, chunk: int = 5000) -> int:

@@ -64,6 +64,7 @@ class HubModel(models.Model):
     base_relation = models.CharField(
         max_length=12, blank=True, help_text="relation to its parent, or 'base'"
     )
+    base_parent = models.CharField(max_length=200, blank=True, help_text="first parent id")
     base_family = models.CharField(
         max_length=200,
         blank=True,
@@ -96,6 +97,11 @@ class HubModel(models.Model):
             models.Index(fields=["pipeline_tag"], name="hubmodel_task_idx"),
             models.Index(fields=["library_name"], name="hubmodel_library_idx"),
             models.Index(fields=["gated"], name="hubmodel_gated_idx"),
+            # The explorer's page of a parent's children of one relation, most downloaded first.
+            models.Index(
+                fields=["base_parent", "base_relation", "-downloads", "id"],
+                name="hubmodel_children_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from . import views
 
 app_name = "catalog"
 urlpatterns = [
+    path("dashboard/", views.home, name="home"),
     path("models/", views.model_list, name="model_list"),
     path("models/<path:repo_id>/", views.model_detail, name="model_detail"),
     path("lineage/<path:repo_id>/", views.model_lineage, name="model_lineage"),

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from . import cards, crawler, explorer, families, lineage, search
+from . import cards, crawler, dashboard, explorer, families, lineage, search
 from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, ModelFile, RepoAlias
 from .tasks import crawl
@@ -213,3 +213,14 @@ def _lineage_context(model: HubModel, pages: dict[str, int] | None = None) -> di
     groups = explorer.groups(model, pages)
     return {"model": model, "chain": chain, "groups": groups,
             "graph": explorer.graph(model, chain, groups)}  # fmt: skip
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    figures = dashboard.figures()
+    charts = [
+        ("Effective verdict", figures["effective"], "effective"),
+        ("Relation to base", figures["relations"], "relation"),
+        ("Declared licenses", figures["licenses"], "license"),
+        ("Largest families", figures["families"], "base"),
+    ]
+    return render(request, "catalog/dashboard.html", {**figures, "charts": charts})

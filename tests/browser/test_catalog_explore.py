@@ -73,4 +73,18 @@ def test_a_card_with_scripts_renders_inert(live_server, family, page, screenshot
     page.locator("#card a", has_text="click me").click()  # no href left: goes nowhere
     assert page.evaluate("window.pwned") is None
     assert page.locator("#card script").count() == 0
-    screenshot(page, "model-detail")
+    page.locator("#card").scroll_into_view_if_needed()
+    screenshot(page, "model-card")
+
+
+def test_find_a_conflicting_model_and_see_why(live_server, family, page, screenshot):
+    from licenses.tasks import assess_models
+
+    assess_models(list(HubModel.objects.values_list("pk", flat=True)))
+    page.goto(f"{live_server.url}/models/?conflict=yes")
+    expect(page.locator("#results .count")).not_to_have_text(re.compile(r"^0 of"))
+    expect(page.locator("#results .conflict-flag").first).to_be_visible()
+    page.locator("#results tbody a").first.click()
+    expect(page.locator("#license-panel dt.conflict")).to_have_text("Conflict")
+    expect(page.locator("#license-panel dd.conflict")).not_to_be_empty()
+    screenshot(page, "conflict")
