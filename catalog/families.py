@@ -177,8 +177,11 @@ def refresh_all(*, chunk: int = 5000) -> int:
 # --- Family pages ---------------------------------------------------------------------------
 
 
+HEAVY = ("raw", "card_data", "siblings", "tags", "base_models")
+
+
 def members(root: HubModel) -> QuerySet[HubModel]:
-    return HubModel.objects.filter(base_family=root.repo_id).exclude(pk=root.pk)
+    return HubModel.objects.filter(base_family=root.repo_id).exclude(pk=root.pk).defer(*HEAVY)
 
 
 def kind_counts(qs: QuerySet[HubModel]) -> dict[str, int]:

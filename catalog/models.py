@@ -90,7 +90,10 @@ class HubModel(models.Model):
             models.Index(fields=["-updated_at"], name="hubmodel_updated_idx"),
             models.Index(fields=["-last_modified", "id"], name="hubmodel_modified_idx"),
             models.Index(fields=["base_relation"], name="hubmodel_relation_idx"),
-            models.Index(fields=["base_family"], name="hubmodel_family_idx"),
+            models.Index(
+                fields=["base_family", "base_relation", "-downloads", "id"],
+                name="hubmodel_family_idx",
+            ),
             models.Index(fields=["weights_format"], name="hubmodel_format_idx"),
             models.Index(fields=["param_bucket"], name="hubmodel_bucket_idx"),
             models.Index(fields=["memory_gb"], name="hubmodel_memory_idx"),
