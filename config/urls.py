@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from catalog.api import api
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="catalog:model_list", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="catalog:home", permanent=False)),
     path("", include("catalog.urls")),
     path("licenses/", include("licenses.urls")),
     path("approvals/", include("approvals.urls")),
