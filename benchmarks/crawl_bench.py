@@ -108,7 +108,11 @@ def main() -> int:
         print(f"bench: DATABASE_URL is not PostgreSQL; using {url}")
     recreate_database(url)
     work = Path(tempfile.mkdtemp(prefix="canopy-bench-"))
+    endpoint = f"http://127.0.0.1:{args.port}"
+    # The crawl alone: license assessment has its own benchmark (license_bench.py), and
+    # details (one model_info per model) would be 760,000 more requests.
     env = dict(os.environ, DATABASE_URL=url, CANOPY_DATA_DIR=str(work), CANOPY_DETAILS_PER_RUN="0",
+               HF_ENDPOINT=endpoint, CANOPY_ASSESS_ON_CRAWL="0",
                CANOPY_HUB_API_BUDGET="1000000", CANOPY_PAGES_PER_TASK="100",
                HF_HUB_DISABLE_TELEMETRY="1", DJANGO_SETTINGS_MODULE="config.settings")  # fmt: skip
     py = sys.executable
@@ -123,7 +127,6 @@ def main() -> int:
         print(line.rstrip())
         line = server.stdout.readline()
     print(f"{line.rstrip()}  (ready after {time.perf_counter() - t:.1f} s)")
-    endpoint = f"http://127.0.0.1:{args.port}"
     worker = subprocess.Popen([py, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
                                "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
                               cwd=ROOT, env=env)  # fmt: skip

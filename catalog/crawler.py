@@ -298,7 +298,11 @@ def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> Craw
 
     While a listing crawl runs, its pages may still bring those models: it sweeps for what is
     missing when its listing ends, so nothing is queued meanwhile."""
-    endpoint = (endpoint or settings.HF_ENDPOINT).rstrip("/")
+    if endpoint is None:
+        # Where the catalog's models came from: the endpoint of the latest crawl.
+        latest = CrawlRun.objects.order_by("-created_at").values_list("endpoint", flat=True).first()
+        endpoint = latest or settings.HF_ENDPOINT
+    endpoint = endpoint.rstrip("/")
     active = CrawlRun.objects.filter(endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING])
     if active.filter(kind__in=[Kind.FULL, Kind.INCREMENTAL], phase=Phase.LISTING).exists():
         return None

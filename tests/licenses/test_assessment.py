@@ -144,6 +144,14 @@ def test_a_change_fans_out_to_descendants_only(family, django_capture_on_commit_
 def test_missing_ancestors_queue_a_targeted_crawl(family, django_capture_on_commit_callbacks):
     from catalog.models import CrawlRun
 
+    # The crawl's own sweep already queued one ancestors run for the parents it did not find...
+    walks = CrawlRun.objects.filter(kind=CrawlRun.Kind.ANCESTORS)
+    assert walks.count() == 1 and "allenai/tulu-2-dpo-7b" in walks.get().pending
+    # ...so asking again queues nothing twice; once that run is over, asking queues a new one.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert tasks.queue_missing_ancestors(["allenai/tulu-2-dpo-7b"]) is None
+    assert callbacks == []
+    walks.update(status="done")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         tasks.queue_missing_ancestors(["allenai/tulu-2-dpo-7b"])
     run = CrawlRun.objects.get(kind=CrawlRun.Kind.ANCESTORS, target="allenai/tulu-2-dpo-7b")
