@@ -109,10 +109,11 @@ def main() -> int:
     recreate_database(url)
     work = Path(tempfile.mkdtemp(prefix="canopy-bench-"))
     endpoint = f"http://127.0.0.1:{args.port}"
-    # The crawl alone: license assessment has its own benchmark (license_bench.py), and
+    # The crawl alone: license assessment (license_bench.py) and the search columns
+    # (search_bench.py --refresh) have their own benchmarks, and
     # details (one model_info per model) would be 760,000 more requests.
     env = dict(os.environ, DATABASE_URL=url, CANOPY_DATA_DIR=str(work), CANOPY_DETAILS_PER_RUN="0",
-               HF_ENDPOINT=endpoint, CANOPY_ASSESS_ON_CRAWL="0",
+               HF_ENDPOINT=endpoint, CANOPY_ASSESS_ON_CRAWL="0", CANOPY_DERIVE_ON_CRAWL="0",
                CANOPY_HUB_API_BUDGET="1000000", CANOPY_PAGES_PER_TASK="100",
                HF_HUB_DISABLE_TELEMETRY="1", DJANGO_SETTINGS_MODULE="config.settings")  # fmt: skip
     py = sys.executable

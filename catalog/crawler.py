@@ -161,7 +161,10 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             sources.append(Lineage(o.pk, o.repo_id, o.tags, o.library_name, o.siblings,
                                    o.card_data, o.base_models))  # fmt: skip
     counts.edges = _write_edges(sources, replace=list(changed))
-    families.refresh(counts.touched)  # search facets: relation, family, format, memory
+    if detail:
+        # Search facets (relation, family, format, memory) of one model; a listing's models
+        # get theirs in one pass when the listing ends (see _derive_listed).
+        families.refresh(counts.touched)
     if counts.touched and not detail:
         _assess(counts.touched)
     return counts
@@ -456,6 +459,8 @@ def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
             run.phase = Phase.DETAILS
         _save(run, token, ["cursor", "phase", "watermark", "errors", "error_count"], pages=1,
               **_increments(counts, len(items)))  # fmt: skip
+    if done:
+        _derive_listed(run)
     if done and run.kind in (Kind.FULL, Kind.INCREMENTAL):
         missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
         if missing:
@@ -467,6 +472,19 @@ def _date(value: Any):
         return records.parse_date(value)
     except records.MalformedRecord:
         return None
+
+
+def _derive_listed(run: CrawlRun) -> None:
+    """The search facet columns of the models this run listed, in one pass after the listing:
+    per page, each family would be walked again and every new row written twice."""
+    if not settings.CANOPY_DERIVE_ON_CRAWL:
+        return
+    ids = list(HubModel.objects.filter(updated_at__gte=run.started_at).values_list("pk", flat=True))
+    if len(ids) > 50_000:
+        families.refresh_all()  # the lineage loaded once, in memory
+        return
+    for start in range(0, len(ids), 2000):
+        families.refresh(ids[start : start + 2000])
 
 
 def _increments(counts: Counts, listed: int) -> dict[str, int]:
@@ -482,6 +500,7 @@ def _increments(counts: Counts, listed: int) -> dict[str, int]:
 def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
     """Breadth-first walk down the tree: one page of one parent's children per step."""
     if not run.pending:
+        _derive_listed(run)
         run.phase = Phase.DETAILS
         _save(run, token, ["phase"])
         return

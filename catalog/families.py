@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
-from . import cards, hardware
+from . import bulk, cards, hardware
 from .models import HubModel, LineageEdge, ModelFile, Relation
 
 DERIVED = ["base_relation", "base_parent", "base_family", "weights_format", "params_estimate", "params_source",
@@ -136,22 +136,28 @@ def refresh(ids: list[int]) -> None:
     if not ids:
         return
     models = list(HubModel.objects.filter(pk__in=ids).only(*COLUMNS))
+    # Models that were the root of a family (or new) before this refresh.
+    was_root = {m.repo_id for m in models if m.base_family in ("", m.repo_id)}
     up = _up_map(m.repo_id for m in models)
     names = [m.repo_id for m in models]
-    with_children = set(
-        LineageEdge.objects.filter(parent_repo_id__in=names).values_list(
-            "parent_repo_id", flat=True
-        )
-    )
+    with_children = {
+        r[0] for r in bulk.find(LineageEdge, "parent_repo_id", names, ["parent_repo_id"])
+    }
     _write(models, up, with_children)
-    # A model that gained a parent takes its former descendants into its new family (one
+    # A root that gained a parent takes its former descendants into its new family (one
     # query finds the rare case; an update per moved family follows).
-    moved = {m.repo_id: m.base_family for m in models if m.base_family not in ("", m.repo_id)}
+    moved = {
+        m.repo_id: m.base_family
+        for m in models
+        if m.repo_id in was_root and m.base_family not in ("", m.repo_id)
+    }
     if moved:
-        stale = HubModel.objects.filter(base_family__in=list(moved)).values_list(
-            "base_family", flat=True
+        stale = (
+            HubModel.objects.filter(base_family__in=list(moved))
+            .values_list("base_family", flat=True)
+            .distinct()
         )
-        for old in set(stale):
+        for old in list(stale):
             HubModel.objects.filter(base_family=old).update(base_family=moved[old])
 
 

@@ -216,6 +216,9 @@ CANOPY_DETAILS_PER_RUN = env_int("CANOPY_DETAILS_PER_RUN", 5000)
 CANOPY_PAGES_PER_TASK = env_int("CANOPY_PAGES_PER_TASK", 20)
 # Re-assess the licenses of the models a crawl writes, as it goes (off: only the nightly pass).
 CANOPY_ASSESS_ON_CRAWL = env_bool("CANOPY_ASSESS_ON_CRAWL", default=True)
+# Fill the search facet columns (relation, family, format, memory) when a listing ends
+# (off: only `manage.py refresh_catalog`).
+CANOPY_DERIVE_ON_CRAWL = env_bool("CANOPY_DERIVE_ON_CRAWL", default=True)
 # A running crawl whose heartbeat is older than this is resumed by the next sweep.
 CANOPY_STALL_SECONDS = env_int("CANOPY_STALL_SECONDS", 300)
 
