@@ -25,6 +25,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached figures (facet counts, dashboard) must not leak from one test's data to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _generous_budget(settings):
     """Our own request budget is tested on purpose in test_budget; elsewhere it stays out of the way."""
     settings.CANOPY_HUB_API_BUDGET = 1_000_000

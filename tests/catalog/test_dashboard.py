@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.catalog.test_views import ROOT, family  # noqa: F401
+from tests.catalog.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,8 @@
 import pytest
 
 from catalog.models import HubModel
-from tests.catalog.test_views import HTMX, MERGE, MIDDLE, ROOT, family  # noqa: F401
+from tests.catalog.conftest import MERGE, MIDDLE, ROOT
+from tests.catalog.test_views import HTMX
 
 pytestmark = pytest.mark.django_db
 GGUF = "TheBloke/Llama-2-7B-Chat-GGUF"

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from catalog.models import HubModel
-from tests.catalog.test_views import HTMX, ROOT, family, repo_ids  # noqa: F401
+from tests.catalog.conftest import ROOT
+from tests.catalog.test_views import HTMX, repo_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,8 @@ def test_the_memory_filter_keeps_what_fits(client, family):
 def test_the_model_list_makes_a_bounded_number_of_queries(
     client, family, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(6):
+    # Cold cache included (the catalog's total is computed once, then cached).
+    with django_assert_max_num_queries(8):
         client.get("/models/", {"q": "llama", "relation": "finetune", "sort": "likes"})
 
 
