@@ -21,6 +21,8 @@ import re
 import shutil
 from pathlib import Path
 
+from licenses.classify import normalise_name  # one normalisation, for the data and for models
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 TEXTS = DATA / "texts"
@@ -458,25 +460,6 @@ VENV_TEXTS = {
 
 # Hub identifiers that name a family or nothing: never decisive on their own (licenses.md §5).
 PLACEHOLDERS = {"other", "unknown", "none", "cc", "bsd", "gpl", "lgpl", "openrail", "gfdl", "c-uda"}
-
-
-def normalise_name(value: str) -> str:
-    """licenses.md §5: lowercase, then strip -license, -agreement and -terms-of-use."""
-    name = re.sub(r"[\s_]+", "-", value.strip().lower()).strip("-")
-    changed = True
-    while changed:
-        changed = False
-        for suffix in (
-            "-license-agreement",
-            "-licence-agreement",
-            "-agreement",
-            "-license",
-            "-licence",
-            "-terms-of-use",
-        ):
-            if name.endswith(suffix) and len(name) > len(suffix):
-                name, changed = name[: -len(suffix)], True
-    return name
 
 
 def parse_clauses(md: str) -> dict[str, str]:
