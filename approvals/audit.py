@@ -6,6 +6,30 @@ from typing import Any
 
 from .models import AuditEvent
 
+# Every action the log records, for the audit page's filter (which matches a prefix, so
+# "determination" finds all three kinds of determination).
+ACTIONS = {
+    "request.created": "approval request made",
+    "request.sent_to_review": "request sent to review by a policy",
+    "request.decided": "request decided (by a person or a policy)",
+    "request.needs_rereview": "approval moved to needs re-review",
+    "policy.created": "policy created",
+    "policy.changed": "policy changed",
+    "policy.deleted": "policy deleted",
+    "waiver.granted": "waiver granted",
+    "determination.created": "manual license determination",
+    "determination.changed": "manual license determination replaced",
+    "determination.revoked": "manual license determination revoked",
+    "token.created": "API token issued",
+}
+KINDS = {
+    "request": "approval requests and decisions",
+    "policy": "policy changes",
+    "waiver": "waivers",
+    "determination": "manual license determinations",
+    "token": "API tokens",
+}
+
 
 def record(
     *, actor, action: str, obj: Any = None, repo_id: str = "", detail: dict | None = None,

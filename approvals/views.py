@@ -19,7 +19,7 @@ from catalog import lineage
 from catalog.models import HubModel
 from licenses.panel import panel_context
 
-from . import exports, review
+from . import audit, exports, review
 from .forms import AuditFilterForm, DecisionForm, RequestForm, WaiverForm
 from .models import APPROVED, ApprovalRequest, AuditEvent, Policy, Status, Waiver
 from .policy import dry_run
@@ -163,7 +163,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     qs = filter_audit(AuditEvent.objects.all(), form.cleaned_data)
     if request.GET.get("format") == "csv":
         return exports.audit_csv(qs)
-    context = {"form": form, "page": Paginator(qs, 100).get_page(request.GET.get("page"))}
+    context = {
+        "form": form,
+        "page": Paginator(qs, 100).get_page(request.GET.get("page")),
+        "actions": [*audit.KINDS.items(), *audit.ACTIONS.items()],
+    }
     return render(request, _fragment(request, "approvals/audit_log.html", "results"), context)
 
 

@@ -17,16 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from approvals import audit
+from catalog import searchindex
 from catalog.lineage import resolve as resolve_repos
 from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
 
 from . import inherit
 from .classify import UNKNOWN, classify
-from .models import Assessment, Determination, ModelLicense
+from .models import Assessment, Determination, License, ModelLicense
 from .resolve import REVIEW_BELOW, Resolution, link_target, resolve
 
 CHUNK = 2000
@@ -287,6 +290,7 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
             ModelLicense.objects.bulk_create(
                 states, update_conflicts=True, unique_fields=["model"], update_fields=STATE_FIELDS
             )
+            searchindex.sync(mid for mid, *_ in batch)
     return [c[0] for c in changed]
 
 
@@ -430,4 +434,84 @@ def assess_all(*, batch: int = 20000) -> Report:
         report.missing.update(s.missing)
     report.assessed = len(results)
     report.changed = _write(results, now)
+    return report
+
+
+# --- manual determinations -----------------------------------------------------------------
+
+
+def can_determine(user) -> bool:
+    """Who may record a manual determination: staff, or holders of licenses.add_determination."""
+    return user.is_authenticated and (user.is_staff or user.has_perm("licenses.add_determination"))
+
+
+def _result(model: HubModel) -> dict[str, Any] | None:
+    state = ModelLicense.objects.filter(model=model).first()
+    if state is None:
+        return None
+    return {"declared": state.declared, "verdict": state.verdict, "effective": state.effective,
+            "conflict": state.conflict, "manual": state.manual}  # fmt: skip
+
+
+def _lock(model: HubModel) -> None:
+    # The model's row, not its determinations: there may be none yet, and two reviewers
+    # deciding the same model at once must still leave exactly one active determination.
+    HubModel.objects.select_for_update().filter(pk=model.pk).values_list("pk").first()
+
+
+@transaction.atomic
+def determine(
+    *, model: HubModel, license_key: str, reason: str, by, evidence_link: str = ""
+) -> tuple[Determination, Report]:
+    """Record a legal user's determination of a model's license: it replaces the active one,
+    the model is re-assessed at once, and the audit log says who decided what, and what it
+    replaced. Every way in (the review queue, the model's license page) goes through here and
+    the admin is read-only, so none can skip the log. The caller queues the children of
+    `report.changed`."""
+    if not can_determine(by):
+        raise PermissionDenied("you may not record license determinations")
+    if not License.objects.filter(key=license_key).exists():
+        raise ValidationError(f"{license_key} is not in the license knowledge base")
+    if not reason.strip():
+        raise ValidationError("a determination needs a reason")
+    _lock(model)
+    previous = list(Determination.objects.filter(model=model, active=True))
+    before = _result(model)
+    Determination.objects.filter(pk__in=[d.pk for d in previous]).update(active=False)
+    made = Determination.objects.create(
+        model=model, license_key=license_key, reason=reason, evidence_link=evidence_link,
+        decided_by=by,
+    )  # fmt: skip
+    report = assess([model.pk])
+    audit.record(
+        actor=by, action="determination.changed" if previous else "determination.created",
+        obj=made, repo_id=model.repo_id,
+        detail={"license": license_key, "reason": reason, "evidence_link": evidence_link,
+                "replaces": [{"id": d.pk, "license": d.license_key} for d in previous],
+                "before": before, "after": _result(model)},
+    )  # fmt: skip
+    return made, report
+
+
+@transaction.atomic
+def revoke_determination(*, model: HubModel, reason: str, by) -> Report:
+    """Withdraw a model's active determination: the automatic result applies again."""
+    if not can_determine(by):
+        raise PermissionDenied("you may not revoke license determinations")
+    if not reason.strip():
+        raise ValidationError("a revocation needs a reason")
+    _lock(model)
+    active = list(Determination.objects.filter(model=model, active=True))
+    if not active:
+        raise ValidationError(f"{model.repo_id} has no manual determination to revoke")
+    before = _result(model)
+    Determination.objects.filter(pk__in=[d.pk for d in active]).update(active=False)
+    report = assess([model.pk])
+    for d in active:
+        audit.record(
+            actor=by, action="determination.revoked", obj=d, repo_id=model.repo_id,
+            detail={"license": d.license_key, "reason": reason,
+                    "decided_by": str(d.decided_by or ""), "decided_at": d.decided_at.isoformat(),
+                    "before": before, "after": _result(model)},
+        )  # fmt: skip
     return report

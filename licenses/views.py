@@ -1,3 +1,5 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
@@ -10,15 +12,27 @@ from django.views.decorators.vary import vary_on_headers
 from catalog.models import HubModel
 
 from . import assessment
+from .assessment import can_determine
 from .forms import DeterminationForm, ReviewFilterForm
 from .models import Determination, License, ModelLicense, Verdict
 from .panel import labelled, panel_context
 from .tasks import assess_models
 
 
-def can_determine(user) -> bool:
-    """Who may record a manual determination: staff, or holders of licenses.add_determination."""
-    return user.is_authenticated and (user.is_staff or user.has_perm("licenses.add_determination"))
+def _determine(model: HubModel, data: dict, user) -> None:
+    """Record the determination (assessment.determine logs it) and queue its children."""
+    with transaction.atomic():
+        _, report = assessment.determine(
+            model=model, license_key=data["license_key"], reason=data["reason"],
+            evidence_link=data["evidence_link"], by=user,
+        )  # fmt: skip
+        _fan_out(report)
+
+
+def _fan_out(report: assessment.Report) -> None:
+    children = assessment.children_of(report.changed)
+    if children:
+        assess_models.delay_on_commit(children)
 
 
 def _fragment(request: HttpRequest, template: str, name: str) -> str:
@@ -52,12 +66,50 @@ def license_detail(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "licenses/license_detail.html", context)
 
 
+@require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def model_license(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """The license panel; legal reviewers record, change or revoke a determination here
+    (named submit buttons: action=determine or action=revoke)."""
     model = get_object_or_404(HubModel, repo_id=repo_id)
+    allowed = can_determine(request.user)
+    error = ""
+    if request.method == "POST":
+        if not allowed:
+            return HttpResponse("Only legal reviewers may record determinations.", status=403)
+        try:
+            if request.POST.get("action") == "revoke":
+                with transaction.atomic():
+                    report = assessment.revoke_determination(
+                        model=model, reason=request.POST.get("reason", ""), by=request.user
+                    )
+                    _fan_out(report)
+                done = "Determination revoked: the automatic result applies again."
+            else:
+                form = DeterminationForm({**request.POST.dict(), "repo_id": model.repo_id})
+                if not form.is_valid():
+                    raise ValidationError(form.errors.as_text())
+                _determine(model, form.cleaned_data, request.user)
+                done = "Determination recorded."
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+        else:
+            if not request.htmx:  # type: ignore[attr-defined]
+                messages.success(request, done)
+                return redirect(reverse("licenses:model_license", args=[model.repo_id]))
     context = panel_context(model)
-    context["can_determine"] = can_determine(request.user)
-    return render(request, _fragment(request, "licenses/model_license.html", "panel"), context)
+    context.update(
+        can_determine=allowed,
+        error=error,
+        determination=Determination.objects.filter(model=model, active=True)
+        .select_related("decided_by")
+        .first(),
+        form=DeterminationForm() if allowed else None,
+    )
+    response = render(request, _fragment(request, "licenses/model_license.html", "panel"), context)
+    if error and not request.htmx:  # type: ignore[attr-defined]
+        response.status_code = 400  # htmx swaps only 2xx answers: there the error shows inline
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -70,19 +122,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         form = DeterminationForm(request.POST)
         if form.is_valid():
             model = get_object_or_404(HubModel, repo_id=form.cleaned_data["repo_id"])
-            with transaction.atomic():
-                Determination.objects.filter(model=model, active=True).update(active=False)
-                Determination.objects.create(
-                    model=model,
-                    license_key=form.cleaned_data["license_key"],
-                    reason=form.cleaned_data["reason"],
-                    evidence_link=form.cleaned_data["evidence_link"],
-                    decided_by=request.user,
-                )
-                report = assessment.assess([model.pk])
-                children = assessment.children_of(report.changed)
-                if children:
-                    assess_models.delay_on_commit(children)
+            _determine(model, form.cleaned_data, request.user)
             if request.htmx:  # type: ignore[attr-defined]
                 state = ModelLicense.objects.select_related("model").get(model=model)
                 return render(
