@@ -8,7 +8,8 @@ the figures are server time. Prints p50/p95 over a fixed mix of text and facet q
 cold pass first, reported apart), then the first view of the largest family's lineage explorer
 and family page (stabilityai/stable-diffusion-xl-base-1.0 in the 2024 list).
 Without a PostgreSQL DATABASE_URL it uses canopy_bench (crawl_bench.py's database).
---refresh migrates and runs the bulk pass that fills the derived search columns first (catalog.families).
+--refresh migrates, runs the bulk pass that fills the derived search columns (catalog.families)
+and assesses every model's license first, so the verdict facets count real results.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def main() -> None:
         start = time.perf_counter()
         n = families.refresh_all()
         print(f"derived columns refreshed for {n:,} models in {time.perf_counter() - start:.0f} s")
+        from licenses import assessment
+
+        start = time.perf_counter()
+        report = assessment.assess_all()  # the verdict facets count real assessments
+        print(f"licenses assessed for {report.assessed:,} models in "
+              f"{time.perf_counter() - start:.0f} s")  # fmt: skip
     print(f"catalog: {HubModel.objects.count():,} models")
     cache.clear()
     client = Client()

@@ -153,7 +153,7 @@ def list_models(request: HttpRequest, params: Query[SearchParams]):
         raise HttpError(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     result = search.search(form)
     start = (max(params.page, 1) - 1) * size
-    rows = list(result.models.select_related("license_state")[start : start + size + 1])
+    rows = result.models(start, start + size + 1)
     for m in rows:
         m._state_row = explorer_state(m)
     nxt = None

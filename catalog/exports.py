@@ -1,7 +1,7 @@
 """CSV of the catalog view: the rows of a search, with the same GET parameters as /models/.
 
 The catalog has about 760k models, so the export streams: one `values_list` query over the
-columns the file needs (license state joined), read in chunks through a server-side cursor on
+columns the file needs (the search entry, a few catalog columns joined), read in chunks through a server-side cursor on
 PostgreSQL, each row written as it comes. No model instance is ever built.
 """
 
@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from licenses.models import License
 
 from . import search
-from .forms import SORTS, ModelSearchForm
-from .models import HubModel
+from .forms import ModelSearchForm
+from .models import SearchEntry
 
 HEADER = [
     "repo_id", "author", "base_relation", "base_parent", "base_family", "declared_license",
@@ -27,10 +27,9 @@ HEADER = [
 ]  # fmt: skip
 # The columns read, in the order rows() unpacks them (condition codes and URL are derived).
 FIELDS = (
-    "repo_id", "author", "base_relation", "base_parent", "base_family",
-    "license_state__declared", "license_state__verdict", "license_state__effective",
-    "license_state__conflict", "weights_format", "quant", "params_estimate", "memory_gb",
-    "downloads", "likes", "gated", "last_modified",
+    "repo_id", "author", "base_relation", "model__base_parent", "base_family", "declared",
+    "verdict", "effective", "conflict", "weights_format", "model__quant",
+    "model__params_estimate", "memory_gb", "downloads", "likes", "gated", "last_modified",
 )  # fmt: skip
 CHUNK = 2000
 
@@ -44,8 +43,7 @@ class _Echo:
 
 def rows(data: dict) -> Iterator[list]:
     """The header, then one list per matching model in the page's order."""
-    order = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
-    qs = search.apply(HubModel.objects.all(), data).order_by(*order).values_list(*FIELDS)
+    qs = search.ordered(search.apply(SearchEntry.objects.all(), data), data).values_list(*FIELDS)
     # The license table is a few hundred rows: its condition codes are joined here, not in SQL.
     codes = {
         key: "; ".join(c["code"] for c in conditions)

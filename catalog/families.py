@@ -1,7 +1,8 @@
 """Families of variants: the derived columns the search facets and family pages read.
 
 `refresh(ids)` runs at ingest for the models a crawl wrote; `refresh_all()` is the bulk pass
-(`manage.py refresh_catalog`) after a large crawl or when a parent arrives late.
+(`manage.py refresh_catalog`) after a large crawl or when a parent arrives late. Both bring the
+models' search entries up to date (catalog.searchindex).
 base_relation: "base" without a parent, else the relation to the parent (merge with several).
 base_family: the root reached by following each model's first parent (an uncrawled root keeps
 its id); a base model with children is its own family; a lone base model has none.
@@ -16,7 +17,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, QuerySet
 
-from . import bulk, cards, hardware
+from . import bulk, cards, hardware, searchindex
 from .models import HubModel, LineageEdge, ModelFile, Relation
 
 DERIVED = ["base_relation", "base_parent", "base_family", "weights_format", "params_estimate", "params_source",
@@ -109,6 +110,11 @@ def _write(models: list[HubModel], up, with_children: set[str]) -> None:
     )
     for m in models:
         _derive(m, up, with_children, readme)
+    _update(models)
+    searchindex.sync(m.pk for m in models)
+
+
+def _update(models: list[HubModel]) -> None:
     if connection.vendor != "postgresql":
         HubModel.objects.bulk_update(models, DERIVED, batch_size=1000)
         return
@@ -120,13 +126,17 @@ def _write(models: list[HubModel], up, with_children: set[str]) -> None:
         "memory_gb": "double precision",
     }
     sets = ", ".join(f"{c} = v.{c}::{casts.get(c, 'text')}" for c in DERIVED)
+    # A row whose derived values are unchanged is not rewritten (nor are its index entries).
+    same = " OR ".join(
+        f"{table}.{c} IS DISTINCT FROM v.{c}::{casts.get(c, 'text')}" for c in DERIVED
+    )
     for start in range(0, len(models), 2000):
         batch = models[start : start + 2000]
         row = "(" + ", ".join(["%s"] * (len(DERIVED) + 1)) + ")"
         values = ", ".join([row] * len(batch))
         params = [x for m in batch for x in (m.pk, *(getattr(m, c) for c in DERIVED))]
         sql = (f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v (id, {', '.join(DERIVED)}) "
-               f"WHERE {table}.id = v.id::bigint")  # fmt: skip
+               f"WHERE {table}.id = v.id::bigint AND ({same})")  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 

@@ -33,7 +33,7 @@ class HubModel(models.Model):
     author = models.CharField(max_length=100, blank=True, db_index=True)
     sha = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
-    last_modified = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_modified = models.DateTimeField(null=True, blank=True)
     private = models.BooleanField(default=False)
     disabled = models.BooleanField(default=False)
     gated = models.CharField(max_length=8, choices=Gated.choices, blank=True, default=Gated.UNKNOWN)
@@ -84,23 +84,15 @@ class HubModel(models.Model):
     objects = HubModelQuerySet.as_manager()
 
     class Meta:
+        # Search, facets and sorting read SearchEntry; these serve the crawler, the family
+        # pages and the explorer's pages of children.
         indexes = [
             models.Index(fields=["-downloads", "id"], name="hubmodel_downloads_idx"),
-            models.Index(fields=["-likes", "id"], name="hubmodel_likes_idx"),
             models.Index(fields=["-updated_at"], name="hubmodel_updated_idx"),
-            models.Index(fields=["-last_modified", "id"], name="hubmodel_modified_idx"),
-            models.Index(fields=["base_relation"], name="hubmodel_relation_idx"),
             models.Index(
                 fields=["base_family", "base_relation", "-downloads", "id"],
                 name="hubmodel_family_idx",
             ),
-            models.Index(fields=["weights_format"], name="hubmodel_format_idx"),
-            models.Index(fields=["param_bucket"], name="hubmodel_bucket_idx"),
-            models.Index(fields=["memory_gb"], name="hubmodel_memory_idx"),
-            models.Index(fields=["pipeline_tag"], name="hubmodel_task_idx"),
-            models.Index(fields=["library_name"], name="hubmodel_library_idx"),
-            models.Index(fields=["gated"], name="hubmodel_gated_idx"),
-            # The explorer's page of a parent's children of one relation, most downloaded first.
             models.Index(
                 fields=["base_parent", "base_relation", "-downloads", "id"],
                 name="hubmodel_children_idx",
@@ -126,6 +118,59 @@ class HubModel(models.Model):
     @property
     def pickle_only(self) -> bool:
         return "pickle" in self.formats and not {"safetensors", "gguf"} & set(self.formats)
+
+
+class SearchEntry(models.Model):
+    """A model's row in the search index: only what the catalog filters, counts and sorts on.
+
+    Narrow (no JSON) and with the license result beside the facets, so a facet count or a
+    sample reads a tenth of the catalog table and joins nothing. catalog.searchindex keeps it in
+    step: after the derived columns are written and after each license assessment."""
+
+    model = models.OneToOneField(
+        HubModel, primary_key=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    repo_id = models.CharField(max_length=200)
+    author = models.CharField(max_length=100, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    downloads = models.BigIntegerField(default=0)
+    likes = models.IntegerField(default=0)
+    last_modified = models.DateTimeField(null=True, blank=True)
+    base_relation = models.CharField(max_length=12, blank=True)
+    base_family = models.CharField(max_length=200, blank=True)
+    pipeline_tag = models.CharField(max_length=100, blank=True)
+    library_name = models.CharField(max_length=100, blank=True)
+    weights_format = models.CharField(max_length=16, blank=True)
+    gated = models.CharField(max_length=8, blank=True)
+    param_bucket = models.CharField(max_length=8, blank=True)
+    memory_gb = models.FloatField(null=True, blank=True)
+    declared = models.CharField(max_length=80, blank=True)
+    verdict = models.CharField(max_length=12, blank=True)
+    effective = models.CharField(max_length=12, blank=True)
+    conflict = models.BooleanField(null=True)
+
+    class Meta:
+        verbose_name_plural = "search entries"
+        indexes = [
+            models.Index(fields=["-downloads", "model"], name="search_downloads_idx"),
+            models.Index(fields=["-likes", "model"], name="search_likes_idx"),
+            models.Index(fields=["-last_modified", "model"], name="search_modified_idx"),
+            models.Index(fields=["author", "-downloads"], name="search_author_idx"),
+            models.Index(fields=["base_family", "-downloads"], name="search_family_idx"),
+            models.Index(fields=["base_relation", "-downloads"], name="search_relation_idx"),
+            models.Index(fields=["weights_format", "-downloads"], name="search_format_idx"),
+            models.Index(fields=["pipeline_tag", "-downloads"], name="search_task_idx"),
+            models.Index(fields=["library_name", "-downloads"], name="search_library_idx"),
+            models.Index(fields=["declared", "-downloads"], name="search_license_idx"),
+            models.Index(fields=["effective", "-downloads"], name="search_effective_idx"),
+            models.Index(fields=["verdict", "-downloads"], name="search_verdict_idx"),
+            models.Index(fields=["param_bucket"], name="search_bucket_idx"),
+            models.Index(fields=["memory_gb"], name="search_memory_idx"),
+            models.Index(fields=["gated"], name="search_gated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.repo_id
 
 
 class Relation(models.TextChoices):

@@ -1,8 +1,10 @@
 """Catalog search: full text, facets with counts, sorting. One form serves the page and the API.
 
+Everything runs on the narrow search table (SearchEntry, kept by catalog.searchindex); only the
+page of results shown is read from the catalog table.
 Text: PostgreSQL matches partial ids through a trigram GIN index (UPPER(repo_id) LIKE) and
 words of the author and card summary through a full-text GIN index; SQLite uses LIKE.
-Facet counts come from the denormalised columns in one GROUPING SETS query over the matching
+Facet counts come from the entry's columns in one GROUPING SETS query over the matching
 rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 5% block
 sample of the table and the page says "about"; the unfiltered counts are cached for a minute.
 """
@@ -21,14 +23,14 @@ from licenses.models import License
 
 from .forms import SORTS, ModelSearchForm
 from .hardware import BUCKET_ORDER
-from .models import Gated, HubModel
+from .models import Gated, HubModel, SearchEntry
 
-# facet name -> the column it counts (on HubModel, or through license_state).
+# facet name -> the SearchEntry column it counts.
 FACETS = {
-    "verdict": "license_state__verdict",
-    "effective": "license_state__effective",
-    "license": "license_state__declared",
-    "conflict": "license_state__conflict",
+    "verdict": "verdict",
+    "effective": "effective",
+    "license": "declared",
+    "conflict": "conflict",
     "relation": "base_relation",
     "base": "base_family",
     "author": "author",
@@ -43,14 +45,14 @@ EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
 
 
-def text_filter(qs: QuerySet[HubModel], q: str) -> QuerySet[HubModel]:
+def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
     q = q.strip()
     if not q:
         return qs
     if connection.vendor == "postgresql":
         fts = RawSQL(
-            "to_tsvector('simple'::regconfig, catalog_hubmodel.author::text || ' ' || "
-            "catalog_hubmodel.summary::text) @@ plainto_tsquery('simple'::regconfig, %s)",
+            "to_tsvector('simple'::regconfig, catalog_searchentry.author::text || ' ' || "
+            "catalog_searchentry.summary::text) @@ plainto_tsquery('simple'::regconfig, %s)",
             [q],
             output_field=BooleanField(),
         )
@@ -62,16 +64,16 @@ def condition_keys(code: str) -> list[str]:
     return [key for key, codes in _license_codes().items() if code in codes]
 
 
-def apply(qs: QuerySet[HubModel], data: dict[str, Any]) -> QuerySet[HubModel]:
-    """Filter a queryset by cleaned SearchForm data."""
+def apply(qs: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
+    """Filter search entries by cleaned SearchForm data."""
     qs = text_filter(qs, data.get("q") or "")
     for name in ("verdict", "effective", "license"):
         if data.get(name):
             qs = qs.filter(**{FACETS[name]: data[name]})
     if data.get("condition"):
-        qs = qs.filter(license_state__declared__in=condition_keys(data["condition"]))
+        qs = qs.filter(declared__in=condition_keys(data["condition"]))
     if data.get("conflict"):
-        qs = qs.filter(license_state__conflict=data["conflict"] == "yes")
+        qs = qs.filter(conflict=data["conflict"] == "yes")
     for name in ("relation", "base", "author", "task", "library", "format", "params"):
         if data.get(name):
             qs = qs.filter(**{FACETS[name]: data[name]})
@@ -84,12 +86,32 @@ def apply(qs: QuerySet[HubModel], data: dict[str, Any]) -> QuerySet[HubModel]:
     return qs
 
 
+def filter_models(qs: QuerySet[HubModel], data: dict[str, Any]) -> QuerySet[HubModel]:
+    """The same filters on catalog rows (a family's members, an export)."""
+    if not any(v not in ("", None) for k, v in data.items() if k != "sort"):
+        return qs
+    return qs.filter(pk__in=apply(SearchEntry.objects.all(), data).values("model_id"))
+
+
+LIST_DEFERRED = ("raw", "card_data", "siblings", "tags", "base_models")
+
+
+def models_for(ids: list[int]) -> list[HubModel]:
+    """The catalog rows of a page of results, in the page's order, with their license state."""
+    rows = HubModel.objects.filter(pk__in=ids).select_related("license_state")
+    by_id = {m.pk: m for m in rows.defer(*LIST_DEFERRED)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 @dataclass
 class Result:
-    models: QuerySet[HubModel]
+    entries: QuerySet[SearchEntry]  # matching, ordered
     count: int
     estimated: bool
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def models(self, start: int, stop: int) -> list[HubModel]:
+        return models_for(list(self.entries.values_list("model_id", flat=True)[start:stop]))
 
 
 def _value(name: str, value: Any) -> str:
@@ -102,12 +124,12 @@ def _value(name: str, value: Any) -> str:
     return value if value not in (None, "") else ""
 
 
-def _grouping_sets(qs: QuerySet[HubModel], *, sample: bool) -> tuple[dict[str, dict], int]:
+def _grouping_sets(qs: QuerySet[SearchEntry], *, sample: bool) -> tuple[dict[str, dict], int]:
     """One GROUPING SETS query (PostgreSQL): counts per facet value, and the total."""
     n = len(FACETS)
     sql, params = _inner(qs, None if sample else EXACT_LIMIT + 1)
     if sample:
-        table = '"catalog_hubmodel"'
+        table = '"catalog_searchentry"'
         sql = sql.replace(f"FROM {table}", f"FROM {table} TABLESAMPLE SYSTEM ({SAMPLE_PERCENT})", 1)
     aliases = [f"c{i}" for i in range(n)]
     sets = ", ".join(f"({a})" for a in aliases)
@@ -130,14 +152,14 @@ def _grouping_sets(qs: QuerySet[HubModel], *, sample: bool) -> tuple[dict[str, d
     return counts, total
 
 
-def _inner(qs: QuerySet[HubModel], limit: int | None = None) -> tuple[str, tuple]:
+def _inner(qs: QuerySet[SearchEntry], limit: int | None = None) -> tuple[str, tuple]:
     """SQL of the matching rows' facet columns, named c0, c1, ..."""
     named = {f"c{i}": F(col) for i, col in enumerate(FACETS.values())}
     rows = qs.order_by().values(**named)
     return (rows[:limit] if limit else rows).query.sql_with_params()
 
 
-def _per_facet(qs: QuerySet[HubModel]) -> tuple[dict[str, dict], int]:
+def _per_facet(qs: QuerySet[SearchEntry]) -> tuple[dict[str, dict], int]:
     """Every facet's GROUP BY in one UNION ALL query (SQLite has no GROUPING SETS)."""
     sql, params = _inner(qs)
     parts = [
@@ -153,7 +175,7 @@ def _per_facet(qs: QuerySet[HubModel]) -> tuple[dict[str, dict], int]:
     return counts, sum(counts["relation"].values())
 
 
-def facet_counts(qs: QuerySet[HubModel], *, estimate: bool) -> tuple[dict, int, bool]:
+def facet_counts(qs: QuerySet[SearchEntry], *, estimate: bool) -> tuple[dict, int, bool]:
     """({facet: [(value, count)]}, total, estimated)."""
     scale = 1.0
     if connection.vendor == "postgresql":
@@ -199,8 +221,8 @@ def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
 
 
-def planned_rows(qs: QuerySet[HubModel]) -> int:
-    sql, params = qs.order_by().values("id").query.sql_with_params()
+def planned_rows(qs: QuerySet[SearchEntry]) -> int:
+    sql, params = qs.order_by().values("model_id").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
@@ -211,21 +233,22 @@ def planned_rows(qs: QuerySet[HubModel]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-LIST_DEFERRED = ("raw", "card_data", "siblings", "tags", "base_models")
+def ordered(entries: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
+    sort = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
+    return entries.order_by(*({"id": "model_id"}.get(o, o) for o in sort))  # keyed by model
 
 
 def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     data = form.cleaned_data if form.is_valid() else {}
-    models = apply(HubModel.objects.all(), data)
-    order = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
-    ordered = models.order_by(*order).defer(*LIST_DEFERRED)
+    models = apply(SearchEntry.objects.all(), data)
+    ordered_entries = ordered(models, data)
     if not with_facets:
-        return Result(ordered, models.count(), False)
+        return Result(ordered_entries, models.count(), False)
     unfiltered = not form.filters() and not (data.get("q") or "").strip()
     if unfiltered:
         cached = cache.get("catalog:facets:all")
         if cached:
-            return Result(ordered, *cached[1:], facets=cached[0])
+            return Result(ordered_entries, *cached[1:], facets=cached[0])
     estimate = False
     if connection.vendor == "postgresql":
         # The planner's row estimate decides exact or sampled counts: an exact count of a huge
@@ -235,11 +258,11 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)
-    return Result(ordered, total, estimated, facets)
+    return Result(ordered_entries, total, estimated, facets)
 
 
 def catalog_size() -> int:
-    """Rows in the catalog; PostgreSQL's estimate above a million-row scan's worth."""
+    """Rows in the catalog; PostgreSQL's estimate above a hundred thousand."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(

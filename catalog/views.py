@@ -32,9 +32,10 @@ def _fragment(request: HttpRequest, template: str, name: str) -> str:
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
     result = search.search(form)
-    paginator = Paginator(result.models.select_related("license_state"), 50)
+    paginator = Paginator(result.entries.values_list("model_id", flat=True), 50)
     paginator.count = result.count  # known from the facet query: no second COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = search.models_for(list(page.object_list))
     running = CrawlRun.objects.filter(
         status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
     ).first()
@@ -135,7 +136,7 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         return root
     form = ModelSearchForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
-    members = search.apply(families.members(root), data).select_related("license_state")
+    members = search.filter_models(families.members(root), data).select_related("license_state")
     counts = families.kind_counts(members)
     groups = [
         {"kind": kind, "label": label, "n": counts[kind],

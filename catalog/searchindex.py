@@ -1,0 +1,76 @@
+"""The search index (SearchEntry): one narrow row per model, rebuilt from HubModel and its
+license state by one INSERT ... SELECT ... ON CONFLICT statement per batch, on both backends.
+
+`sync(ids)` runs after the derived columns of those models are written (catalog.families) and
+after their license results change (licenses.assessment); `rebuild()` after a bulk pass. An entry
+is only rewritten when a column differs, so a re-crawl of an unchanged catalog writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection
+
+from .models import HubModel, SearchEntry
+
+# entry column -> the expression it is read from (m: catalog_hubmodel, s: licenses_modellicense)
+COLUMNS = {
+    "repo_id": "m.repo_id",
+    "author": "m.author",
+    "summary": "m.summary",
+    "downloads": "m.downloads",
+    "likes": "m.likes",
+    "last_modified": "m.last_modified",
+    "base_relation": "m.base_relation",
+    "base_family": "m.base_family",
+    "pipeline_tag": "m.pipeline_tag",
+    "library_name": "m.library_name",
+    "weights_format": "m.weights_format",
+    "gated": "m.gated",
+    "param_bucket": "m.param_bucket",
+    "memory_gb": "m.memory_gb",
+    "declared": "COALESCE(s.declared, '')",
+    "verdict": "COALESCE(s.verdict, '')",
+    "effective": "COALESCE(s.effective, '')",
+    "conflict": "s.conflict",
+}
+BATCH = 5000
+
+
+def _statement(where: str) -> str:
+    entry = SearchEntry._meta.db_table
+    names = ", ".join(COLUMNS)
+    changed = " OR ".join(f"{entry}.{c} IS NOT excluded.{c}" for c in COLUMNS)
+    if connection.vendor == "postgresql":
+        changed = " OR ".join(f"{entry}.{c} IS DISTINCT FROM excluded.{c}" for c in COLUMNS)
+    return (
+        f"INSERT INTO {entry} (model_id, {names}) "
+        f"SELECT m.id, {', '.join(COLUMNS.values())} FROM {HubModel._meta.db_table} m "
+        f"LEFT JOIN licenses_modellicense s ON s.model_id = m.id WHERE {where} "
+        f"ON CONFLICT (model_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
+        + f" WHERE {changed}"
+    )
+
+
+def sync(ids: Iterable[int]) -> None:
+    """Bring these models' entries up to date (the entry of a deleted model goes with it)."""
+    ids = sorted(set(ids))
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH]
+            if connection.vendor == "postgresql":
+                cursor.execute(_statement("m.id = ANY(%s)"), [batch])
+            else:
+                marks = ", ".join(["%s"] * len(batch))
+                cursor.execute(_statement(f"m.id IN ({marks})"), batch)
+
+
+def rebuild(*, chunk: int = 50_000) -> int:
+    """Every model's entry, a range of ids at a time (no id list held in memory)."""
+    last = HubModel.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with connection.cursor() as cursor:
+        for start in range(0, last + 1, chunk):
+            cursor.execute(_statement("m.id >= %s AND m.id < %s"), [start, start + chunk])
+    return SearchEntry.objects.count()
