@@ -54,9 +54,11 @@ def _statement(where: str) -> str:
     )
 
 
-def sync(ids: Iterable[int]) -> None:
-    """Bring these models' entries up to date (the entry of a deleted model goes with it)."""
+def sync(ids: Iterable[int]) -> int:
+    """Bring these models' entries up to date (the entry of a deleted model goes with it).
+    Returns how many entries were written."""
     ids = sorted(set(ids))
+    written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
@@ -65,6 +67,8 @@ def sync(ids: Iterable[int]) -> None:
             else:
                 marks = ", ".join(["%s"] * len(batch))
                 cursor.execute(_statement(f"m.id IN ({marks})"), batch)
+            written += max(cursor.rowcount, 0)
+    return written
 
 
 def rebuild(*, chunk: int = 50_000) -> int:

@@ -38,5 +38,6 @@ def family(django_db_setup, django_db_blocker, replay_index):
             # would give a real catalog, not whatever earlier tests left behind.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE catalog_hubmodel")
+                cursor.execute("ANALYZE catalog_searchentry")
         yield run
         transaction.set_rollback(True)
