@@ -26,7 +26,7 @@ from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, Repositor
 
 from . import bulk, families, lineage, records
 from .hub import Hub, HubUnavailable, ModelNotFound, Page
-from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias
+from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ EVIDENCE_FILE = re.compile(
     r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE
 )
 DETAILS_PER_STEP = 20
+BULK_ROWS = 10_000  # a listing that wrote more refreshes the planner's statistics
 UPDATABLE = [
     f.name
     for f in HubModel._meta.concrete_fields
@@ -482,9 +483,11 @@ def _derive_listed(run: CrawlRun) -> None:
     ids = list(HubModel.objects.filter(updated_at__gte=run.started_at).values_list("pk", flat=True))
     if len(ids) > 50_000:
         families.refresh_all()  # the lineage loaded once, in memory
-        return
-    for start in range(0, len(ids), 2000):
-        families.refresh(ids[start : start + 2000])
+    else:
+        for start in range(0, len(ids), 2000):
+            families.refresh(ids[start : start + 2000])
+    if len(ids) > BULK_ROWS:
+        bulk.analyze(HubModel, LineageEdge, SearchEntry)
 
 
 def _increments(counts: Counts, listed: int) -> dict[str, int]:

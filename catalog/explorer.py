@@ -33,11 +33,15 @@ def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, An
         )  # fmt: skip
         found = [e.child for e in edges]
     else:
-        found = list(
+        # The page's ids straight off the index first: joined to the license table, the planner
+        # may fetch and sort every child of a large parent for the twenty shown.
+        ids = list(
             HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
-            .select_related("license_state").defer(*HEAVY)
-            .order_by("-downloads", "id")[window]
+            .order_by("-downloads", "id").values_list("id", flat=True)[window]
         )  # fmt: skip
+        rows = HubModel.objects.filter(pk__in=ids).select_related("license_state").defer(*HEAVY)
+        by_id = {m.pk: m for m in rows}
+        found = [by_id[i] for i in ids if i in by_id]
     more = len(found) > PAGE
     children = found[:PAGE]
     grand = dict(

@@ -23,9 +23,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals import audit
-from catalog import searchindex
+from catalog import bulk, searchindex
 from catalog.lineage import resolve as resolve_repos
-from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
+from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
 
 from . import inherit
 from .classify import UNKNOWN, classify
@@ -434,6 +434,8 @@ def assess_all(*, batch: int = 20000) -> Report:
         report.missing.update(s.missing)
     report.assessed = len(results)
     report.changed = _write(results, now)
+    if len(report.changed) > 10_000:
+        bulk.analyze(ModelLicense, Assessment, SearchEntry)
     return report
 
 
