@@ -18,26 +18,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import lineage
 from catalog.models import HubModel, LineageEdge, Relation
 from licenses.models import ModelLicense
 
 from . import audit
 from . import policy as policies
+from .changes import diff, revision_change, snapshot
 from .models import APPROVED, Action, ApprovalRequest, Coverage, Policy, Scope, Status
 
 log = logging.getLogger(__name__)
 
 DECISIONS = (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)
-# The fields of a model's state an approval was decided on; a change to any asks for re-review.
-WATCHED = {
-    "declared": "declared license",
-    "effective": "effective verdict (with ancestors)",
-    "inherited_keys": "ancestors' licenses",
-    "conflict": "license conflict",
-    "digest": "license evidence",
-    "gated": "gated status",
-}
 
 
 def can_request(user) -> bool:
@@ -63,39 +54,6 @@ def can_edit_policies(user) -> bool:
 
 def can_read_audit(user) -> bool:
     return user.is_authenticated and user.has_perm("approvals.view_audit_log")
-
-
-def snapshot(model: HubModel) -> dict[str, Any]:
-    state = ModelLicense.objects.filter(model=model).first()
-    snap: dict[str, Any] = {"gated": model.gated or "unknown", "sha": model.sha}
-    if state is not None:
-        snap.update(declared=state.declared, effective=state.effective,
-                    inherited_keys=sorted(state.inherited_keys), conflict=state.conflict,
-                    digest=state.digest)  # fmt: skip
-    # Each known ancestor's license result and evidence digest: a change there asks too.
-    known = lineage.resolve(a["id"] for a in lineage.ancestors(model, depth=10) if a["known"])
-    states = ModelLicense.objects.filter(model__in=known.values()).select_related("model")
-    snap["ancestors"] = {s.model.repo_id: [s.declared, s.digest, s.model.gated] for s in states}
-    return snap
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    changes = [
-        {"field": label, "before": before.get(key), "after": after.get(key)}
-        for key, label in WATCHED.items()
-        if key in before and before.get(key) != after.get(key)
-    ]
-    old, new = before.get("ancestors", {}), after.get("ancestors", {})
-    for repo_id in sorted(set(old) | set(new)):
-        a, b = old.get(repo_id), new.get(repo_id)
-        if a == b:
-            continue
-        what = "license" if (a or [None])[0] != (b or [None])[0] else "license evidence"
-        if a and b and a[2] != b[2]:
-            what = "gated status"
-        changes.append({"field": f"ancestor {repo_id}: {what}",
-                        "before": a[0] if a else None, "after": b[0] if b else None})  # fmt: skip
-    return changes
 
 
 def covered_models(model: HubModel, scope: str) -> list[HubModel]:
@@ -232,9 +190,9 @@ def rereview(model_ids: list[int]) -> list[int]:
     moved = []
     for req in reqs:
         now_snap = snapshot(req.model)
-        changes = _diff(req.snapshot, now_snap)
+        changes = diff(req.snapshot, now_snap)
         if req.scope == Scope.REVISION and req.revision and now_snap["sha"] != req.revision:
-            changes.append({"field": "revision", "before": req.revision, "after": now_snap["sha"]})
+            changes.append(revision_change(req.revision, now_snap["sha"]))
         if not changes:
             continue
         with transaction.atomic():
@@ -259,7 +217,11 @@ def approvers():
 
 
 def notify(req: ApprovalRequest) -> None:
-    lines = [f"- {c['field']}: {c['before']} -> {c['after']}" for c in req.changes]
+    lines = [
+        f"- {c['field']}: {c['before']} -> {c['after']}"
+        + (f" ({c['note']})" if c.get("note") else "")
+        for c in req.changes
+    ]
     url = settings.CANOPY_SITE_URL.rstrip("/") + req.get_absolute_url()
     body = (
         f"The approval of {req.model.repo_id} for {req.get_intended_use_display()} needs "
