@@ -60,8 +60,10 @@ class CheckOut(Schema):
 )  # fmt: skip
 def check(request: HttpRequest, model: str, use: Use, revision: str = ""):
     _need(request, "check")
-    # The hot path: the answer is built to CheckOut's shape (tests/approvals pin it) and
-    # serialised once with orjson, skipping ninja's response validation and renderer.
+    # A pipeline's check with a token is answered before it gets here, by the lean WSGI path
+    # (approvals.middleware.CheckFastPath, one statement); this operation documents it and
+    # serves sessions and refusals. The answer is built to CheckOut's shape (tests/approvals
+    # pin it, for both paths) and serialised once with orjson, skipping ninja's validation.
     answer = orjson.dumps(run_check(model, revision=revision, use=use))
     return HttpResponse(answer, content_type="application/json; charset=utf-8")
 

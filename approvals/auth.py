@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import NamedTuple
 
@@ -24,7 +25,9 @@ class TokenRef(NamedTuple):
     scopes: list[str]
 
 
-def _token_sql() -> str:
+@functools.cache
+def token_sql() -> str:
+    """The live token of a digest: not revoked, and its user active (unique digest index)."""
     user = get_user_model()._meta
     return (
         f"SELECT t.id, t.user_id, t.name, t.scopes FROM {ApiToken._meta.db_table} t"
@@ -33,31 +36,45 @@ def _token_sql() -> str:
     )
 
 
+def token_ref(pk: int, user_id: int, name: str, scopes: str | list[str]) -> TokenRef:
+    # jsonb and SQLite's JSON text both arrive as text through raw cursors
+    return TokenRef(pk, user_id, name, json.loads(scopes) if isinstance(scopes, str) else scopes)
+
+
+def bearer(header: str) -> str | None:
+    """The secret of an `Authorization: Bearer <secret>` header, read as ninja's HttpBearer does."""
+    parts = header.split(" ")
+    if parts[0].lower() != "bearer":
+        return None
+    return " ".join(parts[1:])
+
+
+def act_as(request: HttpRequest, ref: TokenRef) -> None:
+    """The request acts as the token's user; the user row is read only if something asks."""
+    user_id, load = ref.user_id, get_user_model()._default_manager.get
+    request.user = SimpleLazyObject(lambda: load(pk=user_id))  # type: ignore[assignment]
+    request.api_token = ref  # type: ignore[attr-defined]
+
+
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer cnp_...` (see `manage.py create_token`). The request then acts as
     the token's user, with that user's role, limited to the token's scopes.
 
     One raw statement (unique digest index, joined to the active user) on every API call; the
-    user row itself is read only if the endpoint touches request.user (the check never does)."""
+    user row itself is read only if the endpoint touches request.user (the check never does).
+    A pipeline's check with a token does not come here: approvals/middleware.py answers it with
+    the token lookup and the check in one statement (approvals.check.token_check)."""
 
     openapi_scheme = "bearer"
-    sql = ""
 
     def authenticate(self, request: HttpRequest, token: str):
-        if not TokenAuth.sql:
-            TokenAuth.sql = _token_sql()
         with connection.cursor() as cursor:
-            cursor.execute(TokenAuth.sql, [ApiToken.hash(token), True])
+            cursor.execute(token_sql(), [ApiToken.hash(token), True])
             row = cursor.fetchone()
         if row is None:
             return None
-        scopes = row[3]
-        ref = TokenRef(
-            row[0], row[1], row[2], json.loads(scopes) if isinstance(scopes, str) else scopes
-        )
-        user_id, load = ref.user_id, get_user_model()._default_manager.get
-        request.user = SimpleLazyObject(lambda: load(pk=user_id))  # type: ignore[assignment]
-        request.api_token = ref  # type: ignore[attr-defined]
+        ref = token_ref(*row)
+        act_as(request, ref)
         return ref
 
 

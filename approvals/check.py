@@ -5,7 +5,14 @@ parameterised SQL statement instead of ORM querysets: the approvals covering the
 (coverage -> approval -> model, by the indexed coverage(model_id) and the unique repo_id) and,
 in the same round trip, the model's active waivers (waiver(model_id, revoked) index). Then a
 little Python over tuples decides. Nothing is cached, so a decision or a re-review shows at once.
-tests/approvals/test_check_lean.py pins the answers to the previous ORM implementation's."""
+tests/approvals/test_check_lean.py pins the answers to the previous ORM implementation's.
+
+`token_check` is the same statement with the bearer token's lookup in front (unique digest,
+not revoked, active user): the lean WSGI path (approvals/middleware.py) answers a pipeline in
+one round trip, and reads approvals only for a live token. On PostgreSQL the statement goes
+through a server-binding cursor, which psycopg prepares after a few runs on a connection
+(DATABASES' prepare_threshold): planning the joins costs several times what running them does.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +21,38 @@ import json
 from datetime import date
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from catalog.models import HubModel
 
+from .auth import TokenRef, token_ref, token_sql
 from .models import ApprovalRequest, Coverage, Status, Waiver
 
 _A, _C, _W = (m._meta.db_table for m in (ApprovalRequest, Coverage, Waiver))
 _M = HubModel._meta.db_table
 # Column positions of a row; waiver rows (kind 1) reuse ID, STATUS (its reason), REVISION,
-# EXPIRES and REASON (its evidence link), the rest is NULL.
+# EXPIRES and REASON (its evidence link), the token's row (kind 2) ID, STATUS (its name), RULE
+# (its user) and CHANGES (its scopes); the rest is NULL.
 KIND, ID, STATUS, SCOPE, REVISION, EXPIRES, REASON, ATTRIBUTION, INTERNAL, TEXT, RULE, CHANGES = (
     range(12)
 )
 FOR_MODEL, SHA = 12, 13
-SQL = f"""
+APPROVAL, WAIVER, TOKEN = 0, 1, 2
+
+
+def _sql(*, token: bool) -> str:
+    # With a token, approvals and waivers are read only when the token is live (its CTE has a
+    # row); the token's own row comes last, so the first branch fixes the column types.
+    with_token, gate, token_row = "", "", ""
+    if token:
+        with_token = f"WITH tok AS ({token_sql()})"
+        gate = "AND EXISTS (SELECT 1 FROM tok)"
+        token_row = (
+            "UNION ALL SELECT 2, id, name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, user_id,"
+            " scopes, NULL, NULL, NULL FROM tok"
+        )
+    return f"""{with_token}
 SELECT 0 AS kind, a.id, a.status, a.scope, a.revision, a.expires_at, a.reason,
        a.attribution_required, a.internal_only, a.conditions_text, a.decided_by_rule_id,
        a.changes, m.repo_id, cm.sha, a.created_at
@@ -37,15 +60,19 @@ SELECT 0 AS kind, a.id, a.status, a.scope, a.revision, a.expires_at, a.reason,
   JOIN {_M} cm ON cm.id = c.model_id
   JOIN {_A} a ON a.id = c.approval_id
   JOIN {_M} m ON m.id = a.model_id
- WHERE cm.repo_id = %s AND a.intended_use = %s AND a.status <> %s
+ WHERE cm.repo_id = %s AND a.intended_use = %s AND a.status <> %s {gate}
 UNION ALL
 SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM {_W} w
   JOIN {_M} wm ON wm.id = w.model_id
- WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s)
+ WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
+{token_row}
  ORDER BY 1, 15 DESC, 2 DESC  -- kind, then approvals newest first (created_at, id)
 """  # table names come from model meta; every value is a parameter
+
+
+SQL = _sql(token=False)
 APPROVED = frozenset({Status.APPROVED.value, Status.CONDITIONAL.value})
 RANK = {Status.NEEDS_REREVIEW.value: 0, Status.PENDING.value: 1, Status.REJECTED.value: 2}
 _NEVER = date.max
@@ -84,23 +111,75 @@ def _approval(row: tuple) -> dict[str, Any]:
             "conditions": _conditions(row), "decided_by_rule": row[RULE]}  # fmt: skip
 
 
-def fetch(repo_id: str, revision: str, use: str, today: date) -> tuple[list[tuple], list[tuple]]:
-    """(approval rows newest first, active waiver rows) in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(SQL, [repo_id, use, Status.WITHDRAWN.value, repo_id, False, today, revision])
+def _cursor():
+    """Django's cursor (logged, errors wrapped, health-checked); on PostgreSQL a server-binding
+    one, because Django's default client-binding one never lets psycopg prepare."""
+    conn = connections[DEFAULT_DB_ALIAS]  # once: each lookup goes through a thread-local
+    if conn.vendor != "postgresql":
+        return conn.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    conn.close_if_health_check_failed()
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        raw: Any = ServerBindingCursor(conn.connection)  # type: ignore[call-arg]
+    return conn.make_debug_cursor(raw) if conn.queries_logged else conn.make_cursor(raw)
+
+
+def _rows(sql: str, params: list[Any]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(approval rows newest first, active waiver rows, token rows) of one statement."""
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    approvals: list[tuple] = []
-    waivers: list[tuple] = []
+    out: tuple[list[tuple], list[tuple], list[tuple]] = ([], [], [])
     for row in rows:
         if isinstance(row[EXPIRES], str):
             row = (*row[:EXPIRES], _date(row[EXPIRES]), *row[EXPIRES + 1 :])
-        (waivers if row[KIND] else approvals).append(row)
+        out[row[KIND]].append(row)
+    return out
+
+
+def _params(repo_id: str, revision: str, use: str, today: date) -> list[Any]:
+    return [repo_id, use, Status.WITHDRAWN.value, repo_id, False, today, revision]
+
+
+def fetch(repo_id: str, revision: str, use: str, today: date) -> tuple[list[tuple], list[tuple]]:
+    """(approval rows newest first, active waiver rows) in one statement."""
+    approvals, waivers, _ = _rows(SQL, _params(repo_id, revision, use, today))
     return approvals, waivers
+
+
+@functools.cache
+def _token_check_sql() -> str:
+    return _sql(token=True)  # once the user model is known
+
+
+def token_check(
+    digest: str, repo_id: str, *, revision: str = "", use: str
+) -> tuple[TokenRef | None, dict[str, Any] | None]:
+    """The token (None unless live: not revoked, its user active) and, if it has the `check`
+    scope, the answer; one statement for both."""
+    today = date.today()
+    params = [digest, True, *_params(repo_id, revision, use, today)]
+    approvals, waivers, tokens = _rows(_token_check_sql(), params)
+    if not tokens:
+        return None, None
+    ref = token_ref(tokens[0][ID], tokens[0][RULE], tokens[0][STATUS], tokens[0][CHANGES])
+    if "check" not in ref.scopes:
+        return ref, None
+    return ref, decide(repo_id, revision, use, today, approvals, waivers)
 
 
 def check(repo_id: str, *, revision: str = "", use: str) -> dict[str, Any]:
     today = date.today()
     rows, waivers = fetch(repo_id, revision, use, today)
+    return decide(repo_id, revision, use, today, rows, waivers)
+
+
+def decide(
+    repo_id: str, revision: str, use: str, today: date, rows: list[tuple], waivers: list[tuple]
+) -> dict[str, Any]:
+    """The answer from the approval rows (newest first) and the active waivers."""
     if rows:
         # A pinned (revision-scoped) approval applies to its sha: the asked one, else the
         # model's current one.

@@ -1,7 +1,21 @@
+import logging
+from functools import cached_property
+from urllib.parse import parse_qsl
+
+import orjson
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core import signals
+from django.core.handlers.wsgi import get_script_name
+from django.http.request import split_domain_port, validate_host
+from django.urls import get_script_prefix, reverse, set_script_prefix
+
+from .auth import bearer
+from .check import token_check
+from .models import ApiToken, IntendedUse
 
 OPEN_PREFIXES = ("/approvals/login/", "/static/", "/admin/", "/api/")
+logger = logging.getLogger(__name__)
 
 
 class LoginRequiredMiddleware:
@@ -18,3 +32,148 @@ class LoginRequiredMiddleware:
         ):
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+# The Django middleware the lean path was checked against (what each would do to a token check
+# is mirrored or irrelevant: see CheckFastPath). tests/approvals/test_check_fastpath.py fails
+# when settings.MIDDLEWARE differs, so a new middleware gets judged for the check too.
+REVIEWED_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",  # headers below; SSL redirect declines
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
+    "django.contrib.sessions.middleware.SessionMiddleware",  # a token check reads no session
+    "django.middleware.common.CommonMiddleware",  # Content-Length; its options decline
+    "django.middleware.csrf.CsrfViewMiddleware",  # a GET; ninja checks CSRF for sessions only
+    "django.contrib.auth.middleware.AuthenticationMiddleware",  # the token is the auth
+    "django.contrib.messages.middleware.MessageMiddleware",  # no messages in JSON
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # header below
+    "django_htmx.middleware.HtmxMiddleware",  # request attribute only
+    "approvals.middleware.LoginRequiredMiddleware",  # /api/ is open to it
+]
+USES = frozenset(IntendedUse.values)
+
+
+class CheckFastPath:
+    """WSGI middleware (config/wsgi.py) that answers `GET /api/v1/check` with a bearer token
+    itself: one SQL statement (approvals.check.token_check), no URL resolution, Django
+    middleware, ninja operation or HttpResponse. Everything else goes to Django.
+
+    It serves only what it can answer exactly as the ninja endpoint (approvals.api.check)
+    would, same JSON and headers (tests/approvals/test_check_fastpath.py compares them): a
+    well-formed query (model, a known use, optional revision, no repeated keys), an allowed
+    Host, and a live token with the `check` scope. Anything else, including an unknown,
+    revoked or out-of-scope token (401/403), and any error, is handed to the full stack, which
+    answers and logs as usual; so refusals cost a second lookup and successes cost one.
+    Nothing is cached: a revoked token is refused from its next request on."""
+
+    def __init__(self, app):
+        self.app = app
+
+    @cached_property
+    def path(self) -> str:
+        # PATH_INFO has no script prefix; reverse() adds the one of the calling thread.
+        return "/" + reverse("api-v1:check").removeprefix(get_script_prefix())
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == self.path:
+            served = self.serve(environ)
+            if served is not None:
+                start_response("200 OK", served[0])
+                return [served[1]]
+        return self.app(environ, start_response)
+
+    def serve(self, environ) -> tuple[list[tuple[str, str]], bytes] | None:
+        """(headers, body) of the answer, or None: the full stack must answer."""
+        secret = _bearer(environ)
+        query = _query(environ.get("QUERY_STRING", ""))
+        if secret is None or query is None or not _host_allowed(environ) or _declines():
+            return None
+        set_script_prefix(get_script_name(environ))  # the answer's approval URL
+        # The signals Django's handler sends: close_old_connections ages out and drops broken
+        # persistent connections on them.
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            _, answer = token_check(ApiToken.hash(secret), query[0], revision=query[1],
+                                    use=query[2])  # fmt: skip
+        except Exception:
+            # Logged here; the full stack then answers (a 500 of its own if it fails too).
+            logger.exception("lean check failed, handing the request to Django")
+            return None
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+        if answer is None:
+            return None  # unknown, revoked or out-of-scope token: ninja's 401 / 403
+        body = orjson.dumps(answer)
+        return _headers(environ, len(body)), body
+
+
+def _bearer(environ) -> str | None:
+    header = environ.get("HTTP_AUTHORIZATION")
+    secret = bearer(header) if header else None
+    return secret or None
+
+
+def _query(qs: str) -> tuple[str, str, str] | None:
+    """(model, revision, use) read as ninja would, or None when ninja should read it."""
+    if not qs.isascii():
+        return None
+    got: dict[str, str] = {}
+    for key, value in parse_qsl(qs, keep_blank_values=True):
+        if key in got:
+            return None
+        got[key] = value
+    model, use = got.get("model"), got.get("use")
+    if not model or use not in USES:
+        return None  # ninja answers 422 (or decides what an empty model means)
+    return model, got.get("revision", ""), use
+
+
+def _host_allowed(environ) -> bool:
+    # request.get_host() of CommonMiddleware, for a Host header; the full stack answers a
+    # request without one, or one it must reject with 400.
+    host = environ.get("HTTP_HOST")
+    if not host or not settings.ALLOWED_HOSTS:
+        return False
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+def _declines() -> bool:
+    # Settings whose effect the lean path does not mirror: the full stack answers.
+    return bool(
+        settings.SECURE_SSL_REDIRECT
+        or settings.PREPEND_WWW
+        or settings.DISALLOWED_USER_AGENTS
+        or settings.USE_X_FORWARDED_HOST
+    )
+
+
+def _secure(environ) -> bool:
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, value = settings.SECURE_PROXY_SSL_HEADER
+        if environ.get(header) is not None:
+            return environ[header].split(",", 1)[0].strip() == value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def _headers(environ, length: int) -> list[tuple[str, str]]:
+    """The headers the ninja endpoint's answer gets from HttpResponse and the middleware."""
+    headers = [("Content-Type", "application/json; charset=utf-8")]
+    if settings.X_FRAME_OPTIONS:
+        headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS.upper()))
+    headers.append(("Content-Length", str(length)))
+    if settings.SECURE_HSTS_SECONDS and _secure(environ):
+        sts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            sts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            sts += "; preload"
+        headers.append(("Strict-Transport-Security", sts))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    policy = settings.SECURE_REFERRER_POLICY
+    if policy:
+        parts = policy.split(",") if isinstance(policy, str) else policy
+        headers.append(("Referrer-Policy", ",".join(v.strip() for v in parts)))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    return headers

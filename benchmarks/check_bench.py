@@ -1,156 +1,212 @@
-"""Pipeline check API under load: gunicorn (2+ workers) on loopback against PostgreSQL.
+"""Pipeline check API under load: gunicorn on loopback against PostgreSQL, wrk as the client.
 
-Sets up its own database (DATABASE_URL's server, database `canopy_check_bench`), 2,000 models with
-approvals, and a check token; then a thread-pool load generator with keep-alive clients
-(httpx2) asks GET /api/v1/check for random models for CANOPY_BENCH_SECONDS and prints
-requests/s and p50/p99 latency. Needs DATABASE_URL=postgres://..."""
+Builds its own database (DATABASE_URL's server, database `canopy_check_bench`): 2,000 models,
+each with an approval request for internal_tool (two in three approved, the rest pending), and a
+token with the `check` scope. Starts gunicorn (gthread workers, keep-alive), checks a few answers
+by hand, then for each connection count runs wrk for CANOPY_BENCH_SECONDS over random models
+(every request a real check: token lookup and approvals in PostgreSQL, nothing cached) and
+prints requests/s, p50/p99 latency, non-200 answers and the CPU each party used.
+
+wrk keeps a fixed number of connections busy (a closed loop), so latency ~= connections /
+throughput: figures are only comparable at the same connection count, which each line states.
+Exits non-zero if any answer was not a 200.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/check_bench.py
+
+Options (environment): CANOPY_BENCH_CONNECTIONS (default "8,16"), CANOPY_BENCH_SECONDS (10),
+CANOPY_BENCH_WORKERS (gunicorn processes, default the CPU count), CANOPY_BENCH_THREADS (threads
+per worker, 2), CANOPY_BENCH_REUSE=1 (keep the database of the last run)."""
 
 from __future__ import annotations
 
 import os
-import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SECONDS = float(os.environ.get("CANOPY_BENCH_SECONDS", "10"))
-THREADS = int(os.environ.get("CANOPY_BENCH_THREADS", "16"))
-WORKERS = int(os.environ.get("CANOPY_BENCH_WORKERS", str(max(2, (os.cpu_count() or 2)))))
+SECONDS = int(os.environ.get("CANOPY_BENCH_SECONDS", "10"))
+CONNECTIONS = [int(c) for c in os.environ.get("CANOPY_BENCH_CONNECTIONS", "8,16").split(",")]
+WORKERS = int(os.environ.get("CANOPY_BENCH_WORKERS", str(os.cpu_count() or 2)))
+THREADS = int(os.environ.get("CANOPY_BENCH_THREADS", "2"))
 PORT = int(os.environ.get("CANOPY_BENCH_PORT", "8799"))
+DB = "canopy_check_bench"
 N = 2000
+TICK = os.sysconf("SC_CLK_TCK")
 
-
-def main() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("check_bench needs DATABASE_URL=postgres://...")
-    bench_url = url.rsplit("/", 1)[0] + "/canopy_check_bench"
-    env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_DEBUG": "0",
-           "DJANGO_SECRET_KEY": "bench", "CANOPY_LOG_LEVEL": "WARNING"}  # fmt: skip
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS canopy_check_bench")
-        conn.execute("CREATE DATABASE canopy_check_bench")
-    py = sys.executable
-    subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = f"""
+SETUP = f"""
 import django, datetime
 django.setup()
-from django.contrib.auth.models import User, Group
+from django.contrib.auth.models import User
 from catalog.models import HubModel
 from approvals.models import ApiToken, ApprovalRequest, Coverage
 dev = User.objects.create_user("dev"); ci = User.objects.create_user("ci")
 models = HubModel.objects.bulk_create([HubModel(repo_id=f"org{{i % 50}}/model-{{i}}", author=f"org{{i % 50}}", sha=f"{{i:040x}}") for i in range({N})])
 reqs = ApprovalRequest.objects.bulk_create([ApprovalRequest(model=m, intended_use="internal_tool", justification="bench", requested_by=dev, status="approved" if i % 3 else "pending", expires_at=datetime.date(2100, 1, 1)) for i, m in enumerate(models)])
 Coverage.objects.bulk_create([Coverage(approval=r, model=r.model) for r in reqs])
-print(ApiToken.issue(ci, name="bench", scopes=["check"])[1])
 """
-    out = subprocess.run([py, "-c", setup], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE":
-                         "config.settings"}, check=True, capture_output=True, text=True)  # fmt: skip
-    token = out.stdout.strip().splitlines()[-1]
-    server = subprocess.Popen(
-        # gthread workers keep connections alive, as a pipeline's HTTP client expects.
-        [py, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS),
-         "-k", "gthread", "--threads", "4", "--log-level", "warning", "--keep-alive", "30"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    try:
-        import httpx2
+TOKEN = """
+import django
+django.setup()
+from django.contrib.auth.models import User
+from approvals.models import ApiToken
+ApiToken.objects.filter(name="bench").delete()
+print(ApiToken.issue(User.objects.get(username="ci"), name="bench", scopes=["check"])[1])
+"""
 
-        base = f"http://127.0.0.1:{PORT}"
-        headers = {"Authorization": f"Bearer {token}"}
-        for _ in range(100):
-            try:
-                if httpx2.get(f"{base}/api/v1/check?model=org0/model-0&use=internal_tool",
-                              headers=headers).status_code == 200:  # fmt: skip
-                    break
-            except httpx2.TransportError:
-                time.sleep(0.1)
-        if shutil.which("wrk"):
-            return wrk(base, token)
-        latencies: list[float] = []
-        errors = [0]
-        lock = threading.Lock()
-        stop = time.perf_counter() + SECONDS
-
-        def worker(seed: int) -> None:
-            rnd = random.Random(seed)
-            mine, bad = [], 0
-            with httpx2.Client(base_url=base, headers=headers) as client:
-                while time.perf_counter() < stop:
-                    i = rnd.randrange(N)
-                    t0 = time.perf_counter()
-                    r = client.get("/api/v1/check", params={"model": f"org{i % 50}/model-{i}",
-                                                            "use": "internal_tool"})  # fmt: skip
-                    mine.append(time.perf_counter() - t0)
-                    bad += r.status_code != 200
-            with lock:
-                latencies.extend(mine)
-                errors[0] += bad
-
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(s,)) for s in range(THREADS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t0
-        latencies.sort()
-        n = len(latencies)
-        print(f"check API: {n} requests in {elapsed:.1f}s with {THREADS} client threads, "
-              f"gunicorn {WORKERS} workers, {os.cpu_count()} CPUs")  # fmt: skip
-        print(f"  throughput {n / elapsed:,.0f} requests/s, errors {errors[0]}")
-        print(f"  latency p50 {latencies[n // 2] * 1000:.1f} ms, "
-              f"p99 {latencies[int(n * 0.99)] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
+# One wrk thread; `response` counts every answer that is not a 200 (wrk's own count lets 3xx
+# through), `done` sums the threads' counts into the last line of wrk's output.
 WRK_SCRIPT = """
-math.randomseed(42)
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) math.randomseed(42 + os.time()) ; non200 = 0 end
 request = function()
   local i = math.random(0, %d)
   return wrk.format("GET", "/api/v1/check?use=internal_tool&model=org" .. (i %% 50) .. "/model-" .. i,
                     {["Authorization"] = "Bearer %s"})
 end
+response = function(status, headers, body) if status ~= 200 then non200 = non200 + 1 end end
+function done(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do n = n + t:get("non200") end
+  io.write(string.format("NON200 %%d\\n", n))
+end
 """
 
 
-def wrk(base: str, token: str) -> None:
-    """Load from wrk (C, one process): the generator does not eat the server's CPU."""
+def main() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("check_bench needs DATABASE_URL=postgres://...")
+    if not shutil.which("wrk"):
+        sys.exit("check_bench needs wrk (apt-get install wrk)")
+    env = {**os.environ, "DATABASE_URL": url.rsplit("/", 1)[0] + f"/{DB}", "DJANGO_DEBUG": "0",
+           "DJANGO_SECRET_KEY": "bench", "CANOPY_LOG_LEVEL": "ERROR",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
+    py = sys.executable
+    if os.environ.get("CANOPY_BENCH_REUSE") != "1":
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB}")
+            conn.execute(f"CREATE DATABASE {DB}")
+        subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([py, "-c", SETUP], cwd=ROOT, env=env, check=True)
+    token = subprocess.run([py, "-c", TOKEN], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True).stdout.split()[-1]  # fmt: skip
+    server = subprocess.Popen(
+        # gthread: keep-alive connections, as a pipeline's HTTP client expects (sync workers
+        # close every connection after one answer).
+        [py, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS),
+         "-k", "gthread", "--threads", str(THREADS), "--keep-alive", "30",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    setup = f"gunicorn {WORKERS} workers x {THREADS} threads (gthread), {os.cpu_count()} CPUs"
+    failed = False
+    try:
+        base = f"http://127.0.0.1:{PORT}"
+        preflight(base, token)
+        run_wrk(base, token, connections=max(CONNECTIONS), seconds=3)  # warm every thread
+        for connections in CONNECTIONS:
+            r = run_wrk(base, token, connections=connections, seconds=SECONDS, server=server.pid)
+            failed |= r["non200"] > 0 or r["socket_errors"] > 0
+            print(f"check API, {connections} connections (wrk closed loop), {setup}: "
+                  f"{r['rate']:,.0f} requests/s, p50 {r['p50']}, p99 {r['p99']}, "
+                  f"non-200 {r['non200']}, socket errors {r['socket_errors']}")  # fmt: skip
+            print(f"  CPU over the run (of {os.cpu_count()} cores): gunicorn {r['gunicorn']:.2f}, "
+                  f"PostgreSQL backends {r['postgres']:.2f}, wrk {r['wrk']:.2f}, "
+                  f"everything else on the machine {r['other']:.2f}; "
+                  f"server CPU per request {r['per_request_ms']:.2f} ms")  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(10)
+    if failed:
+        sys.exit("check_bench: some answers were not 200 (see above)")
+
+
+def preflight(base: str, token: str) -> None:
+    """The server answers, and answers right: an approved and a pending model, a bad token."""
+    import httpx2
+
+    headers = {"Authorization": f"Bearer {token}"}
+    check = f"{base}/api/v1/check?use=internal_tool&model="
+    for _ in range(100):
+        try:
+            r = httpx2.get(check + "org1/model-1", headers=headers)
+            break
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    r = httpx2.get(check + "org3/model-3", headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    r = httpx2.get(check + "org1/model-1", headers={"Authorization": "Bearer cnp_wrong"})
+    assert r.status_code == 401, r.text
+
+
+def run_wrk(base: str, token: str, *, connections: int, seconds: int, server: int = 0) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_SCRIPT % (N - 1, token))
         script.flush()
+        before = _cpu_ticks(server), _machine_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
         out = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{THREADS}",
-                f"-d{int(SECONDS)}s",
-                "--latency",
-                "-s",
-                script.name,
-                base,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
+             base],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        elapsed = time.monotonic() - t0
+        after = _cpu_ticks(server), _machine_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    print(f"check API (wrk, {THREADS} connections, gunicorn {WORKERS} gthread workers, "
-          f"{os.cpu_count()} CPUs): {rate:,.0f} requests/s, p50 {lat.get('50')}, "
-          f"p99 {lat.get('99')}, non-2xx {errors.group(1) if errors else 0}")  # fmt: skip
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+
+    def cores(key: str) -> float:
+        return (after[0][key] - before[0][key]) / TICK / elapsed
+
+    wrk_cpu = sum(getattr(after[2], f) - getattr(before[2], f) for f in ("ru_utime", "ru_stime"))
+    machine = (after[1] - before[1]) / TICK / elapsed
+    gunicorn, postgres, wrk = cores("gunicorn"), cores("postgres"), wrk_cpu / elapsed
+    return {
+        "rate": rate, "p50": lat.get("50"), "p99": lat.get("99"),
+        "non200": int(re.search(r"NON200 (\d+)", out).group(1)),
+        "socket_errors": sum(map(int, sock.groups())) if sock else 0,
+        "gunicorn": gunicorn, "postgres": postgres, "wrk": wrk,
+        "other": max(machine - gunicorn - postgres - wrk, 0.0),
+        "per_request_ms": (gunicorn + postgres) / rate * 1000 if rate else 0.0,
+    }  # fmt: skip
+
+
+def _cpu_ticks(server: int) -> dict[str, int]:
+    """CPU ticks so far of the gunicorn master and workers, and of this database's backends."""
+    out = {"gunicorn": 0, "postgres": 0}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        if server and (int(proc.name) == server or int(fields[1]) == server):
+            out["gunicorn"] += ticks
+        elif cmdline.startswith(b"postgres:") and DB.encode() in cmdline:
+            out["postgres"] += ticks
+    return out
+
+
+def _machine_ticks() -> int:
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return user + nice + system + irq + softirq + steal
 
 
 if __name__ == "__main__":

@@ -99,6 +99,12 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # psycopg prepares a statement after its 5th run on a connection, but only through a
+        # server-binding cursor: Django's default client-binding one never prepares, so this
+        # only reaches the pipeline check (approvals/check.py), whose planning costs several
+        # times its run. Poolers in transaction mode need PgBouncer >= 1.21 (or None here).
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 
 else:
     DATABASES = {
