@@ -2,10 +2,11 @@
 
 Everything runs on the narrow search table (SearchEntry, kept by catalog.searchindex); only the
 page of results shown is read from the catalog table.
-Text: PostgreSQL matches partial ids through a trigram GIN index (UPPER(repo_id) LIKE) and
-words of the author and card summary through a full-text GIN index; SQLite uses LIKE.
+Text: PostgreSQL matches partial ids (author included) through a trigram GIN index
+(UPPER(repo_id) LIKE) and words of the card summary through a full-text GIN index; SQLite
+uses LIKE.
 Facet counts come from the entry's columns in one GROUPING SETS query over the matching
-rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 5% block
+rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 1% block
 sample of the table and the page says "about"; the unfiltered counts are cached for a minute.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -50,14 +52,17 @@ def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
     if not q:
         return qs
     if connection.vendor == "postgresql":
+        # The author is the id's first part; only a card's words need the full-text index,
+        # which is partial: most models have no summary, and a sampled or scanned row without
+        # one is never turned into a tsvector.
         fts = RawSQL(
-            "to_tsvector('simple'::regconfig, catalog_searchentry.author::text || ' ' || "
-            "catalog_searchentry.summary::text) @@ plainto_tsquery('simple'::regconfig, %s)",
+            "(catalog_searchentry.summary <> '' AND to_tsvector('simple'::regconfig, "
+            "catalog_searchentry.summary::text) @@ plainto_tsquery('simple'::regconfig, %s))",
             [q],
             output_field=BooleanField(),
         )
         return qs.filter(Q(repo_id__icontains=q) | Q(fts))
-    return qs.filter(Q(repo_id__icontains=q) | Q(author__icontains=q) | Q(summary__icontains=q))
+    return qs.filter(Q(repo_id__icontains=q) | Q(summary__icontains=q))
 
 
 def condition_keys(code: str) -> list[str]:
@@ -111,7 +116,45 @@ class Result:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     def models(self, start: int, stop: int) -> list[HubModel]:
-        return models_for(list(self.entries.values_list("model_id", flat=True)[start:stop]))
+        return models_for(page_ids(self.entries, start, stop))
+
+
+WINDOW = 20_000
+INDEXED_SORTS = {"-downloads", "-likes", "-last_modified"}  # SearchEntry has (key, model) indexes
+
+
+def page_ids(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[int]:
+    """The model ids of one page of ordered, filtered entries.
+
+    On PostgreSQL a filtered page is first looked for among the WINDOW entries that come first
+    in the sort order, read straight off the sort's index: if they hold enough matches, those
+    are the page (any match outside the window sorts after all of them). A text match of 9,000
+    ids takes 5 ms this way against 45 ms through the trigram bitmap; a rarer match falls back
+    to the planner's own plan."""
+    ids = entries.values_list("model_id", flat=True)
+    if stop <= start:
+        return []
+    order = entries.query.order_by
+    if (
+        connection.vendor == "postgresql"
+        and entries.query.where
+        and order
+        and order[0] in INDEXED_SORTS
+        and stop <= WINDOW
+    ):
+        try:
+            sql, params = ids[start:stop].query.sql_with_params()
+        except EmptyResultSet:  # a filter no row can match (a condition no license has)
+            return []
+        keys = ", ".join(f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in order)
+        table = '"catalog_searchentry"'
+        window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {WINDOW}) AS {table}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace(f"FROM {table}", f"FROM {window}", 1), params)
+            found = [row[0] for row in cursor.fetchall()]
+        if len(found) == stop - start:
+            return found
+    return list(ids[start:stop])
 
 
 def _value(name: str, value: Any) -> str:
@@ -175,17 +218,25 @@ def _per_facet(qs: QuerySet[SearchEntry]) -> tuple[dict[str, dict], int]:
     return counts, sum(counts["relation"].values())
 
 
-def facet_counts(qs: QuerySet[SearchEntry], *, estimate: bool) -> tuple[dict, int, bool]:
-    """({facet: [(value, count)]}, total, estimated)."""
+def facet_counts(qs: QuerySet[SearchEntry]) -> tuple[dict, int, bool]:
+    """({facet: [(value, count)]}, total, estimated).
+
+    PostgreSQL counts a 1% block sample first (a few hundred pages of the narrow table): a
+    match of more than EXACT_LIMIT rows keeps the sample's figures, shown as "about"; a smaller
+    one is counted exactly. The planner's own estimate cannot decide: it takes a trigram
+    LIKE matching 9,000 ids for 76."""
     scale = 1.0
+    estimate = False
     if connection.vendor == "postgresql":
-        raw, total = _grouping_sets(qs, sample=estimate)
-        if not estimate and total > EXACT_LIMIT:  # the planner guessed low: sample instead
-            estimate = True
-            raw, total = _grouping_sets(qs, sample=True)
+        sampled, sampled_total = _grouping_sets(qs, sample=True)
+        estimate = sampled_total * 100 / SAMPLE_PERCENT > EXACT_LIMIT
+        if not estimate:
+            raw, total = _grouping_sets(qs, sample=False)
+            estimate = total > EXACT_LIMIT  # more than the sample saw: its figures after all
         if estimate:
             scale = 100 / SAMPLE_PERCENT
-            total = int(total * scale)
+            raw = sampled
+            total = max(int(sampled_total * scale), EXACT_LIMIT + 1)
     else:
         raw, total = _per_facet(qs)
     out: dict[str, list[tuple[str, int]]] = {}
@@ -221,18 +272,6 @@ def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
 
 
-def planned_rows(qs: QuerySet[SearchEntry]) -> int:
-    sql, params = qs.order_by().values("model_id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        import json
-
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
-
-
 def ordered(entries: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
     sort = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
     return entries.order_by(*({"id": "model_id"}.get(o, o) for o in sort))  # keyed by model
@@ -249,12 +288,7 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
         cached = cache.get("catalog:facets:all")
         if cached:
             return Result(ordered_entries, *cached[1:], facets=cached[0])
-    estimate = False
-    if connection.vendor == "postgresql":
-        # The planner's row estimate decides exact or sampled counts: an exact count of a huge
-        # match costs more than the whole page, and its counts are shown as "about" anyway.
-        estimate = planned_rows(models) > EXACT_LIMIT
-    facets, total, estimated = facet_counts(models, estimate=estimate)
+    facets, total, estimated = facet_counts(models)
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)

@@ -32,10 +32,10 @@ def _fragment(request: HttpRequest, template: str, name: str) -> str:
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
     result = search.search(form)
-    paginator = Paginator(result.entries.values_list("model_id", flat=True), 50)
+    paginator = Paginator(result.entries, 50)
     paginator.count = result.count  # known from the facet query: no second COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = search.models_for(list(page.object_list))
+    page.object_list = result.models(max(page.start_index() - 1, 0), page.end_index())
     running = CrawlRun.objects.filter(
         status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
     ).first()

@@ -3,15 +3,15 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# PostgreSQL only: partial-id (trigram) and word (full-text) search move to the narrow search
-# table; the catalog table sheds them and the LIKE-pattern twins Django adds to its CharFields,
+# PostgreSQL only: partial-id (trigram) and word (full-text, over card summaries, of which most
+# models have none) search move to the narrow search table; the catalog table sheds them and the LIKE-pattern twins Django adds to its CharFields,
 # which nothing queries (exact ids use the unique indexes), so a crawl writes fewer indexes.
 PG_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS search_repo_trgm ON catalog_searchentry "
     "USING gin (UPPER(repo_id::text) gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS search_text_fts ON catalog_searchentry "
-    "USING gin (to_tsvector('simple'::regconfig, author::text || ' ' || summary::text))",
+    "CREATE INDEX IF NOT EXISTS search_summary_fts ON catalog_searchentry "
+    "USING gin (to_tsvector('simple'::regconfig, summary::text)) WHERE summary <> ''",
     "DROP INDEX IF EXISTS hubmodel_repo_trgm",
     "DROP INDEX IF EXISTS hubmodel_text_fts",
     "DROP INDEX IF EXISTS catalog_hubmodel_repo_id_d85e5d69_like",
@@ -20,7 +20,7 @@ PG_FORWARD = [
 ]
 PG_BACKWARD = [
     "DROP INDEX IF EXISTS search_repo_trgm",
-    "DROP INDEX IF EXISTS search_text_fts",
+    "DROP INDEX IF EXISTS search_summary_fts",
     "CREATE INDEX IF NOT EXISTS hubmodel_repo_trgm ON catalog_hubmodel "
     "USING gin (UPPER(repo_id::text) gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS hubmodel_text_fts ON catalog_hubmodel "
