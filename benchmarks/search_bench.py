@@ -74,6 +74,9 @@ def main() -> None:
         os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/canopy_bench"
         print(f"DATABASE_URL is not PostgreSQL: using {os.environ['DATABASE_URL']}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Production settings: DEBUG keeps a record of every query, which is not server time.
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "search-bench")
     import django
 
     django.setup()

@@ -144,6 +144,7 @@ class SearchEntry(models.Model):
     gated = models.CharField(max_length=8, blank=True)
     param_bucket = models.CharField(max_length=8, blank=True)
     memory_gb = models.FloatField(null=True, blank=True)
+    params_source = models.CharField(max_length=8, blank=True)
     declared = models.CharField(max_length=80, blank=True)
     verdict = models.CharField(max_length=12, blank=True)
     effective = models.CharField(max_length=12, blank=True)
@@ -171,6 +172,9 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return self.repo_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:model_detail", args=[self.repo_id])
 
 
 class Relation(models.TextChoices):

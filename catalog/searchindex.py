@@ -30,6 +30,7 @@ COLUMNS = {
     "gated": "m.gated",
     "param_bucket": "m.param_bucket",
     "memory_gb": "m.memory_gb",
+    "params_source": "m.params_source",
     "declared": "COALESCE(s.declared, '')",
     "verdict": "COALESCE(s.verdict, '')",
     "effective": "COALESCE(s.effective, '')",

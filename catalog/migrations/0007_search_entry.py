@@ -28,7 +28,7 @@ PG_BACKWARD = [
 ]
 COLUMNS = ["repo_id", "author", "summary", "downloads", "likes", "last_modified", "base_relation",
            "base_family", "pipeline_tag", "library_name", "weights_format", "gated",
-           "param_bucket", "memory_gb"]  # fmt: skip
+           "param_bucket", "memory_gb", "params_source"]  # fmt: skip
 FILL = (
     "INSERT INTO catalog_searchentry (model_id, {cols}, declared, verdict, effective, conflict) "
     "SELECT m.id, {mcols}, COALESCE(s.declared, ''), COALESCE(s.verdict, ''), "
@@ -76,6 +76,7 @@ class Migration(migrations.Migration):
                 ('gated', models.CharField(blank=True, max_length=8)),
                 ('param_bucket', models.CharField(blank=True, max_length=8)),
                 ('memory_gb', models.FloatField(blank=True, null=True)),
+                ('params_source', models.CharField(blank=True, max_length=8)),
                 ('declared', models.CharField(blank=True, max_length=80)),
                 ('verdict', models.CharField(blank=True, max_length=12)),
                 ('effective', models.CharField(blank=True, max_length=12)),
