@@ -4,9 +4,12 @@ page per relation, so a family with tens of thousands of descendants stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from django.db.models import Count
+from django.urls import reverse
 
 from . import lineage
 from .models import HubModel, LineageEdge, Relation
@@ -17,18 +20,32 @@ GRAPH_CHILDREN = 6  # per relation in the drawing
 GRAPH_ANCESTORS = 8
 
 
-def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, Any]:
+NODE_FIELDS = ("id", "repo_id", "downloads", "license_state__effective", "license_state__conflict")
+URL_SAFE = "!$&'()*+,;=/~:@"  # what reverse() leaves unquoted in a path argument
+
+
+def url_for(name: str) -> Callable[[str], str]:
+    """reverse(name, args=[repo_id]) for many ids: one reverse, then quoting as reverse does."""
+    pattern = reverse(name, args=["~"])
+    return lambda repo_id: pattern.replace("~", quote(repo_id, safe=URL_SAFE), 1)
+
+
+def children_page(
+    model: HubModel, relation: str, page: int = 1, *, aliased: bool | None = None
+) -> dict[str, Any]:
     """One page of a model's direct children of one relation, with their own child counts.
 
     A child whose first parent is this model comes from HubModel's (base_parent, base_relation,
     -downloads) index: no join over thousands of edges. Merges (several parents) and children
     that name an alias go through the edges."""
     window = slice((page - 1) * PAGE, page * PAGE + 1)
-    if relation == Relation.MERGE or model.aliases.exists():
+    if aliased is None:
+        aliased = model.aliases.exists()
+    if relation == Relation.MERGE or aliased:
         edges = (
             lineage.child_edges(model).filter(relation=relation)
             .select_related("child", "child__license_state")
-            .defer(*(f"child__{f}" for f in HEAVY))
+            .only(*(f"child__{f}" for f in NODE_FIELDS), "child")
             .order_by("-child__downloads", "child_id")[window]
         )  # fmt: skip
         found = [e.child for e in edges]
@@ -39,8 +56,8 @@ def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, An
             HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
             .order_by("-downloads", "id").values_list("id", flat=True)[window]
         )  # fmt: skip
-        rows = HubModel.objects.filter(pk__in=ids).select_related("license_state").defer(*HEAVY)
-        by_id = {m.pk: m for m in rows}
+        rows = HubModel.objects.filter(pk__in=ids).select_related("license_state")
+        by_id = {m.pk: m for m in rows.only(*NODE_FIELDS)}
         found = [by_id[i] for i in ids if i in by_id]
     more = len(found) > PAGE
     children = found[:PAGE]
@@ -49,9 +66,12 @@ def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, An
         .values("parent_repo_id").annotate(n=Count("id")).order_by()
         .values_list("parent_repo_id", "n")
     )  # fmt: skip
+    detail, tree = url_for("catalog:model_detail"), url_for("catalog:model_lineage")
     nodes = [
-        {"model": c, "state": _state(c), "children": grand.get(c.repo_id, 0)} for c in children
-    ]
+        {"model": c, "state": _state(c), "children": grand.get(c.repo_id, 0),
+         "url": detail(c.repo_id), "lineage_url": tree(c.repo_id)}
+        for c in children
+    ]  # fmt: skip
     return {"relation": relation, "nodes": nodes, "page": page, "more": more}
 
 
@@ -66,9 +86,11 @@ def groups(model: HubModel, pages: dict[str, int] | None = None) -> list[dict[st
     """Direct children grouped by relation: counts for all, one page of each (the first, or
     the one `pages` asks for)."""
     counts = lineage.children_counts(model)
+    aliased = model.aliases.exists()
     out = []
     for relation, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        out.append({**children_page(model, relation, (pages or {}).get(relation, 1)), "n": n})
+        page = (pages or {}).get(relation, 1)
+        out.append({**children_page(model, relation, page, aliased=aliased), "n": n})
     return out
 
 
@@ -128,7 +150,7 @@ def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[
         if a["via"] in up_ids:
             edges.append((i, up_ids[a["via"]]))
     for (relation, n), y in zip(kids, column(kids, col_w * 3), strict=True):
-        i = add(n["model"].repo_id, col_w * 3 + 10, y, n["state"], n["model"].get_absolute_url())
+        i = add(n["model"].repo_id, col_w * 3 + 10, y, n["state"], n["url"])
         nodes[i]["relation"] = relation
         edges.append((me, i))
     lines = [{"x1": nodes[a]["x"] + 200, "y1": nodes[a]["y"], "x2": nodes[b]["x"], "y2": nodes[b]["y"]}
