@@ -30,49 +30,64 @@ def url_for(name: str) -> Callable[[str], str]:
     return lambda repo_id: pattern.replace("~", quote(repo_id, safe=URL_SAFE), 1)
 
 
-def children_page(
-    model: HubModel, relation: str, page: int = 1, *, aliased: bool | None = None
-) -> dict[str, Any]:
-    """One page of a model's direct children of one relation, with their own child counts.
+def _children(model: HubModel, relation: str, page: int, known: list[str]) -> list[HubModel]:
+    """A page of children (and one more, to know whether there are more pages).
 
     A child whose first parent is this model comes from HubModel's (base_parent, base_relation,
     -downloads) index: no join over thousands of edges. Merges (several parents) and children
     that name an alias go through the edges."""
     window = slice((page - 1) * PAGE, page * PAGE + 1)
-    if aliased is None:
-        aliased = model.aliases.exists()
-    if relation == Relation.MERGE or aliased:
+    if relation == Relation.MERGE or len(known) > 1:  # known: the model's id and aliases
         edges = (
-            lineage.child_edges(model).filter(relation=relation)
+            lineage.child_edges(model, known).filter(relation=relation)
             .select_related("child", "child__license_state")
             .only(*(f"child__{f}" for f in NODE_FIELDS), "child")
             .order_by("-child__downloads", "child_id")[window]
         )  # fmt: skip
-        found = [e.child for e in edges]
-    else:
-        # The page's ids straight off the index first: joined to the license table, the planner
-        # may fetch and sort every child of a large parent for the twenty shown.
-        ids = list(
-            HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
-            .order_by("-downloads", "id").values_list("id", flat=True)[window]
-        )  # fmt: skip
-        rows = HubModel.objects.filter(pk__in=ids).select_related("license_state")
-        by_id = {m.pk: m for m in rows.only(*NODE_FIELDS)}
-        found = [by_id[i] for i in ids if i in by_id]
-    more = len(found) > PAGE
-    children = found[:PAGE]
+        return [e.child for e in edges]
+    # The page's ids straight off the index first: joined to the license table, the planner
+    # may fetch and sort every child of a large parent for the twenty shown.
+    ids = list(
+        HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
+        .order_by("-downloads", "id").values_list("id", flat=True)[window]
+    )  # fmt: skip
+    rows = HubModel.objects.filter(pk__in=ids).select_related("license_state")
+    by_id = {m.pk: m for m in rows.only(*NODE_FIELDS)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _with_nodes(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each page's children as nodes: what the tree shows, with their own child counts (one
+    query for all the pages)."""
+    names = [c.repo_id for p in pages for c in p["children"]]
     grand = dict(
-        LineageEdge.objects.filter(parent_repo_id__in=[c.repo_id for c in children])
+        LineageEdge.objects.filter(parent_repo_id__in=names)
         .values("parent_repo_id").annotate(n=Count("id")).order_by()
         .values_list("parent_repo_id", "n")
-    )  # fmt: skip
+    ) if names else {}  # fmt: skip
     detail, tree = url_for("catalog:model_detail"), url_for("catalog:model_lineage")
-    nodes = [
-        {"model": c, "state": _state(c), "children": grand.get(c.repo_id, 0),
-         "url": detail(c.repo_id), "lineage_url": tree(c.repo_id)}
-        for c in children
-    ]  # fmt: skip
-    return {"relation": relation, "nodes": nodes, "page": page, "more": more}
+    for p in pages:
+        p["nodes"] = []
+        for c in p.pop("children"):
+            state, n = _state(c), grand.get(c.repo_id, 0)
+            p["nodes"].append({
+                "pk": c.pk, "repo_id": c.repo_id, "downloads": f"{c.downloads:,}",
+                "verdict": state.effective if state else "", "conflict": bool(state and state.conflict),
+                "children": f"{n:,}" if n else "", "url": detail(c.repo_id), "lineage_url": tree(c.repo_id),
+            })  # fmt: skip
+    return pages
+
+
+def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, Any]:
+    """One page of a model's direct children of one relation, as nodes."""
+    found = _children(model, relation, page, lineage.names(model))
+    page_ = {
+        "relation": relation,
+        "page": page,
+        "more": len(found) > PAGE,
+        "children": found[:PAGE],
+    }
+    return _with_nodes([page_])[0]
 
 
 def _state(model: HubModel):
@@ -85,17 +100,21 @@ def _state(model: HubModel):
 def groups(model: HubModel, pages: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """Direct children grouped by relation: counts for all, one page of each (the first, or
     the one `pages` asks for)."""
-    counts = lineage.children_counts(model)
-    aliased = model.aliases.exists()
+    known = lineage.names(model)
+    counts = lineage.children_counts(model, known)
     out = []
     for relation, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         page = (pages or {}).get(relation, 1)
-        out.append({**children_page(model, relation, page, aliased=aliased), "n": n})
-    return out
+        found = _children(model, relation, page, known)
+        out.append({"relation": relation, "n": n, "page": page, "more": len(found) > PAGE,
+                    "children": found[:PAGE]})  # fmt: skip
+    return _with_nodes(out)
 
 
 def ancestors(model: HubModel) -> list[dict[str, Any]]:
     chain = lineage.ancestors(model, depth=10)
+    if not chain:
+        return chain
     known = lineage.resolve(a["id"] for a in chain if a["known"])
     states = {
         m.pk: m
@@ -119,13 +138,14 @@ def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[
     nodes: list[dict[str, Any]] = []
     edges: list[tuple[int, int]] = []
 
-    def add(label, x, y, state, href, current=False):
-        verdict = state.effective if state else "unknown"
+    def add(label, x, y, verdict, conflict, href, current=False):
         nodes.append({"label": label if len(label) <= 34 else label[:32] + "…", "title": label,
                       "x": x, "y": y, "fill": COLOURS.get(verdict, "#6b6f73"),
-                      "conflict": bool(state and state.conflict), "href": href,
-                      "current": current})  # fmt: skip
+                      "conflict": conflict, "href": href, "current": current})  # fmt: skip
         return len(nodes) - 1
+
+    def facts(state) -> tuple[str, bool]:
+        return (state.effective, state.conflict) if state else ("unknown", False)
 
     ups = [a for a in chain if a["depth"] == 1][:GRAPH_ANCESTORS]
     deeper = [a for a in chain if a["depth"] > 1][:GRAPH_ANCESTORS]
@@ -133,7 +153,7 @@ def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[
     rows = max(len(ups), len(deeper), len(kids), 1)
     height = rows * row_h + 20
     centre = height // 2
-    me = add(model.repo_id, col_w * 2 + 10, centre, _state(model), None, current=True)
+    me = add(model.repo_id, col_w * 2 + 10, centre, *facts(_state(model)), None, current=True)
 
     def column(items, x):
         top = centre - (len(items) - 1) * row_h // 2
@@ -142,15 +162,15 @@ def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[
     up_ids = {}
     for a, y in zip(ups, column(ups, col_w), strict=True):
         href = a["model"].get_absolute_url() if a["model"] else None
-        up_ids[a["id"]] = add(a["id"], col_w + 10, y, a["state"], href)
+        up_ids[a["id"]] = add(a["id"], col_w + 10, y, *facts(a["state"]), href)
         edges.append((up_ids[a["id"]], me))
     for a, y in zip(deeper, column(deeper, 0), strict=True):
         href = a["model"].get_absolute_url() if a["model"] else None
-        i = add(a["id"], 10, y, a["state"], href)
+        i = add(a["id"], 10, y, *facts(a["state"]), href)
         if a["via"] in up_ids:
             edges.append((i, up_ids[a["via"]]))
     for (relation, n), y in zip(kids, column(kids, col_w * 3), strict=True):
-        i = add(n["model"].repo_id, col_w * 3 + 10, y, n["state"], n["url"])
+        i = add(n["repo_id"], col_w * 3 + 10, y, n["verdict"] or "unknown", n["conflict"], n["url"])
         nodes[i]["relation"] = relation
         edges.append((me, i))
     lines = [{"x1": nodes[a]["x"] + 200, "y1": nodes[a]["y"], "x2": nodes[b]["x"], "y2": nodes[b]["y"]}

@@ -138,6 +138,8 @@ def edges_for(
 def resolve(repo_ids: Iterable[str]) -> dict[str, HubModel]:
     """Models for repo ids, following aliases (renamed repos, legacy un-namespaced ids)."""
     ids = set(repo_ids)
+    if not ids:
+        return {}
     found = {m.repo_id: m for m in HubModel.objects.filter(repo_id__in=ids)}
     missing = ids - found.keys()
     if missing:
@@ -152,13 +154,20 @@ def parents(model: HubModel) -> list[tuple[LineageEdge, HubModel | None]]:
     return [(e, known.get(e.parent_repo_id)) for e in edges]
 
 
-def child_edges(model: HubModel):
-    names = [model.repo_id, *model.aliases.values_list("alias", flat=True)]
-    return LineageEdge.objects.filter(parent_repo_id__in=names)
+def names(model: HubModel) -> list[str]:
+    """The ids children may name this model by: its own and its aliases."""
+    return [model.repo_id, *model.aliases.values_list("alias", flat=True)]
 
 
-def children_counts(model: HubModel) -> dict[str, int]:
-    rows = child_edges(model).values("relation").annotate(n=Count("id")).order_by("relation")
+def child_edges(model: HubModel, known_names: list[str] | None = None):
+    return LineageEdge.objects.filter(parent_repo_id__in=known_names or names(model))
+
+
+def children_counts(model: HubModel, known_names: list[str] | None = None) -> dict[str, int]:
+    rows = (
+        child_edges(model, known_names)
+        .values("relation").annotate(n=Count("id")).order_by("relation")
+    )  # fmt: skip
     return {r["relation"]: r["n"] for r in rows}
 
 
@@ -169,8 +178,9 @@ def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
     frontier = [model]
     for level in range(1, depth + 1):
         edges = list(
-            LineageEdge.objects.filter(child__in=[m.pk for m in frontier]).select_related("child")
-        )
+            LineageEdge.objects.filter(child__in=[m.pk for m in frontier])
+            .select_related("child").only("parent_repo_id", "relation", "child__repo_id")
+        )  # fmt: skip
         known = resolve(e.parent_repo_id for e in edges)
         frontier = []
         for e in edges:

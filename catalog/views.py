@@ -91,10 +91,11 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     model = _get_model_or_redirect(repo_id)
     if isinstance(model, HttpResponse):
         return model
-    counts = lineage.children_counts(model)
+    known = lineage.names(model)
+    counts = lineage.children_counts(model, known)
     # The most downloaded children of each relation; the full lists live in the lineage API.
     groups = [
-        (relation, n, lineage.child_edges(model).filter(relation=relation)
+        (relation, n, lineage.child_edges(model, known).filter(relation=relation)
          .select_related("child").order_by("-child__downloads", "child_id")[:CHILDREN_SHOWN])
         for relation, n in counts.items()
     ]  # fmt: skip
@@ -105,7 +106,7 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     )[:10]
     context = {
         "model": model,
-        "aliases": list(model.aliases.values_list("alias", flat=True)),
+        "aliases": known[1:],
         "parents": parents,
         "description": families.describe(model, parents),
         "estimate": _estimate(model),
