@@ -24,7 +24,7 @@ from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
 
-from . import bulk, families, lineage, records
+from . import bulk, families, lineage, records, searchindex
 from .hub import Hub, HubUnavailable, ModelNotFound, Page
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
 
@@ -478,9 +478,10 @@ def _date(value: Any):
 def _derive_listed(run: CrawlRun) -> None:
     """The search facet columns of the models this run listed, in one pass after the listing:
     per page, each family would be walked again and every new row written twice."""
-    if not settings.CANOPY_DERIVE_ON_CRAWL:
-        return
     ids = list(HubModel.objects.filter(updated_at__gte=run.started_at).values_list("pk", flat=True))
+    if not settings.CANOPY_DERIVE_ON_CRAWL:
+        searchindex.sync(ids)  # searchable (and in a search run's detail scope) all the same
+        return
     if len(ids) > 50_000:
         families.refresh_all()  # the lineage loaded once, in memory
     else:
@@ -564,7 +565,7 @@ def _detail_scope(run: CrawlRun):
     if run.kind == Kind.AUTHOR:
         return models.filter(author=run.target)
     if run.kind == Kind.SEARCH:
-        return models.filter(repo_id__icontains=run.target)
+        return models.filter(search_entry__repo_id__icontains=run.target)  # its trigram index
     if run.kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
         return models.filter(Q(repo_id__in=run.seen) | Q(parent_edges__parent_repo_id__in=run.seen))
     return models

@@ -14,12 +14,6 @@ class Gated(models.TextChoices):
 
 
 class HubModelQuerySet(models.QuerySet["HubModel"]):
-    def search(self, q: str) -> HubModelQuerySet:
-        q = q.strip()
-        if not q:
-            return self
-        return self.filter(repo_id__icontains=q)
-
     def needing_details(self) -> HubModelQuerySet:
         """Models never fetched in full, or changed on the Hub since their last detail fetch."""
         return self.filter(Q(details_key="") | ~Q(details_key=models.F("change_key")))
