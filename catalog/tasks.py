@@ -3,10 +3,13 @@
 from celery import shared_task
 from django.conf import settings
 
+from config.celery import django_task
+
 from . import crawler
 from .hub import HubUnavailable
 
 
+@django_task
 @shared_task
 def start_crawl(kind: str, target: str = "", limit: int | None = None) -> int:
     run, created = crawler.start(kind, target=target, limit=limit)
@@ -15,6 +18,7 @@ def start_crawl(kind: str, target: str = "", limit: int | None = None) -> int:
     return run.pk
 
 
+@django_task
 @shared_task(
     bind=True,
     autoretry_for=(HubUnavailable,),

@@ -4,12 +4,14 @@ from celery import shared_task
 
 from approvals import review
 from catalog import crawler
+from config.celery import django_task
 
 from . import assessment
 
 FAN_OUT_CHUNK = 500
 
 
+@django_task
 @shared_task(acks_late=True)
 def assess_models(model_ids: list[int]) -> int:
     """Re-assess these models; the children of those whose result changed are queued next.
@@ -27,6 +29,7 @@ def assess_models(model_ids: list[int]) -> int:
     return len(report.changed)
 
 
+@django_task
 @shared_task
 def queue_missing_ancestors(repo_ids: list[str]) -> int | None:
     """One targeted ancestors crawl for the ancestors not crawled yet (see crawler.queue_ancestors)."""
