@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy catalog licenses config hubreplay
+	$(VENV)/bin/mypy catalog licenses config hubreplay approvals
 
 ## bench: crawl the 760,000-model list through hubreplay into PostgreSQL (needs DATABASE_URL)
 bench: $(STAMP)

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx2
@@ -133,7 +133,7 @@ def decide(
     ):
         raise ValidationError("approved with conditions needs at least one condition")
     if expires_at is None and status in APPROVED:
-        expires_at = date.today() + timezone.timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
+        expires_at = date.today() + timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
     req = ApprovalRequest.objects.select_for_update().get(pk=req.pk)
     _apply(req, status=status, by=by, reason=reason, scope=scope or req.scope,
            conditions_text=conditions_text, attribution_required=attribution_required,
@@ -144,9 +144,7 @@ def decide(
 def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None, **fields) -> None:
     now = timezone.now()
     if fields.get("expires_at") is None and status in APPROVED and rule is not None:
-        fields["expires_at"] = date.today() + timezone.timedelta(
-            days=settings.APPROVALS_DEFAULT_DAYS
-        )
+        fields["expires_at"] = date.today() + timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
     for name, value in fields.items():
         setattr(req, name, value)
     req.status = status

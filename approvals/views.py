@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -102,7 +103,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def export_approvals(request: HttpRequest) -> HttpResponse:
+def export_approvals(request: HttpRequest) -> HttpResponseBase:
     qs = ApprovalRequest.objects.visible_to(request.user).select_related(
         "model", "requested_by", "decided_by"
     )
@@ -155,7 +156,7 @@ def filter_audit(qs, data: dict):
 
 @login_required
 @vary_on_headers("HX-Request")
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HttpRequest) -> HttpResponseBase:
     if not review.can_read_audit(request.user):
         raise PermissionDenied
     form = AuditFilterForm(request.GET)

@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from approvals.api import router as approvals_router
 from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
+from licenses.models import ModelLicense
 
 from . import lineage, search
 from .forms import ModelSearchForm
@@ -123,7 +124,7 @@ class SearchParams(Schema):
 
 
 def _item(m: HubModel) -> dict:
-    state = getattr(m, "_state_row", None)
+    state = explorer_state(m)
     return {
         "base_relation": m.base_relation, "base_family": m.base_family,
         "format": m.weights_format, "memory_gb": m.memory_gb,
@@ -150,12 +151,12 @@ def list_models(request: HttpRequest, params: Query[SearchParams]):
     size = min(max(params.page_size, 1), 200)
     form = ModelSearchForm({k: v for k, v in params.dict().items() if v not in (None, "")})
     if not form.is_valid():
-        raise HttpError(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        raise HttpError(
+            400, "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
+        )
     result = search.search(form)
     start = (max(params.page, 1) - 1) * size
     rows = result.models(start, start + size + 1)
-    for m in rows:
-        m._state_row = explorer_state(m)
     nxt = None
     if len(rows) > size:
         query = request.GET.copy()
@@ -169,7 +170,7 @@ def list_models(request: HttpRequest, params: Query[SearchParams]):
             "estimated": result.estimated, "next": nxt, "facets": facets}  # fmt: skip
 
 
-def explorer_state(m: HubModel):
+def explorer_state(m: HubModel) -> ModelLicense | None:
     try:
         return m.license_state
     except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import models, transaction
 
 from .models import HubBudget
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 BUCKETS = ("api", "resolvers")
 
@@ -24,6 +28,12 @@ def quota(bucket: str) -> int:
         "api": settings.CANOPY_HUB_API_BUDGET,
         "resolvers": settings.CANOPY_HUB_RESOLVERS_BUDGET,
     }[bucket]
+
+
+def _redis_get(client: Redis, key: str) -> bytes | None:
+    # redis-py types every reply as `Awaitable[Any] | Any` (its asyncio client shares the
+    # signatures); the sync client, without decode_responses, returns GET's bytes or None.
+    return cast("bytes | None", client.get(key))
 
 
 class Budget:
@@ -61,7 +71,7 @@ class Budget:
     def used(self, bucket: str) -> int:
         start = int(time.time() // self.window * self.window)
         if self._redis is not None:
-            return int(self._redis.get(f"canopy:budget:{bucket}:{start}") or 0)
+            return int(_redis_get(self._redis, f"canopy:budget:{bucket}:{start}") or 0)
         row = HubBudget.objects.filter(bucket=bucket, window_start=start).first()
         return row.used if row else 0
 
@@ -70,7 +80,7 @@ class Budget:
         start = int(now // self.window * self.window)
         window_end = start + self.window
         if self._redis is not None:
-            blocked = self._redis.get(f"canopy:budget:{bucket}:blocked")
+            blocked = _redis_get(self._redis, f"canopy:budget:{bucket}:blocked")
             if blocked and float(blocked) > now:
                 return float(blocked) - now
             key = f"canopy:budget:{bucket}:{start}"

@@ -6,7 +6,7 @@ in Python building and quoting parameters, COPY streams rows to the server as th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.db import connection, models
@@ -36,7 +36,8 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     fields = list(model._meta.concrete_fields)
     defaults = {f.attname: f.get_default() for f in fields}
     json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # A concrete field is one with a column (Field.concrete is `column is not None`).
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
     names = [f.attname for f in fields]
     sql = f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:

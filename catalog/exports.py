@@ -13,6 +13,7 @@ from datetime import date
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from licenses.models import License
 
@@ -68,7 +69,7 @@ def _blank(value) -> object:
     return "" if value is None else value
 
 
-def models_csv(request: HttpRequest) -> HttpResponse:
+def models_csv(request: HttpRequest) -> HttpResponseBase:
     """Every model the catalog view shows for this query, as CSV (no pagination)."""
     form = ModelSearchForm(request.GET)
     if not form.is_valid():

@@ -103,6 +103,7 @@ def estimate(
     formats: Iterable[str],
 ) -> Estimate:  # fmt: skip
     quant, bits = quantization(repo_id, list(tags), library, list(formats))
+    params: int | None
     if parameter_count:
         params, source = parameter_count, "metadata"
     else:

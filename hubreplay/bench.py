@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -34,8 +35,10 @@ def _rss_mb(pid: int) -> tuple[float, float]:
 
 def crawl_raw(url: str, query: str) -> tuple[int, int]:
     u = urlsplit(url)
+    if u.hostname is None:
+        raise ValueError(f"no host in {url!r}")
     conn = http.client.HTTPConnection(u.hostname, u.port)
-    path = "/api/models" + ("?" + query if query else "")
+    path: str | None = "/api/models" + ("?" + query if query else "")
     pages = items = 0
     while path:
         conn.request("GET", path)
@@ -61,7 +64,8 @@ def crawl_client(url: str, query: str) -> tuple[int, int]:
 
     from huggingface_hub import HfApi
 
-    kw = {k: v[0] for k, v in parse_qs(query).items()}
+    # Whatever list_models arguments the query string names, passed through as given.
+    kw: dict[str, Any] = {k: v[0] for k, v in parse_qs(query).items()}
     n = sum(1 for _ in HfApi(endpoint=url, token=False).list_models(**kw))
     return -1, n
 
@@ -79,10 +83,14 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
+        assert proc.stdout is not None  # stdout=PIPE
         line = proc.stdout.readline()
         startup = time.monotonic() - t0
         print(line.strip())
-        url = re.search(r"on (http://\S+)", line).group(1)
+        m = re.search(r"on (http://\S+)", line)
+        if m is None:
+            raise RuntimeError(f"hubreplay did not say where it serves: {line!r}")
+        url = m.group(1)
         rss0 = _rss_mb(proc.pid)
         t1 = time.monotonic()
         pages, items = (crawl_client if a.client else crawl_raw)(url, a.query)

@@ -68,7 +68,7 @@ class RateLimiter:
         with self.lock:
             self.budgets = {"api": api, "resolvers": resolvers}
             self.window = max(1, int(window))
-            self.start = {"api": None, "resolvers": None}
+            self.start: dict[str, float | None] = {"api": None, "resolvers": None}
             self.used = {"api": 0, "resolvers": 0}
 
     def take(self, bucket: str, consume: bool = True):
@@ -193,9 +193,8 @@ class ReplayServer:
         return self
 
     def serve_forever(self):
-        if self._httpd is None:
-            self.make_httpd()
-        self._httpd.serve_forever()
+        httpd = self._httpd if self._httpd is not None else self.make_httpd()
+        httpd.serve_forever()
 
     def stop(self):
         if self._httpd is not None:
@@ -244,7 +243,9 @@ class ReplayServer:
             self._fault_n += 1
             if self._fault_every and self._fault_n % self._fault_every == 0:
                 return True
-            return bool(self._fault_rate) and self._fault_rng.random() < self._fault_rate
+            if not self._fault_rate:
+                return False
+            return self._fault_rng.random() < self._fault_rate
 
     def state_info(self) -> dict:
         c = self.counts[self.state] if self.counts else {}
@@ -287,7 +288,9 @@ class _Handler(BaseHTTPRequestHandler):
         k = self._state
         con = self._cons.get(k)
         if con is None:
-            con = self._cons[k] = self.server.replay.connect(self.server.replay.db_paths[k])
+            paths = self.server.replay.db_paths
+            assert paths is not None  # make_httpd() builds the states before serving anything
+            con = self._cons[k] = self.server.replay.connect(paths[k])
         return con
 
     def do_GET(self):
@@ -417,6 +420,8 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "POST":
             n = self._param("n")
             try:
+                if n is None:
+                    raise ValueError("n is missing")
                 rp.set_state(int(n))
             except (TypeError, ValueError):
                 raise HttpError(400, f"n must be an integer in 0..{rp.num_states - 1}") from None
@@ -677,10 +682,12 @@ class _Handler(BaseHTTPRequestHandler):
             relation = typed[0][0]
             ids = list(dict.fromkeys(t for _, t in typed))
         elif plain:
-            card = rec.get("cardData") if isinstance(rec.get("cardData"), dict) else {}
-            relation = card.get("base_model_relation")
-            if relation not in RELATIONS:
-                relation = "finetune"
+            card_data = rec.get("cardData")
+            card = card_data if isinstance(card_data, dict) else {}
+            declared = card.get("base_model_relation")
+            relation = (
+                declared if isinstance(declared, str) and declared in RELATIONS else "finetune"
+            )
             ids = list(dict.fromkeys(plain))
         else:
             return None

@@ -20,6 +20,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from licenses.classify import normalise_name  # one normalisation, for the data and for models
 
@@ -533,7 +534,7 @@ def build(shared: Path) -> dict:
         ):
             canonical_to_hub[r["canonical_key"]] = ids.split(" ")[0]
 
-    licenses = []
+    licenses: list[dict[str, Any]] = []
     seen_keys: set[str] = set()
     for r in [*rows, *EXTRA_ROWS]:
         canonical = r["canonical_key"]

@@ -11,7 +11,9 @@ class DeterminationForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["license_key"].choices = [
+        license_key = self.fields["license_key"]
+        assert isinstance(license_key, forms.ChoiceField)  # declared above; fields copies it
+        license_key.choices = [
             (k, f"{k} — {n}") for k, n in License.objects.values_list("key", "name")
         ]
 

@@ -143,10 +143,10 @@ def propagate(
         while queue:
             node = queue.popleft()
             key, verdict = own[node]
-            ps = parents.get(node)
+            node_parents = parents.get(node)
             states[node] = (
-                combine(key, verdict, [(p, states.get(p)) for p in ps if p != node])
-                if ps
+                combine(key, verdict, [(p, states.get(p)) for p in node_parents if p != node])
+                if node_parents
                 else State(key, verdict)
             )
             for child in children.get(node, ()):

@@ -376,9 +376,9 @@ def _decide(evidence, meta, placeholders, texts, readme_keys, notes) -> Resoluti
             notes.append(f"README names {', '.join(readme_keys)}; the most restrictive is kept")
         return Resolution(key, confidence, evidence, False, notes)
 
-    fams = [k for k, _ in placeholders if k not in ("other", "unknown", "none")]
-    if fams:
-        key = _restrictive_first(list(dict.fromkeys(fams)))[0]
+    declared_fams = [k for k, _ in placeholders if k not in ("other", "unknown", "none")]
+    if declared_fams:
+        key = _restrictive_first(list(dict.fromkeys(declared_fams)))[0]
         return Resolution(
             key, 0.5, evidence, False, [*notes, f"only the family tag {key} is declared"]
         )

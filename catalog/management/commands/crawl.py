@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="run here, not through a worker")
 
     def handle(self, *args, **o):
-        kind, target = CrawlRun.Kind.FULL, ""
+        kind: str = CrawlRun.Kind.FULL
+        target = ""
         for name in ("author", "search", "descendants", "ancestors"):
             if o[name]:
                 kind, target = name, o[name]
