@@ -213,7 +213,7 @@ def quant_groups(qs: QuerySet[HubModel]) -> list[dict[str, Any]]:
         .annotate(n=Count("id"), memory_gb=Max("memory_gb"))
         .order_by("bits", "weights_format", "quant")
     )
-    return list(rows)
+    return [dict(r) for r in rows]
 
 
 def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str:

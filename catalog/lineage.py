@@ -105,11 +105,11 @@ def edges_for(
             origins.setdefault(parent, []).append("card")
     if isinstance(base_models, dict):
         for entry in base_models.get("models") or []:
-            parent = entry.get("id") if isinstance(entry, dict) else None
-            if parent:
-                origins.setdefault(parent, []).append("baseModels")
+            listed = entry.get("id") if isinstance(entry, dict) else None
+            if isinstance(listed, str) and listed:
+                origins.setdefault(listed, []).append("baseModels")
                 if base_models.get("relation") in RELATIONS:
-                    typed.setdefault(parent, base_models["relation"])
+                    typed.setdefault(listed, base_models["relation"])
     # A card naming a legacy id and a tag naming its canonical id are one parent.
     origins.pop(repo_id, None)
     if not origins:

@@ -149,7 +149,9 @@ def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[Searc
             sql, params = entries[start:stop].query.sql_with_params()
         except EmptyResultSet:  # a filter no row can match (a condition no license has)
             return []
-        keys = ", ".join(f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in order)
+        keys = ", ".join(
+            f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
+        )
         table = '"catalog_searchentry"'
         window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {WINDOW}) AS {table}"
         found = list(
@@ -293,7 +295,8 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     if unfiltered:
         cached = cache.get("catalog:facets:all")
         if cached:
-            return Result(ordered_entries, *cached[1:], facets=cached[0])
+            facets, total, estimated = cached
+            return Result(ordered_entries, total, estimated, facets)
     facets, total, estimated = facet_counts(models)
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's

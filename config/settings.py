@@ -110,7 +110,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "canopy.sqlite3",
+            "NAME": str(DATA_DIR / "canopy.sqlite3"),
             # Web, worker and beat write to one file: WAL lets readers run beside a writer,
             # IMMEDIATE takes the write lock up front instead of failing half-way.
             "OPTIONS": {
