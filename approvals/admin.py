@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from catalog.admin import ReadOnlyAdmin
+
 from . import audit
 from .models import ApiToken, ApprovalRequest, AuditEvent, Policy, Waiver
 
@@ -23,53 +25,27 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Decisions go through the workflow (review.decide), which checks roles and writes the log."""
+
     list_display = ["pk", "model", "intended_use", "status", "requested_by", "expires_at"]
     list_filter = ["status", "intended_use"]
     raw_id_fields = ["model"]
 
-    # Decisions go through the workflow (review.decide), which checks roles and writes the log.
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Waiver)
-class WaiverAdmin(admin.ModelAdmin):
+class WaiverAdmin(ReadOnlyAdmin):
     list_display = ["pk", "model", "reason", "granted_by", "expires_at", "revoked"]
     raw_id_fields = ["model"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit log is append-only everywhere."""
 
     list_display = ["at", "actor_label", "action", "object_type", "object_id", "repo_id"]
     list_filter = ["action"]
     search_fields = ["repo_id", "actor_label"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ApiToken)

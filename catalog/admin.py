@@ -3,6 +3,20 @@ from django.contrib import admin
 from .models import CrawlRun, HubBudget, HubModel, LineageEdge, ModelFile, RepoAlias
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that change only through their domain functions (which check roles and
+    write the audit log); the admin shows them and nothing more."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ParentEdgeInline(admin.TabularInline):
     model = LineageEdge
     fk_name = "child"

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from catalog.admin import ReadOnlyAdmin
+
 from .models import Determination
 
 
 @admin.register(Determination)
-class DeterminationAdmin(admin.ModelAdmin):
+class DeterminationAdmin(ReadOnlyAdmin):
     """Read-only: determinations are recorded, changed and revoked through
     licenses.assessment.determine / revoke_determination (the review queue and the model's
     license page), which re-assess the model and write the audit log. An admin edit would do
@@ -15,12 +17,3 @@ class DeterminationAdmin(admin.ModelAdmin):
     search_fields = ["model__repo_id", "license_key"]
     list_select_related = ["model", "decided_by"]
     raw_id_fields = ["model"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
