@@ -2,7 +2,7 @@
 
 Builds its own database (DATABASE_URL's server, database `canopy_check_bench`): 2,000 models,
 each with an approval request for internal_tool (two in three approved, the rest pending), and a
-token with the `check` scope. Starts gunicorn (gthread workers, keep-alive), checks a few answers
+token with the `check` scope. Starts gunicorn (config/gunicorn.py), checks a few answers
 by hand, then for each connection count runs wrk for CANOPY_BENCH_SECONDS over random models
 (every request a real check: token lookup and approvals in PostgreSQL, nothing cached) and
 prints requests/s, p50/p99 latency, non-200 answers and the CPU each party used.
@@ -11,11 +11,16 @@ wrk keeps a fixed number of connections busy (a closed loop), so latency ~= conn
 throughput: figures are only comparable at the same connection count, which each line states.
 Exits non-zero if any answer was not a 200.
 
+Then a paced run: the most connections, each pausing at random between requests so that they
+offer about CANOPY_BENCH_RATE requests/s (1,000; 0 skips it): the latency at that load rather
+than at saturation.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/check_bench.py
 
 Options (environment): CANOPY_BENCH_CONNECTIONS (default "8,16"), CANOPY_BENCH_SECONDS (10),
 CANOPY_BENCH_WORKERS (gunicorn processes, default the CPU count), CANOPY_BENCH_THREADS (threads
-per worker, 2), CANOPY_BENCH_REUSE=1 (keep the database of the last run)."""
+per worker, 2), CANOPY_BENCH_GUNICORN_ARGS (more gunicorn options), CANOPY_BENCH_REUSE=1 (keep
+the database of the last run)."""
 
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ CONNECTIONS = [int(c) for c in os.environ.get("CANOPY_BENCH_CONNECTIONS", "8,16"
 WORKERS = int(os.environ.get("CANOPY_BENCH_WORKERS", str(os.cpu_count() or 2)))
 THREADS = int(os.environ.get("CANOPY_BENCH_THREADS", "2"))
 PORT = int(os.environ.get("CANOPY_BENCH_PORT", "8799"))
+RATE = int(os.environ.get("CANOPY_BENCH_RATE", "1000"))
 DB = "canopy_check_bench"
 N = 2000
 TICK = os.sysconf("SC_CLK_TCK")
@@ -61,8 +67,17 @@ print(ApiToken.issue(User.objects.get(username="ci"), name="bench", scopes=["che
 """
 
 # One wrk thread; `response` counts every answer that is not a 200 (wrk's own count lets 3xx
-# through), `done` sums the threads' counts into the last line of wrk's output.
+# through), `done` sums the threads' counts into the last line of wrk's output. With PAUSE > 0
+# each connection waits a random time (exponential, mean PAUSE ms, rounded at random so the
+# mean holds) after each answer: a steady offered rate instead of as fast as possible. wrk
+# times a request from its sending, so the pause is not counted as latency.
 WRK_SCRIPT = """
+local PAUSE = %f
+if PAUSE > 0 then
+  function delay()
+    return math.floor(-math.log(1 - math.random()) * PAUSE + math.random())
+  end
+end
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) math.randomseed(42 + os.time()) ; non200 = 0 end
@@ -101,11 +116,10 @@ def main() -> None:
     token = subprocess.run([py, "-c", TOKEN], cwd=ROOT, env=env, check=True,
                            capture_output=True, text=True).stdout.split()[-1]  # fmt: skip
     server = subprocess.Popen(
-        # gthread: keep-alive connections, as a pipeline's HTTP client expects (sync workers
-        # close every connection after one answer).
-        [py, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS),
-         "-k", "gthread", "--threads", str(THREADS), "--keep-alive", "30",
-         "--log-level", "warning"],
+        # The project's gunicorn settings (gthread, keep-alive, a socket per worker).
+        [py, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py",
+         "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS), "--threads", str(THREADS),
+         "--log-level", "warning", *os.environ.get("CANOPY_BENCH_GUNICORN_ARGS", "").split()],
         cwd=ROOT, env=env,
     )  # fmt: skip
     setup = f"gunicorn {WORKERS} workers x {THREADS} threads (gthread), {os.cpu_count()} CPUs"
@@ -123,12 +137,33 @@ def main() -> None:
             print(f"  CPU over the run (of {os.cpu_count()} cores): gunicorn {r['gunicorn']:.2f}, "
                   f"PostgreSQL backends {r['postgres']:.2f}, wrk {r['wrk']:.2f}, "
                   f"everything else on the machine {r['other']:.2f}; "
+                  f"per worker {'/'.join(f'{c:.2f}' for c in r['split'])}; "
                   f"server CPU per request {r['per_request_ms']:.2f} ms")  # fmt: skip
+        if RATE:
+            r = paced(base, token, connections=max(CONNECTIONS), server=server.pid)
+            failed |= r["non200"] > 0 or r["socket_errors"] > 0
+            print(f"check API, paced at {RATE:,} requests/s offered ({max(CONNECTIONS)} "
+                  f"connections, random pauses averaging {r['pause']:.1f} ms), {setup}: "
+                  f"{r['rate']:,.0f} requests/s, p50 {r['p50']}, p99 {r['p99']}, "
+                  f"non-200 {r['non200']}, socket errors {r['socket_errors']}; CPU: gunicorn "
+                  f"{r['gunicorn']:.2f}, PostgreSQL {r['postgres']:.2f}, wrk {r['wrk']:.2f}, "
+                  f"everything else {r['other']:.2f}")  # fmt: skip
     finally:
         server.terminate()
         server.wait(10)
     if failed:
         sys.exit("check_bench: some answers were not 200 (see above)")
+
+
+def paced(base: str, token: str, *, connections: int, server: int) -> dict:
+    """A run at about RATE requests/s: each connection pauses between requests, the pause set
+    from a short first run (the rest of a connection's cycle is its answers' latency)."""
+    pause = connections * 1000 / RATE - 2.0
+    first = run_wrk(base, token, connections=connections, seconds=4, pause=pause)
+    latency = connections * 1000 / first["rate"] - pause
+    pause = max(connections * 1000 / RATE - latency, 0.0)
+    return {**run_wrk(base, token, connections=connections, seconds=SECONDS, server=server,
+                      pause=pause), "pause": pause}  # fmt: skip
 
 
 def preflight(base: str, token: str) -> None:
@@ -150,9 +185,11 @@ def preflight(base: str, token: str) -> None:
     assert r.status_code == 401, r.text
 
 
-def run_wrk(base: str, token: str, *, connections: int, seconds: int, server: int = 0) -> dict:
+def run_wrk(
+    base: str, token: str, *, connections: int, seconds: int, server: int = 0, pause: float = 0
+) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT % (N - 1, token))
+        script.write(WRK_SCRIPT % (pause, N - 1, token))
         script.flush()
         before = _cpu_ticks(server), _machine_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
@@ -173,19 +210,25 @@ def run_wrk(base: str, token: str, *, connections: int, seconds: int, server: in
     wrk_cpu = sum(getattr(after[2], f) - getattr(before[2], f) for f in ("ru_utime", "ru_stime"))
     machine = (after[1] - before[1]) / TICK / elapsed
     gunicorn, postgres, wrk = cores("gunicorn"), cores("postgres"), wrk_cpu / elapsed
+    # A kept-alive connection stays with the worker that accepted it: this shows how even that is.
+    split = sorted(
+        (ticks - before[0]["workers"].get(pid, 0)) / TICK / elapsed
+        for pid, ticks in after[0]["workers"].items()
+    )
     return {
         "rate": rate, "p50": lat.get("50"), "p99": lat.get("99"),
         "non200": int(re.search(r"NON200 (\d+)", out).group(1)),
         "socket_errors": sum(map(int, sock.groups())) if sock else 0,
-        "gunicorn": gunicorn, "postgres": postgres, "wrk": wrk,
+        "gunicorn": gunicorn, "postgres": postgres, "wrk": wrk, "split": split,
         "other": max(machine - gunicorn - postgres - wrk, 0.0),
         "per_request_ms": (gunicorn + postgres) / rate * 1000 if rate else 0.0,
     }  # fmt: skip
 
 
-def _cpu_ticks(server: int) -> dict[str, int]:
-    """CPU ticks so far of the gunicorn master and workers, and of this database's backends."""
-    out = {"gunicorn": 0, "postgres": 0}
+def _cpu_ticks(server: int) -> dict:
+    """CPU ticks so far of the gunicorn master and workers (and of each worker), and of this
+    database's backends."""
+    out = {"gunicorn": 0, "postgres": 0, "workers": {}}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -198,6 +241,8 @@ def _cpu_ticks(server: int) -> dict[str, int]:
         ticks = int(fields[11]) + int(fields[12])  # utime, stime
         if server and (int(proc.name) == server or int(fields[1]) == server):
             out["gunicorn"] += ticks
+            if int(fields[1]) == server:
+                out["workers"][proc.name] = ticks
         elif cmdline.startswith(b"postgres:") and DB.encode() in cmdline:
             out["postgres"] += ticks
     return out
