@@ -4,8 +4,8 @@ from urllib.parse import parse_qsl
 import orjson
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core import signals
 from django.core.handlers.wsgi import get_script_name
+from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from django.urls import get_script_prefix, reverse, set_script_prefix
 
@@ -86,9 +86,11 @@ class CheckFastPath:
         if secret is None or query is None or not _host_allowed(environ) or _declines():
             return None
         set_script_prefix(get_script_name(environ))  # the answer's approval URL
-        # The signals Django's handler sends: close_old_connections ages out and drops broken
-        # persistent connections on them.
-        signals.request_started.send(sender=self.__class__, environ=environ)
+        # What Django's handler does on request_started / request_finished that concerns this
+        # path: age out persistent connections and drop broken ones. (The other receivers
+        # close caches, which it does not use, and clear the query log kept with DEBUG, which
+        # is bounded.) Sending the signals instead cost 40 us of the check's 280 us of CPU.
+        close_old_connections()
         try:
             _, answer = token_check(ApiToken.hash(secret), query[0], revision=query[1],
                                     use=query[2])  # fmt: skip
@@ -97,7 +99,7 @@ class CheckFastPath:
             logger.exception("lean check failed, handing the request to Django")
             return None
         finally:
-            signals.request_finished.send(sender=self.__class__)
+            close_old_connections()
         if answer is None:
             return None  # unknown, revoked or out-of-scope token: ninja's 401 / 403
         body = orjson.dumps(answer)

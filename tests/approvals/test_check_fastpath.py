@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import sys
+import time
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import get_args
@@ -35,7 +36,8 @@ pytestmark = pytest.mark.django_db
 @contextmanager
 def _test_transaction_kept():
     # As Django's test client does: close_old_connections would close the connection that
-    # holds the test's transaction (its autocommit is off).
+    # holds the test's transaction (its autocommit is off). The lean path calls it itself:
+    # the fixture below stubs it, except in transactional tests.
     for signal in (signals.request_started, signals.request_finished):
         signal.disconnect(close_old_connections)
     try:
@@ -46,10 +48,12 @@ def _test_transaction_kept():
 
 
 @pytest.fixture
-def wsgi(monkeypatch):
+def wsgi(monkeypatch, request):
     """wsgi(query, token=..., **environ) -> (status, headers, body (parsed if JSON), whether
     the lean path answered)."""
     assert isinstance(application, CheckFastPath)
+    if "transactional_db" not in request.fixturenames:
+        monkeypatch.setattr(approvals.middleware, "close_old_connections", lambda: None)
     handed = []
     django_app = application.app
     monkeypatch.setattr(application, "app", lambda e, sr: handed.append(1) or django_app(e, sr))
@@ -261,6 +265,16 @@ def test_the_script_prefix_is_in_the_approval_url(states, token, wsgi, client): 
     assert lean and answer["approval"]["url"].startswith("/canopy/approvals/")
     *_, answer, lean = wsgi("model=org/base&use=research", token=secret)
     assert answer["approval"]["url"].startswith("/approvals/")
+
+
+def test_connections_past_their_age_are_closed_and_reopened(transactional_db, wsgi, users):
+    _, secret = ApiToken.issue(users["viewer"], name="ci", scopes=["check"])
+    connection.ensure_connection()
+    old = connection.connection
+    connection.close_at = time.monotonic() - 1  # CONN_MAX_AGE has passed
+    status, *_, lean = wsgi("model=org/x&use=research", token=secret)
+    assert status == "200 OK" and lean
+    assert connection.connection is not old
 
 
 def test_the_middleware_it_bypasses_is_the_reviewed_list():
