@@ -45,15 +45,14 @@ def _children(model: HubModel, relation: str, page: int, known: list[str]) -> li
             .order_by("-child__downloads", "child_id")[window]
         )  # fmt: skip
         return [e.child for e in edges]
-    # The page's ids straight off the index first: joined to the license table, the planner
-    # may fetch and sort every child of a large parent for the twenty shown.
-    ids = list(
+    # The page's ids straight off the index in a subquery: joined to the license table, the
+    # planner may fetch and sort every child of a large parent for the twenty shown.
+    ids = (
         HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
-        .order_by("-downloads", "id").values_list("id", flat=True)[window]
+        .order_by("-downloads", "id").values("id")[window]
     )  # fmt: skip
-    rows = HubModel.objects.filter(pk__in=ids).select_related("license_state")
-    by_id = {m.pk: m for m in rows.only(*NODE_FIELDS)}
-    return [by_id[i] for i in ids if i in by_id]
+    rows = HubModel.objects.filter(pk__in=ids).select_related("license_state").only(*NODE_FIELDS)
+    return sorted(rows, key=lambda m: (-m.downloads, m.pk))
 
 
 def _with_nodes(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:

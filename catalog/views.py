@@ -16,8 +16,8 @@ CHILDREN_SHOWN = 25
 FAMILY_SHOWN = 20
 
 
-def _get_model_or_redirect(repo_id: str) -> HubModel | HttpResponse:
-    model = HubModel.objects.filter(repo_id=repo_id).first()
+def _get_model_or_redirect(repo_id: str, defer: tuple[str, ...] = ()) -> HubModel | HttpResponse:
+    model = HubModel.objects.filter(repo_id=repo_id).defer(*defer).first()
     if model:
         return model
     alias = get_object_or_404(RepoAlias.objects.select_related("model"), alias=repo_id)
@@ -202,7 +202,7 @@ def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
     """The lineage explorer. htmx asks for one node's children (part=children) or one more
     page of a relation (relation=...&page=N); without JS every node links to its own page."""
-    model = _get_model_or_redirect(repo_id)
+    model = _get_model_or_redirect(repo_id, defer=explorer.HEAVY)
     if isinstance(model, HttpResponse):
         return model
     template = "catalog/model_lineage.html"
