@@ -478,16 +478,18 @@ def _date(value: Any):
 def _derive_listed(run: CrawlRun) -> None:
     """The search facet columns of the models this run listed, in one pass after the listing:
     per page, each family would be walked again and every new row written twice."""
-    ids = list(HubModel.objects.filter(updated_at__gte=run.started_at).values_list("pk", flat=True))
+    written = HubModel.objects.filter(updated_at__gte=run.started_at)
     if not settings.CANOPY_DERIVE_ON_CRAWL:
-        searchindex.sync(ids)  # searchable (and in a search run's detail scope) all the same
-        return
-    if len(ids) > 50_000:
+        # Searchable (and in a search run's detail scope) all the same; by id ranges, as a
+        # first crawl's 760,000 ids would cost the worker 100 MB as a list.
+        n = searchindex.rebuild(since=run.started_at)
+    elif (n := written.count()) > 50_000:
         families.refresh_all()  # the lineage loaded once, in memory
     else:
+        ids = list(written.values_list("pk", flat=True))
         for start in range(0, len(ids), 2000):
             families.refresh(ids[start : start + 2000])
-    if len(ids) > BULK_ROWS:
+    if n > BULK_ROWS:
         bulk.analyze(HubModel, LineageEdge, SearchEntry)
 
 

@@ -51,3 +51,18 @@ def test_deleting_a_model_drops_its_entry(family):
     root = HubModel.objects.get(repo_id=ROOT)
     root.delete()
     assert not SearchEntry.objects.filter(repo_id=ROOT).exists()
+
+
+def test_a_rebuild_since_a_time_writes_the_models_written_since(family):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    SearchEntry.objects.all().delete()
+    HubModel.objects.update(updated_at=timezone.now() - timedelta(hours=2))
+    assert searchindex.rebuild(since=timezone.now() - timedelta(hours=1)) == 0
+    HubModel.objects.filter(repo_id=ROOT).update(updated_at=timezone.now())
+    start = timezone.now() - timedelta(seconds=1)
+    assert searchindex.rebuild(since=start) == 1
+    assert list(SearchEntry.objects.values_list("repo_id", flat=True)) == [ROOT]
+    assert searchindex.rebuild() == HubModel.objects.count() - 1
