@@ -79,3 +79,20 @@ def test_the_api_answers_items_count_next_and_facets(client, family):
 def test_the_api_refuses_an_unknown_facet_value(client, family):
     response = client.get("/api/v1/models", {"relation": "cousin"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("window", [20, 10_000])
+def test_a_page_found_in_the_sort_window_is_the_page(family, monkeypatch, window):
+    """PostgreSQL looks for a filtered page among the first `window` entries of its sort order
+    first: whether it finds it there (a wide window) or falls back (a narrow one), the page is
+    the one the plain query gives."""
+    from catalog import search
+    from catalog.models import SearchEntry
+
+    monkeypatch.setattr(search, "WINDOW", window)
+    for data in ({"relation": "quantized"}, {"q": "llama"}, {"q": "7b", "sort": "likes"},
+                 {"format": "gguf", "sort": "modified"}, {"condition": "no-such-code"}):  # fmt: skip
+        entries = search.ordered(search.apply(SearchEntry.objects.all(), data), data)
+        for start, stop in ((0, 10), (10, 20), (5, 6)):
+            expected = list(entries.values_list("model_id", flat=True)[start:stop])
+            assert [e.model_id for e in search.page_of(entries, start, stop)] == expected, data
