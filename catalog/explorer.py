@@ -15,7 +15,6 @@ from . import lineage
 from .models import HubModel, LineageEdge, Relation
 
 PAGE = 20
-HEAVY = ("raw", "card_data", "siblings", "tags", "base_models")  # never shown in a tree
 GRAPH_CHILDREN = 6  # per relation in the drawing
 GRAPH_ANCESTORS = 8
 

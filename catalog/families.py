@@ -193,11 +193,10 @@ def refresh_all(*, chunk: int = 5000) -> int:
 # --- Family pages ---------------------------------------------------------------------------
 
 
-HEAVY = ("raw", "card_data", "siblings", "tags", "base_models")
-
-
 def members(root: HubModel) -> QuerySet[HubModel]:
-    return HubModel.objects.filter(base_family=root.repo_id).exclude(pk=root.pk).defer(*HEAVY)
+    return (
+        HubModel.objects.filter(base_family=root.repo_id).exclude(pk=root.pk).defer(*HubModel.HEAVY)
+    )
 
 
 def kind_counts(qs: QuerySet[HubModel]) -> dict[str, int]:

@@ -77,6 +77,9 @@ class HubModel(models.Model):
 
     objects = HubModelQuerySet.as_manager()
 
+    # The JSON columns: pages that list or draw many models defer them.
+    HEAVY = ("raw", "card_data", "siblings", "tags", "base_models")
+
     class Meta:
         # Search, facets and sorting read SearchEntry; these serve the crawler, the family
         # pages and the explorer's pages of children.

@@ -98,13 +98,10 @@ def filter_models(qs: QuerySet[HubModel], data: dict[str, Any]) -> QuerySet[HubM
     return qs.filter(pk__in=apply(SearchEntry.objects.all(), data).values("model_id"))
 
 
-LIST_DEFERRED = ("raw", "card_data", "siblings", "tags", "base_models")
-
-
 def models_for(ids: list[int]) -> list[HubModel]:
     """The catalog rows of a page of results, in the page's order, with their license state."""
     rows = HubModel.objects.filter(pk__in=ids).select_related("license_state")
-    by_id = {m.pk: m for m in rows.defer(*LIST_DEFERRED)}
+    by_id = {m.pk: m for m in rows.defer(*HubModel.HEAVY)}
     return [by_id[i] for i in ids if i in by_id]
 
 

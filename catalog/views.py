@@ -202,7 +202,7 @@ def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
     """The lineage explorer. htmx asks for one node's children (part=children) or one more
     page of a relation (relation=...&page=N); without JS every node links to its own page."""
-    model = _get_model_or_redirect(repo_id, defer=explorer.HEAVY)
+    model = _get_model_or_redirect(repo_id, defer=HubModel.HEAVY)
     if isinstance(model, HttpResponse):
         return model
     template = "catalog/model_lineage.html"
