@@ -6,11 +6,13 @@ through the real client; tests/conftest.py's `_generous_budget` sets an explicit
 """
 
 import os
+import threading
 import time
 
 import httpx2
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from catalog import budget as budget_module
 from catalog import crawler, ratelimit
@@ -129,6 +131,27 @@ def test_an_explicit_budget_is_a_ceiling_on_the_announced_quota(backend, replay,
     assert 429 not in statuses(server)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_together_stay_within_the_announced_quota(backend, follow_the_hub, replay):
+    from catalog.hub import Hub
+
+    server = replay(["family.jsonl.gz"], api_budget=20, window=2)
+    ids = list(records("family.jsonl.gz"))[:40]
+
+    def work(part):
+        hub = Hub(endpoint=server.url, token="")
+        for repo_id in part:
+            hub.model_info(repo_id)
+        connection.close()
+
+    workers = [threading.Thread(target=work, args=(ids[i::2],)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert statuses(server) == [200] * 40  # no 429: the replay's 20 per window was never passed
+
+
 def test_fewer_remaining_than_we_count_is_believed(backend, follow_the_hub, replay, hub_for):
     server = replay(["family.jsonl.gz"], api_budget=20, window=2)
     for _ in range(15):  # another client of the same account spends most of the window
@@ -173,7 +196,7 @@ def test_a_budget_left_unset_is_told_from_one_set(monkeypatch):
         env_optional_int("CANOPY_HUB_API_BUDGET")
 
 
-def test_an_explicit_ceiling_counts_per_configured_window(settings):
+def test_the_policy_from_the_announced_quota_and_the_ceiling(settings):
     settings.CANOPY_HUB_API_BUDGET = 100
     # The Hub's 500 per 300 s: 450 by the margin, 100 by the ceiling.
     assert budget_module.policy("api", 500, 300, 300) == Policy(100, 300, 50)
@@ -181,5 +204,6 @@ def test_an_explicit_ceiling_counts_per_configured_window(settings):
     assert budget_module.policy("api", 500, 60, 300).limit == 20
     assert budget_module.policy("api", 5000, 600, 300).limit == 100
     settings.CANOPY_HUB_API_BUDGET = None
+    assert budget_module.policy("api", 500, 300, 300) == Policy(450, 300, 50)  # the live Hub
     assert budget_module.policy("api", 0, 0, 300) == Policy(450, 300, 0)  # nothing announced
     assert budget_module.policy("api", 1, 5, 300) == Policy(1, 5, 0)
