@@ -74,4 +74,4 @@ class CrawlRunAdmin(admin.ModelAdmin):
 
 @admin.register(HubBudget)
 class HubBudgetAdmin(admin.ModelAdmin):
-    list_display = ["bucket", "window_start", "used", "blocked_until"]
+    list_display = ["bucket", "used", "window_end", "quota", "window"]

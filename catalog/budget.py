@@ -1,50 +1,90 @@
 """A request budget per fixed window and per bucket (api, resolvers), shared by every worker.
 
-The Hub counts requests per 5-minute window and answers 429 past its quota; we stay under our
-own quota so that adding workers, on any number of machines, never trips it. With REDIS_URL the
-counters live in Redis (INCR on a per-window key); embedded, in a database row updated with a
-conditional UPDATE, which is atomic on SQLite and PostgreSQL alike.
+The Hub counts requests per fixed window and answers 429 past its quota, and says so on every
+answer: `RateLimit-Policy` gives the quota and window, `RateLimit` what remains and when the
+window resets (catalog.ratelimit). We ration ourselves to MARGIN of the announced quota, so that
+adding workers, on any number of machines, never trips it, and the rest is left for in-flight
+requests and for other clients of the same account. `CANOPY_HUB_*_BUDGET`, when set, is a
+ceiling on that; until an answer has announced a quota, the configured budget or DEFAULTS holds.
+
+Our window follows the server's: each answer moves its end to now + `t`, and where the server
+counts more requests than we do (other clients, or requests we granted before a window turned),
+we count as many, so "fewer remain than we think" always wins. With REDIS_URL the state lives in
+a Redis hash changed by Lua scripts; embedded, in a database row changed by conditional UPDATEs,
+which are atomic on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from .models import HubBudget
+from .ratelimit import BUCKETS, Announced
 
 if TYPE_CHECKING:
     from redis import Redis
 
-BUCKETS = ("api", "resolvers")
+# The share of an announced quota we use: 450 of the anonymous Hub's 500 API calls per window.
+MARGIN = 0.9
+# Until the Hub has announced its quota: MARGIN of its anonymous 500 API / 3,000 file calls.
+DEFAULTS = {"api": 450, "resolvers": 2700}
+# An answer whose window ends more than this after ours belongs to the server's next window
+# (`t` is whole seconds, rounded up); otherwise it is ours, seen by the server.
+SAME_WINDOW_SLACK = 1.0
 
 
-def quota(bucket: str) -> int:
+@dataclass(frozen=True)
+class Policy:
+    limit: int  # requests we grant per window
+    window: int  # seconds
+    reserve: int  # of the announced quota, what we leave unused
+
+
+def ceiling(bucket: str) -> int | None:
+    """The configured budget, None when the environment does not set one."""
     return {
         "api": settings.CANOPY_HUB_API_BUDGET,
         "resolvers": settings.CANOPY_HUB_RESOLVERS_BUDGET,
     }[bucket]
 
 
-def _redis_get(client: Redis, key: str) -> bytes | None:
-    # redis-py types every reply as `Awaitable[Any] | Any` (its asyncio client shares the
-    # signatures); the sync client, without decode_responses, returns GET's bytes or None.
-    return cast("bytes | None", client.get(key))
+def policy(bucket: str, quota: int, window: int, configured_window: int) -> Policy:
+    """What we grant per window, from the announced quota and window (0: none announced yet)."""
+    cap = ceiling(bucket)
+    if not (quota and window):
+        return Policy(DEFAULTS[bucket] if cap is None else cap, configured_window, 0)
+    limit = max(1, math.floor(quota * MARGIN))
+    reserve = quota - limit
+    if cap is not None:
+        # The ceiling counts per configured window: in a shorter announced window, its share;
+        # in a longer one, no more than the ceiling itself.
+        limit = min(limit, max(1, cap * min(window, configured_window) // configured_window))
+    return Policy(limit, window, reserve)
 
 
 class Budget:
     def __init__(self, *, window: int | None = None, sleep: Callable[[float], None] = time.sleep):
         self.window = window or settings.CANOPY_HUB_WINDOW_SECONDS
         self.sleep = sleep
-        self._redis = None
+        self.store: _RedisStore | _DatabaseStore
         if settings.REDIS_URL:
             import redis
 
-            self._redis = redis.Redis.from_url(settings.REDIS_URL)
+            self.store = _RedisStore(redis.Redis.from_url(settings.REDIS_URL))
+        else:
+            self.store = _DatabaseStore()
+
+    def policy(self, bucket: str) -> Policy:
+        quota, window = self.store.announced(bucket)
+        return policy(bucket, quota, window, self.window)
 
     def acquire(self, bucket: str) -> float:
         """Take one request from the bucket, waiting for the next window if it is spent.
@@ -53,51 +93,124 @@ class Budget:
         """
         waited = 0.0
         while True:
-            wait = self._try_acquire(bucket, quota(bucket), time.time())
-            if wait <= 0:
+            p = self.policy(bucket)
+            wait = self.store.take(bucket, time.time(), p.limit, p.window)
+            if wait is None:
                 return waited
             self.sleep(wait)
             waited += wait
 
-    def block(self, bucket: str, seconds: float) -> None:
-        """The Hub said the bucket is spent: nobody asks again for `seconds`."""
-        until = time.time() + seconds
-        if self._redis is not None:
-            self._redis.set(f"canopy:budget:{bucket}:blocked", until, px=int(seconds * 1000) + 1)
+    def observe(self, announced: Announced) -> None:
+        """Take in what an answer said of its bucket: the policy, and the server's own count."""
+        bucket = announced.bucket
+        if announced.quota and announced.window:
+            self.store.announce(bucket, announced.quota, announced.window)
+        if announced.remaining is None or announced.reset is None:
             return
-        HubBudget.objects.get_or_create(bucket=bucket)
-        HubBudget.objects.filter(bucket=bucket, blocked_until__lt=until).update(blocked_until=until)
+        p = self.policy(bucket)
+        # The server has `remaining` left of its quota; we may use that less our reserve.
+        server_used = max(0, p.limit + p.reserve - announced.remaining)
+        self.store.sync(bucket, time.time() + announced.reset, server_used)
 
     def used(self, bucket: str) -> int:
-        start = int(time.time() // self.window * self.window)
-        if self._redis is not None:
-            return int(_redis_get(self._redis, f"canopy:budget:{bucket}:{start}") or 0)
-        row = HubBudget.objects.filter(bucket=bucket, window_start=start).first()
-        return row.used if row else 0
+        """Requests counted in the bucket's current window."""
+        end, used = self.store.window(bucket)
+        return used if end > time.time() else 0
 
-    def _try_acquire(self, bucket: str, limit: int, now: float) -> float:
-        """0 when a request was granted, else the seconds to wait before trying again."""
-        start = int(now // self.window * self.window)
-        window_end = start + self.window
-        if self._redis is not None:
-            blocked = _redis_get(self._redis, f"canopy:budget:{bucket}:blocked")
-            if blocked and float(blocked) > now:
-                return float(blocked) - now
-            key = f"canopy:budget:{bucket}:{start}"
-            pipe = self._redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, self.window * 2)
-            used = pipe.execute()[0]
-            return 0 if used <= limit else window_end - now
-        with transaction.atomic():
-            HubBudget.objects.get_or_create(bucket=bucket)
-            rows = HubBudget.objects.filter(bucket=bucket, blocked_until__lte=now)
-            # A new window resets the counter; the same window counts up to the limit.
-            if rows.filter(window_start__lt=start).update(window_start=start, used=1):
-                return 0
-            if rows.filter(window_start=start, used__lt=limit).update(used=models.F("used") + 1):
-                return 0
-            row = HubBudget.objects.get(bucket=bucket)
-        if row.blocked_until > now:
-            return row.blocked_until - now
-        return window_end - now
+
+class _DatabaseStore:
+    def _rows(self, bucket: str) -> Any:
+        HubBudget.objects.get_or_create(bucket=bucket)
+        return HubBudget.objects.filter(bucket=bucket)
+
+    def announced(self, bucket: str) -> tuple[int, int]:
+        row, _ = HubBudget.objects.get_or_create(bucket=bucket)
+        return row.quota, row.window
+
+    def window(self, bucket: str) -> tuple[float, int]:
+        row, _ = HubBudget.objects.get_or_create(bucket=bucket)
+        return row.window_end, row.used
+
+    def take(self, bucket: str, now: float, limit: int, window: int) -> float | None:
+        """None when a request was granted, else the seconds to wait before trying again.
+
+        The row exists: `Budget.acquire` reads the announced policy from it first.
+        """
+        rows = HubBudget.objects.filter(bucket=bucket)
+        # A window that has ended starts a new one; the current one counts up to the limit.
+        if rows.filter(window_end__lte=now).update(window_end=now + window, used=1):
+            return None
+        if rows.filter(window_end__gt=now, used__lt=limit).update(used=F("used") + 1):
+            return None
+        end = rows.values_list("window_end", flat=True).get()
+        return max(end - now, 0.001)
+
+    def announce(self, bucket: str, quota: int, window: int) -> None:
+        self._rows(bucket).exclude(quota=quota, window=window).update(quota=quota, window=window)
+
+    def sync(self, bucket: str, end: float, server_used: int) -> None:
+        rows = self._rows(bucket)
+        if not rows.filter(window_end__lt=end - SAME_WINDOW_SLACK).update(
+            window_end=end, used=server_used
+        ):
+            rows.update(window_end=end, used=Greatest(F("used"), Value(server_used)))
+
+
+# Numbers cross into Lua as strings; Lua's tostring keeps 14 digits, enough for epoch seconds to
+# a tenth of a millisecond and for counts up to MAX_QUOTA.
+_TAKE = """
+local now, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'end', 'used')
+local window_end, used = tonumber(state[1]) or 0, tonumber(state[2]) or 0
+if now >= window_end then
+  redis.call('HSET', KEYS[1], 'end', tostring(now + window), 'used', 1)
+  return ''
+end
+if used < limit then
+  redis.call('HINCRBY', KEYS[1], 'used', 1)
+  return ''
+end
+return tostring(window_end - now)
+"""
+_SYNC = """
+local window_end, server_used = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'end', 'used')
+local ours, used = tonumber(state[1]) or 0, tonumber(state[2]) or 0
+if window_end <= ours + tonumber(ARGV[3]) then server_used = math.max(used, server_used) end
+redis.call('HSET', KEYS[1], 'end', ARGV[1], 'used', server_used)
+"""
+
+
+class _RedisStore:
+    def __init__(self, client: Redis):
+        self.client = client
+        self._take = client.register_script(_TAKE)
+        self._sync = client.register_script(_SYNC)
+
+    @staticmethod
+    def key(bucket: str) -> str:
+        assert bucket in BUCKETS
+        return f"canopy:budget:{bucket}"
+
+    def _get(self, bucket: str, *fields: str) -> list[bytes | None]:
+        # redis-py types every reply as `Awaitable[Any] | Any` (its asyncio client shares the
+        # signatures); the sync client, without decode_responses, returns bytes or None.
+        return cast("list[bytes | None]", self.client.hmget(self.key(bucket), list(fields)))
+
+    def announced(self, bucket: str) -> tuple[int, int]:
+        quota, window = self._get(bucket, "quota", "window")
+        return int(quota or 0), int(window or 0)
+
+    def window(self, bucket: str) -> tuple[float, int]:
+        end, used = self._get(bucket, "end", "used")
+        return float(end or 0), int(used or 0)
+
+    def take(self, bucket: str, now: float, limit: int, window: int) -> float | None:
+        wait = self._take(keys=[self.key(bucket)], args=[repr(now), limit, window])
+        return max(float(wait), 0.001) if wait else None
+
+    def announce(self, bucket: str, quota: int, window: int) -> None:
+        self.client.hset(self.key(bucket), mapping={"quota": quota, "window": window})
+
+    def sync(self, bucket: str, end: float, server_used: int) -> None:
+        self._sync(keys=[self.key(bucket)], args=[repr(end), server_used, SAME_WINDOW_SLACK])

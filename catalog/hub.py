@@ -4,7 +4,8 @@ Listing pages are fetched one at a time (the client's own `http_backoff`, `hf_ra
 and `ModelInfo`, as `HfApi.list_models` does) because a crawl checkpoints the `Link` cursor
 between pages, which `list_models`' generator does not expose. Every request, whichever client
 call makes it, first takes a slot from the shared `Budget` (an httpx2 request hook installed
-with `set_client_factory`), and a response that says a bucket is spent blocks it for everyone.
+with `set_client_factory`), and every response's `RateLimit` headers (the quota the Hub
+announces, what remains of it) are fed back to the budget, for every worker.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from huggingface_hub.utils import (
 )
 from huggingface_hub.utils._http import hf_request_event_hook
 
+from . import ratelimit
 from .budget import Budget
 
 log = logging.getLogger(__name__)
@@ -88,10 +90,11 @@ def _take_slot(request: httpx2.Request) -> None:
 
 
 def _read_limits(response: httpx2.Response) -> None:
-    budget, bucket = _budget.get(), _bucket(response.request.url)
-    info = parse_ratelimit_headers(response.headers)
-    if budget is not None and bucket and info is not None and info.remaining == 0:
-        budget.block(bucket, info.reset_in_seconds)
+    """Every Hub answer says its bucket's quota and what remains: the budget follows both."""
+    budget = _budget.get()
+    if budget is not None and _bucket(response.request.url):
+        for announced in ratelimit.read(response.headers):
+            budget.observe(announced)
 
 
 def install_hooks() -> None:

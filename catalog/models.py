@@ -321,9 +321,12 @@ class HubBudget(models.Model):
     """Embedded-mode store of the request budget (see catalog.budget); Redis replaces it."""
 
     bucket = models.CharField(max_length=16, primary_key=True)
-    window_start = models.BigIntegerField(default=0)
+    # The current window: when it ends (epoch seconds) and the requests counted in it.
+    window_end = models.FloatField(default=0)
     used = models.PositiveIntegerField(default=0)
-    blocked_until = models.FloatField(default=0)
+    # The quota and window the Hub last announced (RateLimit-Policy); 0 until it has.
+    quota = models.PositiveIntegerField(default=0)
+    window = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"{self.bucket}: {self.used} since {self.window_start}"
+        return f"{self.bucket}: {self.used} until {self.window_end:.0f}"

@@ -34,7 +34,8 @@ def _empty_cache():
 
 @pytest.fixture(autouse=True)
 def _generous_budget(settings):
-    """Our own request budget is tested on purpose in test_budget; elsewhere it stays out of the way."""
+    """An explicit ceiling too high to matter: only a quota a replay announces rations requests
+    (our own budget is tested on purpose in test_budget, which clears it to follow the Hub)."""
     settings.CANOPY_HUB_API_BUDGET = 1_000_000
     settings.CANOPY_HUB_RESOLVERS_BUDGET = 1_000_000
 

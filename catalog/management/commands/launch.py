@@ -54,9 +54,8 @@ class Command(BaseCommand):
                 f"({', '.join(f.name for f in files)}; see hubreplay/data/DEMO.md) at {endpoint}."
             ))  # fmt: skip
             procs["hub"] = f"{py} -m hubreplay {' '.join(map(str, files))} --port {REPLAY_PORT}"
-            # Our own local server: no need to ration requests to it.
-            env.update(CANOPY_HUB_API_BUDGET="1000000", CANOPY_HUB_RESOLVERS_BUDGET="1000000",
-                       CANOPY_DETAILS_PER_RUN=env.get("CANOPY_DETAILS_PER_RUN", "100000"))  # fmt: skip
+            # The budget follows the replay's announced quota; every model's details in one run.
+            env.setdefault("CANOPY_DETAILS_PER_RUN", "100000")
         env["HF_ENDPOINT"] = endpoint
         procs["web"] = f"{py} manage.py runserver 127.0.0.1:{port} --noreload"
         procs["worker"] = (
