@@ -15,6 +15,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from catalog.models import HubModel
+from config.errors import BadInput, Error, from_form_errors
 from config.inputs import REVISION_MAX, DbId, RepoId, Text
 
 from . import audit, review
@@ -150,7 +151,9 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilter]):
     return [_request_out(r) for r in qs[: filters.limit]]
 
 
-@router.post("/requests", response={201: RequestOut}, summary="Request a model for a use")
+@router.post(
+    "/requests", response={201: RequestOut, 404: Error}, summary="Request a model for a use"
+)
 def create_request(request: HttpRequest, body: RequestIn):
     _need(request, "write", "approvals.add_approvalrequest")
     model = HubModel.objects.filter(repo_id=body.model).first()
@@ -222,14 +225,16 @@ def list_waivers(request: HttpRequest, model: Annotated[Text, Bounded(200)] = ""
     return [_waiver_out(w) for w in qs[:1000]]
 
 
-@router.post("/waivers", response={201: WaiverOut}, summary="Grant a waiver")
+@router.post("/waivers", response={201: WaiverOut, 404: Error}, summary="Grant a waiver")
 def create_waiver(request: HttpRequest, body: WaiverIn):
     from .forms import WaiverForm
 
     _need(request, "write", "approvals.add_waiver")
+    if not HubModel.objects.filter(repo_id=body.model).exists():
+        raise HttpError(404, f"No model {body.model} in the catalog")
     form = WaiverForm(body.dict())
     if not form.is_valid():
-        raise HttpError(422, form.errors.as_text())
+        raise BadInput(from_form_errors(form.errors))
     return 201, _waiver_out(form.grant(by=request.user))
 
 

@@ -45,7 +45,8 @@ Text = Annotated[str, Field(json_schema_extra={"pattern": NO_NUL}), AfterValidat
 RepoId = Annotated[
     str,
     Field(min_length=1, max_length=REPO_ID_MAX, pattern=REPO_ID_PATTERN,
-          description="a Hub repo id: `name` or `owner/name`"),
+          description="a Hub repo id: `name` or `owner/name`",
+          examples=["meta-llama/Llama-2-7b-chat-hf"]),
 ]  # fmt: skip
 DbId = Annotated[int, Field(ge=1, le=ID_MAX)]
 

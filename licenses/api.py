@@ -16,7 +16,7 @@ from config.inputs import Text
 
 from .models import License, ModelLicense, Verdict
 
-LicenseKey = Annotated[Text, Field(min_length=1, max_length=80)]
+LicenseKey = Annotated[Text, Field(min_length=1, max_length=80, examples=["llama2"])]
 
 
 class LicenseFilter(Schema):
