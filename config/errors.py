@@ -47,6 +47,7 @@ class BadInput(BadRequest):
 
     def __init__(self, problems: Problems, summary: str = "Invalid request"):
         self.problems = list(problems)
+        self.summary = summary  # a page lists the problems under it
         text = "; ".join(f"{f}: {m}" if f else m for f, m in self.problems)
         super().__init__(f"{summary}: {text}" if text else summary)
 
@@ -93,7 +94,9 @@ def answer(request: HttpRequest, status: int, detail: str, problems: Problems = 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if isinstance(exception, BadInput):
-        return answer(request, 422 if is_api(request) else 400, str(exception), exception.problems)
+        if is_api(request):
+            return json_error(422, str(exception), exception.problems)
+        return page(request, 400, exception.summary, exception.problems)
     # Other 400s (a disallowed Host, a suspicious operation) keep their reason in the log.
     return answer(request, 400, "Bad request: this request cannot be served")
 
