@@ -4,7 +4,7 @@ requests and decisions, waivers, policies and the audit log, with the role of th
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,17 +12,36 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from pydantic import Field
 
 from catalog.models import HubModel
+from config.errors import BadInput, Error, from_form_errors
+from config.inputs import REVISION_MAX, DbId, RepoId, Text
 
 from . import audit, review
 from .auth import auth, has_scope
 from .check import check as run_check
-from .models import ApprovalRequest, AuditEvent, IntendedUse, Policy, Scope, Waiver
+from .models import (
+    ApprovalRequest,
+    AuditEvent,
+    IntendedUse,
+    Policy,
+    Scope,
+    Status,
+    Waiver,
+    WaiverReason,
+)
 
 router = Router(tags=["approvals"], auth=auth)
 
 Use = Literal["research", "internal_tool", "commercial_product", "hosted_service"]
+# licenses.models.Verdict's values (tests/test_bad_requests.py holds them equal)
+VerdictName = Literal["allowed", "conditional", "prohibited", "unknown"]
+Revision = Annotated[Text, Field(max_length=REVISION_MAX, description="a commit sha")]
+
+
+def Bounded(n: int) -> Any:  # noqa: N802 (reads as a type)
+    return Field(max_length=n)
 
 
 def _need(request: HttpRequest, scope: str, perm: str | None = None) -> None:
@@ -58,7 +77,7 @@ class CheckOut(Schema):
     "`curl -H 'Authorization: Bearer cnp_...' "
     "'http://127.0.0.1:8000/api/v1/check?model=meta-llama/Llama-2-7b-chat-hf&use=internal_tool'`",
 )  # fmt: skip
-def check(request: HttpRequest, model: str, use: Use, revision: str = ""):
+def check(request: HttpRequest, model: RepoId, use: Use, revision: Revision = ""):
     _need(request, "check")
     # A pipeline's check with a token is answered before it gets here, by the lean WSGI path
     # (approvals.middleware.CheckFastPath, one statement); this operation documents it and
@@ -69,10 +88,10 @@ def check(request: HttpRequest, model: str, use: Use, revision: str = ""):
 
 
 class RequestIn(Schema):
-    model: str
+    model: RepoId
     use: Use
-    justification: str
-    revision: str = ""
+    justification: Annotated[Text, Field(min_length=1, max_length=5000)]
+    revision: Revision = ""
     scope: Literal["revision", "model", "family"] = "model"
 
 
@@ -115,44 +134,54 @@ def _visible(request: HttpRequest):
     )
 
 
+class RequestFilter(Schema):
+    status: Status | Literal[""] = ""
+    model: Annotated[Text, Bounded(200)] = ""
+    limit: int = Field(100, ge=1, le=1000)
+
+
 @router.get("/requests", response=list[RequestOut], summary="Approval requests you may see")
-def list_requests(request: HttpRequest, status: str = "", model: str = "", limit: int = 100):
+def list_requests(request: HttpRequest, filters: Query[RequestFilter]):
     _need(request, "read")
     qs = _visible(request)
-    if status:
-        qs = qs.filter(status=status)
-    if model:
-        qs = qs.filter(model__repo_id=model)
-    return [_request_out(r) for r in qs[: min(max(limit, 1), 1000)]]
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.model:
+        qs = qs.filter(model__repo_id=filters.model)
+    return [_request_out(r) for r in qs[: filters.limit]]
 
 
-@router.post("/requests", response={201: RequestOut}, summary="Request a model for a use")
+@router.post(
+    "/requests", response={201: RequestOut, 404: Error}, summary="Request a model for a use"
+)
 def create_request(request: HttpRequest, body: RequestIn):
     _need(request, "write", "approvals.add_approvalrequest")
-    model = get_object_or_404(HubModel, repo_id=body.model)
+    model = HubModel.objects.filter(repo_id=body.model).first()
+    if model is None:
+        raise HttpError(404, f"No model {body.model} in the catalog")
     req = review.submit(model=model, use=body.use, justification=body.justification,
                         by=request.user, revision=body.revision, scope=body.scope)  # fmt: skip
     return 201, _request_out(req)
 
 
 @router.get("/requests/{int:request_id}", response=RequestOut, summary="One request")
-def get_request(request: HttpRequest, request_id: int):
+def get_request(request: HttpRequest, request_id: DbId):
     _need(request, "read")
     return _request_out(get_object_or_404(_visible(request), pk=request_id))
 
 
 class DecisionIn(Schema):
     status: Literal["approved", "approved_with_conditions", "rejected"]
-    reason: str = ""
+    reason: Annotated[Text, Bounded(5000)] = ""
     scope: Literal["revision", "model", "family"] | None = None
-    conditions_text: str = ""
+    conditions_text: Annotated[Text, Bounded(5000)] = ""
     attribution_required: bool = False
     internal_only: bool = False
     expires_at: date | None = None
 
 
 @router.post("/requests/{int:request_id}/decision", response=RequestOut, summary="Decide")
-def decide(request: HttpRequest, request_id: int, body: DecisionIn):
+def decide(request: HttpRequest, request_id: DbId, body: DecisionIn):
     _need(request, "write", "approvals.decide_request")
     req = get_object_or_404(_visible(request), pk=request_id)
     try:
@@ -165,11 +194,11 @@ def decide(request: HttpRequest, request_id: int, body: DecisionIn):
 
 
 class WaiverIn(Schema):
-    model: str
-    revision: str = ""
-    reason: str
-    evidence_link: str
-    note: str = ""
+    model: RepoId
+    revision: Revision = ""
+    reason: WaiverReason
+    evidence_link: Annotated[Text, Field(min_length=1, max_length=500, description="a URL")]
+    note: Annotated[Text, Bounded(5000)] = ""
     expires_at: date
 
 
@@ -188,7 +217,7 @@ def _waiver_out(w: Waiver) -> dict[str, Any]:
 
 
 @router.get("/waivers", response=list[WaiverOut], summary="Waivers")
-def list_waivers(request: HttpRequest, model: str = ""):
+def list_waivers(request: HttpRequest, model: Annotated[Text, Bounded(200)] = ""):
     _need(request, "read")
     qs = Waiver.objects.select_related("model", "granted_by")
     if model:
@@ -196,28 +225,33 @@ def list_waivers(request: HttpRequest, model: str = ""):
     return [_waiver_out(w) for w in qs[:1000]]
 
 
-@router.post("/waivers", response={201: WaiverOut}, summary="Grant a waiver")
+@router.post("/waivers", response={201: WaiverOut, 404: Error}, summary="Grant a waiver")
 def create_waiver(request: HttpRequest, body: WaiverIn):
     from .forms import WaiverForm
 
     _need(request, "write", "approvals.add_waiver")
+    if not HubModel.objects.filter(repo_id=body.model).exists():
+        raise HttpError(404, f"No model {body.model} in the catalog")
     form = WaiverForm(body.dict())
     if not form.is_valid():
-        raise HttpError(422, form.errors.as_text())
+        raise BadInput(from_form_errors(form.errors))
     return 201, _waiver_out(form.grant(by=request.user))
+
+
+Names = Annotated[list[Annotated[Text, Field(min_length=1, max_length=100)]], Field(max_length=500)]
 
 
 class PolicyIO(Schema):
     id: int | None = None
-    name: str
-    order: int = 100
+    name: Annotated[Text, Field(min_length=1, max_length=120)]
+    order: int = Field(100, ge=0, le=2**31 - 1)
     action: Literal["approve", "reject", "review"]
     enforced: bool = False
-    verdicts: list[str] = []
-    condition_codes: list[str] = []
-    licenses: list[str] = []
-    authors: list[str] = []
-    uses: list[str] = []
+    verdicts: list[VerdictName] = []
+    condition_codes: Names = []
+    licenses: Names = []
+    authors: Names = []
+    uses: list[Use] = []
     gated: Literal["", "yes", "no"] = ""
     conflict: Literal["", "yes", "no"] = ""
 
@@ -252,7 +286,7 @@ class DryRunUse(Schema):
 
 
 @router.get("/policies/{int:policy_id}/dry-run", response=list[DryRunUse], summary="Dry run")
-def dry_run_policy(request: HttpRequest, policy_id: int):
+def dry_run_policy(request: HttpRequest, policy_id: DbId):
     from .policy import dry_run
 
     _need(request, "read")
@@ -271,10 +305,10 @@ class AuditOut(Schema):
 
 
 class AuditFilter(Schema):
-    action: str = ""
-    actor: str = ""
-    model: str = ""
-    limit: int = 200
+    action: Annotated[Text, Bounded(40)] = ""
+    actor: Annotated[Text, Bounded(150)] = ""
+    model: Annotated[Text, Bounded(200)] = ""
+    limit: int = Field(200, ge=1, le=5000)
 
 
 @router.get("/audit", response=list[AuditOut], summary="The audit log (newest first)")
@@ -285,7 +319,7 @@ def audit_log(request: HttpRequest, filters: Query[AuditFilter]):
     qs = filter_audit(AuditEvent.objects.all(), filters.dict())
     return [{"id": e.pk, "at": e.at, "actor": e.actor_label, "action": e.action,
              "object_type": e.object_type, "object_id": e.object_id, "repo_id": e.repo_id,
-             "detail": e.detail} for e in qs[: min(max(filters.limit, 1), 5000)]]  # fmt: skip
+             "detail": e.detail} for e in qs[: filters.limit]]  # fmt: skip
 
 
 __all__ = ["Scope", "router"]

@@ -9,6 +9,8 @@ from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from django.urls import get_script_prefix, reverse, set_script_prefix
 
+from config.inputs import REVISION_MAX, is_repo_id
+
 from .auth import bearer
 from .check import token_check
 from .models import ApiToken, IntendedUse
@@ -39,6 +41,7 @@ class LoginRequiredMiddleware:
 REVIEWED_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",  # headers below; SSL redirect declines
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
+    "config.errors.RejectBadInput",  # NUL bytes: _query declines them, so this answers 400
     "django.contrib.sessions.middleware.SessionMiddleware",  # a token check reads no session
     "django.middleware.common.CommonMiddleware",  # Content-Length; its options decline
     "django.middleware.csrf.CsrfViewMiddleware",  # a GET; ninja checks CSRF for sessions only
@@ -114,17 +117,17 @@ def _bearer(environ) -> str | None:
 
 def _query(qs: str) -> tuple[str, str, str] | None:
     """(model, revision, use) read as ninja would, or None when ninja should read it."""
-    if not qs.isascii():
-        return None
+    if not qs.isascii() or "%00" in qs or "\x00" in qs:
+        return None  # config.errors.RejectBadInput answers a NUL byte
     got: dict[str, str] = {}
     for key, value in parse_qsl(qs, keep_blank_values=True):
         if key in got:
             return None
         got[key] = value
-    model, use = got.get("model"), got.get("use")
-    if not model or use not in USES:
-        return None  # ninja answers 422 (or decides what an empty model means)
-    return model, got.get("revision", ""), use
+    model, use, revision = got.get("model"), got.get("use"), got.get("revision", "")
+    if not model or use not in USES or not is_repo_id(model) or len(revision) > REVISION_MAX:
+        return None  # ninja answers 422, as approvals.api.check's parameters declare
+    return model, revision, use
 
 
 def _host_allowed(environ) -> bool:

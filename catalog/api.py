@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Schema
+from ninja import Query, Schema
 from ninja.errors import HttpError
+from pydantic import Field
 
 from approvals.api import router as approvals_router
+from config.errors import BadInput, ErrorsApi, from_form_errors
+from config.inputs import PAGE_MAX, RepoId, form_param
 from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
 from licenses.models import ModelLicense
@@ -19,7 +21,7 @@ from . import lineage, search
 from .forms import ModelSearchForm
 from .models import HubModel, RepoAlias
 
-api = NinjaAPI(title="Canopy API", version="1", urls_namespace="api-v1")
+api = ErrorsApi(title="Canopy API", version="1", urls_namespace="api-v1")
 api.add_router("", licenses_router)
 api.add_router("", approvals_router)
 
@@ -102,25 +104,36 @@ class LineageOut(Schema):
     truncated: bool
 
 
+SEARCH = ModelSearchForm.base_fields
+
+
 class SearchParams(Schema):
-    q: str = ""
-    verdict: str = ""
-    effective: str = ""
-    license: str = ""
-    condition: str = ""
-    conflict: str = ""
-    relation: str = ""
-    base: str = ""
-    author: str = ""
-    task: str = ""
-    library: str = ""
-    format: str = ""
-    gated: str = ""
-    params: str = ""
-    memory: float | None = None
+    """The search form's fields (ModelSearchForm validates them), and the page."""
+
+    q: str = form_param(SEARCH["q"])
+    verdict: str = form_param(SEARCH["verdict"])
+    effective: str = form_param(SEARCH["effective"])
+    license: str = form_param(SEARCH["license"])
+    condition: str = form_param(SEARCH["condition"])
+    conflict: str = form_param(SEARCH["conflict"])
+    relation: str = form_param(SEARCH["relation"])
+    base: str = form_param(SEARCH["base"])
+    author: str = form_param(SEARCH["author"])
+    task: str = form_param(SEARCH["task"])
+    library: str = form_param(SEARCH["library"])
+    format: str = form_param(SEARCH["format"])
+    gated: str = form_param(SEARCH["gated"])
+    params: str = form_param(SEARCH["params"])
+    memory: float | None = form_param(SEARCH["memory"], None)
     sort: Literal["downloads", "likes", "modified", "name"] = "downloads"
-    page: int = 1
-    page_size: int = 50
+    page: int = Field(1, ge=1, le=PAGE_MAX)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class LineageParams(Schema):
+    direction: Literal["up", "down"] = "up"
+    depth: int = Field(1, ge=1, le=20)
+    limit: int = Field(500, ge=1, le=5000, description="nodes at most (down)")
 
 
 def _item(m: HubModel) -> dict:
@@ -141,26 +154,26 @@ def _item(m: HubModel) -> dict:
 def _model(repo_id: str) -> HubModel:
     model = HubModel.objects.filter(repo_id=repo_id).first()
     if model is None:
-        alias = get_object_or_404(RepoAlias.objects.select_related("model"), alias=repo_id)
+        alias = RepoAlias.objects.select_related("model").filter(alias=repo_id).first()
+        if alias is None:
+            raise HttpError(404, f"No model {repo_id} in the catalog")
         model = alias.model
     return model
 
 
 @api.get("/models", response=ModelPage, summary="Search the catalog")
 def list_models(request: HttpRequest, params: Query[SearchParams]):
-    size = min(max(params.page_size, 1), 200)
+    size = params.page_size
     form = ModelSearchForm({k: v for k, v in params.dict().items() if v not in (None, "")})
     if not form.is_valid():
-        raise HttpError(
-            400, "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
-        )
+        raise BadInput(from_form_errors(form.errors))
     result = search.search(form)
-    start = (max(params.page, 1) - 1) * size
+    start = (params.page - 1) * size
     rows = result.models(start, start + size + 1)
     nxt = None
     if len(rows) > size:
         query = request.GET.copy()
-        query["page"] = str(max(params.page, 1) + 1)
+        query["page"] = str(params.page + 1)
         nxt = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
     facets = {
         name: [{"value": str(v), "count": n} for v, n in values]
@@ -178,14 +191,9 @@ def explorer_state(m: HubModel) -> ModelLicense | None:
 
 
 @api.get("/models/{path:repo_id}/lineage", response=LineageOut, summary="Ancestors or descendants")
-def model_lineage(
-    request: HttpRequest, repo_id: str, direction: Literal["up", "down"] = "up", depth: int = 1,
-    limit: int = 500,
-):  # fmt: skip
-    if not 1 <= depth <= 20:
-        raise HttpError(400, "depth must be between 1 and 20")
+def model_lineage(request: HttpRequest, repo_id: RepoId, params: Query[LineageParams]):
     model = _model(repo_id)
-    limit = min(max(limit, 1), 5000)
+    direction, depth, limit = params.direction, params.depth, params.limit
     if direction == "up":
         nodes = lineage.ancestors(model, depth=depth)
     else:
@@ -195,7 +203,7 @@ def model_lineage(
 
 
 @api.get("/models/{path:repo_id}", response=ModelOut, summary="One model")
-def get_model(request: HttpRequest, repo_id: str):
+def get_model(request: HttpRequest, repo_id: RepoId):
     model = _model(repo_id)
     parents = [
         {"id": parent.repo_id if parent else edge.parent_repo_id, "relation": edge.relation,

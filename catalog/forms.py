@@ -23,6 +23,14 @@ CONFLICT = [("", "any"), ("yes", "conflict"), ("no", "no conflict")]
 PARAMS = [("", "any"), *[(b, b) for b in BUCKET_ORDER]]
 
 
+def condition_choices() -> list[tuple[str, str]]:
+    """The condition codes some license carries: another code matches no model, and says so."""
+    from .search import _license_codes  # search imports this module
+
+    codes = sorted({code for codes in _license_codes().values() for code in codes})
+    return [("", "any"), *[(c, c) for c in codes]]
+
+
 class ModelSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Search", max_length=200, widget=forms.TextInput(
         attrs={"type": "search", "placeholder": "repo id, author or words from the card",
@@ -30,7 +38,7 @@ class ModelSearchForm(forms.Form):
     verdict = forms.ChoiceField(required=False, choices=VERDICTS, label="Own verdict")
     effective = forms.ChoiceField(required=False, choices=VERDICTS, label="Effective verdict")
     license = forms.CharField(required=False, max_length=80)
-    condition = forms.CharField(required=False, max_length=40, label="Condition code")
+    condition = forms.ChoiceField(required=False, choices=condition_choices, label="Condition code")
     conflict = forms.ChoiceField(required=False, choices=CONFLICT)
     relation = forms.ChoiceField(required=False, choices=RELATIONS, label="Relation to base")
     base = forms.CharField(required=False, max_length=200, label="Base family")

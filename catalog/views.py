@@ -7,6 +7,9 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from config.errors import BadInput, from_form_errors
+from config.inputs import PAGE_MAX
+
 from . import cards, crawler, dashboard, explorer, families, lineage, search
 from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, ModelFile, RepoAlias
@@ -24,6 +27,13 @@ def _get_model_or_redirect(repo_id: str, defer: tuple[str, ...] = ()) -> HubMode
     return redirect(alias.model, permanent=False)
 
 
+def _valid(form: ModelSearchForm) -> dict:
+    """The cleaned search, or a 400 page that says which parameter is wrong."""
+    if not form.is_valid():
+        raise BadInput(from_form_errors(form.errors), "This search cannot be run")
+    return form.cleaned_data
+
+
 def _fragment(request: HttpRequest, template: str, name: str) -> str:
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore (back button after a cache miss) needs the whole page.
@@ -33,6 +43,7 @@ def _fragment(request: HttpRequest, template: str, name: str) -> str:
 @vary_on_headers("HX-Request")
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
+    _valid(form)
     result = search.search(form)
     paginator = Paginator(result.entries, 50)
     paginator.count = result.count  # known from the facet query: no second COUNT(*)
@@ -148,7 +159,7 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     if isinstance(root, HttpResponse):
         return root
     form = ModelSearchForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
+    data = _valid(form)
     members = search.filter_models(families.members(root), data).select_related("license_state")
     counts = families.kind_counts(members)
     groups = [
@@ -208,7 +219,7 @@ def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
     template = "catalog/model_lineage.html"
     relation = request.GET.get("relation", "")
     number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
-    number = max(number, 1)
+    number = min(max(number, 1), PAGE_MAX)  # past the end is an empty page, not an overflow
     htmx = request.htmx  # type: ignore[attr-defined]
     if htmx and not htmx.history_restore_request:
         if relation:

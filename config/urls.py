@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from catalog.api import api
+from config import errors
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:home", permanent=False)),
@@ -12,3 +13,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.not_found
+handler500 = errors.server_error

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import Count
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
+from pydantic import Field
 
 from catalog.models import HubModel
+from config.inputs import Text
 
-from .models import License, ModelLicense
+from .models import License, ModelLicense, Verdict
+
+LicenseKey = Annotated[Text, Field(min_length=1, max_length=80, examples=["llama2"])]
+
+
+class LicenseFilter(Schema):
+    verdict: Verdict | Literal[""] = ""
+    family: Annotated[Text, Field(max_length=80)] = ""
 
 
 class ConditionOut(Schema):
@@ -69,17 +78,17 @@ def make_router() -> Router:
     router = Router(tags=["licenses"])
 
     @router.get("/licenses", response=list[LicenseItem], summary="The license knowledge base")
-    def list_licenses(request: HttpRequest, verdict: str = "", family: str = ""):
+    def list_licenses(request: HttpRequest, filters: Query[LicenseFilter]):
         qs = License.objects.all()
-        if verdict:
-            qs = qs.filter(verdict=verdict)
-        if family:
-            qs = qs.filter(family=family)
+        if filters.verdict:
+            qs = qs.filter(verdict=filters.verdict)
+        if filters.family:
+            qs = qs.filter(family=filters.family)
         counts = _counts()
         return [_item(lic, counts) for lic in qs]
 
     @router.get("/licenses/{key}", response=LicenseOut, summary="One license")
-    def get_license(request: HttpRequest, key: str):
+    def get_license(request: HttpRequest, key: LicenseKey):
         lic = get_object_or_404(License, key=key)
         n = ModelLicense.objects.filter(declared=key).count()
         return {

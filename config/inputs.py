@@ -1,0 +1,73 @@
+"""What a request may carry: the bounds and patterns the API schema declares, and that the
+schemas, forms, URL converters and the lean check path (approvals.middleware) all enforce.
+
+Text never holds NUL (PostgreSQL cannot store it; config.errors.RejectBadInput refuses it in
+paths and queries, these types in JSON bodies); every string has a stated maximum; every
+number a range. Hub repo ids are `name` or `owner/name` of ASCII letters, digits, `_`, `.`, `-`
+(all 760,000 ids of the 2024 list match; the longest has 122 characters)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any, cast
+
+from pydantic import AfterValidator, Field
+
+NO_NUL = "^[^\\x00]*$"  # ECMA and Python regex alike: the schema's pattern for NUL-free text
+NUL_MESSAGE = "NUL characters are not allowed"
+REPO_ID_MAX = 200  # HubModel.repo_id
+REPO_ID_PATTERN = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)?$"
+REPO_ID = re.compile(REPO_ID_PATTERN)
+REVISION_MAX = 40  # a commit sha
+ID_MAX = 2**63 - 1  # database ids are 64-bit
+PAGE_MAX = 100_000
+
+
+def has_nul(value: str) -> bool:
+    return "\x00" in value
+
+
+def is_repo_id(value: str) -> bool:
+    return len(value) <= REPO_ID_MAX and REPO_ID.match(value) is not None
+
+
+def _no_nul(value: str) -> str:
+    if has_nul(value):
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
+# NUL-free text; give it a length: Annotated[Text, Field(max_length=80)]
+Text = Annotated[str, Field(json_schema_extra={"pattern": NO_NUL}), AfterValidator(_no_nul)]
+
+
+RepoId = Annotated[
+    str,
+    Field(min_length=1, max_length=REPO_ID_MAX, pattern=REPO_ID_PATTERN,
+          description="a Hub repo id: `name` or `owner/name`",
+          examples=["meta-llama/Llama-2-7b-chat-hf"]),
+]  # fmt: skip
+DbId = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+
+def form_param(field: Any, default: Any = "") -> Any:
+    """A query parameter validated by a Django form field, declared in the schema as that
+    field validates it: the choices of a ChoiceField (read when the schema is made: they may
+    come from the database), the bounds of a CharField or a number."""
+    from django import forms
+
+    def declare(schema: dict[str, Any]) -> None:
+        if isinstance(field, forms.ChoiceField):
+            schema["enum"] = [str(value) for value, _ in cast(Iterable, field.choices)]
+        elif isinstance(field, forms.CharField):
+            schema.update(maxLength=field.max_length, pattern=NO_NUL)
+        elif isinstance(field, forms.FloatField | forms.IntegerField):
+            schema.pop("anyOf", None)  # a query parameter is a number or absent, never null
+            schema["type"] = "number" if isinstance(field, forms.FloatField) else "integer"
+            bounds = {"minimum": field.min_value, "maximum": field.max_value}
+            schema.update({k: v for k, v in bounds.items() if v is not None})
+        if field.label:
+            schema.setdefault("description", str(field.label))
+
+    return Field(default, json_schema_extra=declare)
