@@ -142,8 +142,8 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
                 row["tags"], row.get("siblings"), row.get("library_name", "")
             )
             row["first_seen_at"] = row["updated_at"] = now
-        for r, exc in bulk.insert_rows(HubModel, new):
-            counts.rejected.append(Rejected(r["repo_id"], quarantine.describe(exc), r["raw"]))
+        for r, error in bulk.insert_rows(HubModel, new):
+            counts.rejected.append(Rejected(r["repo_id"], quarantine.describe(error), r["raw"]))
         new = [r for r in new if "id" in r]
         counts.created = len(new)
         for r in new:
@@ -163,8 +163,8 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             obj.formats = records.formats(obj.tags, obj.siblings, obj.library_name)
             obj.updated_at = now
         refused = bulk.isolate(objs, _upsert)
-        for obj, exc in refused:
-            counts.rejected.append(Rejected(obj.repo_id, quarantine.describe(exc), obj.raw))
+        for obj, error in refused:
+            counts.rejected.append(Rejected(obj.repo_id, quarantine.describe(error), obj.raw))
         kept = {id(o) for o in objs} - {id(o) for o, _ in refused}
         objs = [o for o in objs if id(o) in kept]
         counts.updated = len(objs)
