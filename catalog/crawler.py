@@ -11,6 +11,7 @@ when its worker dies, after which `resume_stalled` hands it to another.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import uuid
@@ -22,7 +23,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
-from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
 from . import bulk, families, lineage, quarantine, records, searchindex
 from .hub import Hub, HubUnavailable, MalformedModelInfo, ModelNotFound, Page
@@ -38,6 +44,7 @@ EVIDENCE_FILE = re.compile(
 )
 DETAILS_PER_STEP = 20
 PARENT_ID_CHARS = 200
+UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 BULK_ROWS = 10_000  # a listing that wrote more refreshes the planner's statistics
 UPDATABLE = [
     f.name
@@ -299,6 +306,16 @@ def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
             text, etag = hub.read_file(model.repo_id, path, revision=model.sha or None)
         except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
             continue  # gated without access, or listed but gone: nothing to read
+        except RevisionNotFoundError as exc:
+            refused.append(Rejected(model.repo_id, quarantine.describe(exc), None, path))
+            continue
+        except OSError as exc:
+            if exc.errno not in UNWRITABLE_NAME:
+                raise
+            # The client names cache files after the commit the server sends: a hostile one
+            # (1,000 characters) cannot be a file name.
+            refused.append(Rejected(model.repo_id, quarantine.describe(exc), None, path))
+            continue
         stored, original = records.bounded_file(text)
         try:
             with transaction.atomic():

@@ -29,6 +29,7 @@ from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
     RepositoryNotFoundError,
+    RevisionNotFoundError,
 )
 from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import (
@@ -226,6 +227,8 @@ class Hub:
                 break
             except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
                 raise
+            except RevisionNotFoundError:
+                raise  # the record names a commit the repo does not have: not transient
             except HfHubHTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else None
                 if status not in TRANSIENT_STATUS or attempt == 3:

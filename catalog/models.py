@@ -250,6 +250,12 @@ class ModelFile(models.Model):
     def __str__(self) -> str:
         return f"{self.model_id}:{self.path}"
 
+    @property
+    def text_bound(self) -> int:
+        from .records import MAX_FILE_CHARS
+
+        return MAX_FILE_CHARS
+
 
 class CrawlRun(models.Model):
     class Kind(models.TextChoices):

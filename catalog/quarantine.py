@@ -57,7 +57,7 @@ def hold(run: CrawlRun, step: str, rejected: Iterable[Rejected]) -> int:
     """Quarantine these under the run (and note each in its errors); returns how many."""
     now, n = timezone.now(), 0
     for r in rejected:
-        repo_id, record = bounded(r.repo_id, 200), record_text(r.record)
+        repo_id, record = clean_text(r.repo_id)[:200], record_text(r.record)
         path = bounded(r.path, 300)
         open_rows = QuarantinedRecord.objects.filter(
             repo_id=repo_id, step=step, path=path, resolved_at__isnull=True

@@ -34,6 +34,9 @@ COLUMN_CHARS = {"repo_id": 200, "hub_id": 32, "author": 100, "sha": 40, "library
                 "pipeline_tag": 100, "change_key": 64}  # fmt: skip
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates (only lone ones survive
 # json.loads: a valid pair is decoded to one character)
+# Cut where the Hub's value is too long for its column (an id or a sha is never cut: a cut one
+# would name another repo or commit).
+CUT_COLUMNS = {k: COLUMN_CHARS[k] for k in ("author", "library_name", "pipeline_tag")}
 FAST_BYTES = 2 * MAX_LIST  # a record this small can hold no string or list over its bound
 
 # Keys that move daily without the repo changing.
@@ -67,20 +70,27 @@ def clean(item: Any) -> tuple[Any, list[str]]:
     if data is not None and len(data) <= FAST_BYTES and b"\\u0000" not in data:
         return item, []
     notes: list[str] = []
-    item = _clean(item, "", notes)
+    if isinstance(item, dict):
+        # Text columns are cut to their own length here, so raw and the row agree.
+        item = {
+            clean_text(k): _clean(v, clean_text(k), notes, CUT_COLUMNS.get(k, MAX_TEXT))
+            for k, v in item.items()
+        }
+    else:
+        item = _clean(item, "", notes)
     if isinstance(item, dict) and len(orjson.dumps(item)) > MAX_RECORD_BYTES:
         notes.append("the record was larger than its bound: its heaviest keys are kept out of raw")
     return item, notes
 
 
-def _clean(value: Any, path: str, notes: list[str]) -> Any:
+def _clean(value: Any, path: str, notes: list[str], limit: int = MAX_TEXT) -> Any:
     if isinstance(value, str):
         text = clean_text(value)
         if text is not value:
             _note(notes, f"{path or 'value'}: NUL or invalid characters removed")
-        if len(text) > MAX_TEXT:
-            _note(notes, f"{path}: cut from {len(text):,} to {MAX_TEXT:,} characters")
-            text = text[:MAX_TEXT]
+        if len(text) > limit:
+            _note(notes, f"{path}: cut from {len(text):,} to {limit:,} characters")
+            text = text[:limit]
         return text
     if isinstance(value, dict):
         out = {}
@@ -209,7 +219,9 @@ class _Reader:
         got = type(self.item[key]).__name__
         _note(self.notes, f"{key}: {expected} expected, got {got} (not stored)")
 
-    def text(self, key: str) -> str | None:
+    def text(self, key: str, *, cut: bool = True) -> str | None:
+        """A string column; one over its length is cut, or dropped where a cut one would be
+        another value (a sha)."""
         value = self.item[key]
         if value is None:
             return ""
@@ -217,6 +229,9 @@ class _Reader:
             self.wrong(key, "a string")
             return None
         limit = COLUMN_CHARS.get(key)
+        if limit and len(value) > limit and not cut:
+            _note(self.notes, f"{key}: {len(value):,} characters, at most {limit} (not stored)")
+            return None
         if limit and len(value) > limit:
             _note(self.notes, f"{key}: cut from {len(value):,} to {limit} characters")
             return value[:limit]
@@ -258,12 +273,12 @@ def row_fields(
     fields: dict[str, Any] = {"repo_id": repo_id, "record_hash": digest or record_hash(item)}
     has = item.keys()
     if item.get("_id"):
-        hub_id = read.text("_id")
-        if hub_id is not None and len(hub_id) <= COLUMN_CHARS["hub_id"]:
+        hub_id = read.text("_id", cut=False)
+        if hub_id is not None:
             fields["hub_id"] = hub_id
     namespace = repo_id.split("/")[0] if "/" in repo_id else ""
     fields["author"] = (read.text("author") if "author" in has else "") or namespace
-    if "sha" in has and (sha := read.text("sha")) is not None:
+    if "sha" in has and (sha := read.text("sha", cut=False)) is not None:
         fields["sha"] = sha
     for key, name in (("createdAt", "created_at"), ("lastModified", "last_modified")):
         if key in has and ((value := read.date(key)) is not None or item[key] is None):
@@ -273,6 +288,8 @@ def row_fields(
             fields[key] = bool(item[key])
     if "gated" in has:
         fields["gated"] = gated(item["gated"])
+        if fields["gated"] == Gated.UNKNOWN and item["gated"] is not None:
+            _note(notes, f"gated: unknown value {str(item['gated'])[:40]!r} (stored as unknown)")
     for key, limit in (("downloads", INT64), ("likes", 2**31)):
         if key in has and (count := read.integer(key, limit)) is not None:
             fields[key] = count
