@@ -70,7 +70,7 @@ def hold(run: CrawlRun, step: str, rejected: Iterable[Rejected]) -> int:
                 repo_id=repo_id, step=step, path=path, first_seen_at=now, **fields
             )
         what = f"{repo_id or '?'}{'/' + path if path else ''}"
-        run.add_error(f"{what}: quarantined at {step}: {r.error}")
+        run.add_error(f"{what}: quarantined at {step}: {bounded(r.error, 300)}")
         n += 1
     return n
 
