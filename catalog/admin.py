@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import CrawlRun, HubBudget, HubModel, LineageEdge, ModelFile, RepoAlias
+from .models import (
+    CrawlRun,
+    HubBudget,
+    HubModel,
+    LineageEdge,
+    ModelFile,
+    QuarantinedRecord,
+    RepoAlias,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -70,6 +78,17 @@ class CrawlRunAdmin(admin.ModelAdmin):
     list_display = ["pk", "kind", "target", "status", "phase", "listed", "created", "updated",
                     "details_fetched", "error_count", "created_at"]  # fmt: skip
     list_filter = ["kind", "status"]
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(ReadOnlyAdmin):
+    """Set aside by the crawler, resolved by a later crawl: nothing to edit by hand."""
+
+    list_display = ["repo_id", "step", "path", "run", "attempts", "last_seen_at", "resolved_at"]
+    list_filter = ["step", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["repo_id", "error"]
+    readonly_fields = [f.name for f in QuarantinedRecord._meta.fields]
+    show_full_result_count = False
 
 
 @admin.register(HubBudget)

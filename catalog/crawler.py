@@ -11,6 +11,7 @@ when its worker dies, after which `resume_stalled` hands it to another.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import uuid
@@ -22,11 +23,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
-from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
-from . import bulk, families, lineage, records, searchindex
-from .hub import Hub, HubUnavailable, ModelNotFound, Page
+from . import bulk, families, lineage, quarantine, records, searchindex
+from .hub import Hub, HubUnavailable, MalformedModelInfo, ModelNotFound, Page
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
+from .quarantine import Rejected, Step
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,8 @@ EVIDENCE_FILE = re.compile(
     r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE
 )
 DETAILS_PER_STEP = 20
+PARENT_ID_CHARS = 200
+UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 BULK_ROWS = 10_000  # a listing that wrote more refreshes the planner's statistics
 UPDATABLE = [
     f.name
@@ -55,7 +64,8 @@ class Counts:
     unchanged: int = 0
     edges: int = 0
     touched: list[int] = field(default_factory=list)  # ids of the rows written
-    errors: list[str] = field(default_factory=list)  # records skipped, with why
+    errors: list[str] = field(default_factory=list)  # problems that cost no record, with why
+    rejected: list[Rejected] = field(default_factory=list)  # records not stored: quarantine them
 
 
 class Lineage(NamedTuple):
@@ -79,19 +89,25 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     Listing items are matched on the Hub's `_id` (repo ids change on renames), compared by hash,
     and only new or changed rows are written. A `detail` record (model_info) always updates its
     row but keeps the listing hash and change key, so the next listing still sees it unchanged.
+    Each record costs only itself: one that cannot be made into a row, or whose row the
+    database refuses, is returned in `rejected` (with its error) and the others are written.
     """
     now = timezone.now()
     counts = Counts()
-    # Cheap first pass (id and hash); the full row is built only for new or changed records.
-    heads: dict[str, tuple[dict[str, Any], str | None, str]] = {}
+    # Cheap first pass (clean, id and hash); full rows only for new or changed records.
+    heads: dict[str, tuple[dict[str, Any], str | None, str, list[str]]] = {}
     for item in items:
         repo_id = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(repo_id, str) or not repo_id:
-            counts.errors.append(f"?: record without an id: {str(item)[:80]}")
-            continue
-        hub_id = item.get("_id") if isinstance(item.get("_id"), str) else None
-        heads[repo_id] = (item, hub_id, records.record_hash(item))
-    hub_ids = [hub_id for _, hub_id, _ in heads.values() if hub_id]
+        try:
+            if not isinstance(repo_id, str) or not repo_id:
+                raise records.MalformedRecord("record without an id")
+            item, notes = records.clean(item)
+            repo_id = item["id"]
+            heads[repo_id] = (item, _hub_id(item), records.record_hash(item), notes)
+        except records.MalformedRecord as exc:
+            rid = repo_id if isinstance(repo_id, str) else ""
+            counts.rejected.append(Rejected(rid, str(exc), item))
+    hub_ids = [hub_id for _, hub_id, _, _ in heads.values() if hub_id]
     columns = ["id", "hub_id", "repo_id", "record_hash"]
     existing = {
         row[0]: HubModel(**dict(zip(columns, row, strict=True)))
@@ -104,7 +120,7 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     sources: list[Lineage] = []
     new: list[dict[str, Any]] = []
     changed: dict[int, dict[str, Any]] = {}
-    for repo_id, (item, hub_id, digest) in heads.items():
+    for repo_id, (item, hub_id, digest, notes) in heads.items():
         match = by_hub.get(hub_id) if hub_id else None
         holder = by_repo.get(repo_id)
         if match is None and holder is not None and (not holder.hub_id or not hub_id):
@@ -113,10 +129,9 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             counts.unchanged += 1
             continue
         try:
-            row = records.row_fields(item, digest=digest)
+            row = records.row_fields(item, digest=digest, notes=notes)
         except records.MalformedRecord as exc:
-            # One unreadable record must not cost the page: report it by id and go on.
-            counts.errors.append(f"{repo_id}: {exc}")
+            counts.rejected.append(Rejected(repo_id, str(exc), item))
             continue
         if holder is not None and holder is not match:
             _evict(holder, now)  # another repo now lives at this id (a rename freed it)
@@ -134,12 +149,13 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
                 row["tags"], row.get("siblings"), row.get("library_name", "")
             )
             row["first_seen_at"] = row["updated_at"] = now
-        bulk.insert_rows(HubModel, new)
-        ids = {r["repo_id"]: r["id"] for r in new}
+        for r, error in bulk.insert_rows(HubModel, new):
+            counts.rejected.append(Rejected(r["repo_id"], quarantine.describe(error), r["raw"]))
+        new = [r for r in new if "id" in r]
         counts.created = len(new)
         for r in new:
-            counts.touched.append(ids[r["repo_id"]])
-            sources.append(Lineage(ids[r["repo_id"]], r["repo_id"], r["tags"], r.get("library_name", ""),
+            counts.touched.append(r["id"])
+            sources.append(Lineage(r["id"], r["repo_id"], r["tags"], r.get("library_name", ""),
                                    r.get("siblings"), r.get("card_data"), r.get("base_models")))  # fmt: skip
     if changed:
         objs = list(HubModel.objects.filter(pk__in=list(changed)))
@@ -153,15 +169,20 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
                 setattr(obj, name, value)
             obj.formats = records.formats(obj.tags, obj.siblings, obj.library_name)
             obj.updated_at = now
-        HubModel.objects.bulk_create(
-            objs, update_conflicts=True, unique_fields=["id"], update_fields=UPDATABLE
-        )
+        refused = bulk.isolate(objs, _upsert)
+        for obj, error in refused:
+            counts.rejected.append(Rejected(obj.repo_id, quarantine.describe(error), obj.raw))
+        kept = {id(o) for o in objs} - {id(o) for o, _ in refused}
+        objs = [o for o in objs if id(o) in kept]
         counts.updated = len(objs)
         for o in objs:
             counts.touched.append(o.pk)
             sources.append(Lineage(o.pk, o.repo_id, o.tags, o.library_name, o.siblings,
                                    o.card_data, o.base_models))  # fmt: skip
-    counts.edges = _write_edges(sources, replace=list(changed))
+    rewritten = [s.pk for s in sources if s.pk in changed]
+    counts.edges = _write_edges(sources, replace=rewritten, errors=counts.errors)
+    stored = [s.repo_id for s in sources]
+    quarantine.resolve(stored, [Step.LISTING, Step.DETAILS] if detail else [Step.LISTING])
     if detail:
         # Search facets (relation, family, format, memory) of one model; a listing's models
         # get theirs in one pass when the listing ends (see _derive_listed).
@@ -169,6 +190,17 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     if counts.touched and not detail:
         _assess(counts.touched)
     return counts
+
+
+def _hub_id(item: dict[str, Any]) -> str | None:
+    hub_id = item.get("_id")
+    return hub_id if isinstance(hub_id, str) and len(hub_id) <= 32 else None
+
+
+def _upsert(objs) -> None:
+    HubModel.objects.bulk_create(
+        objs, update_conflicts=True, unique_fields=["id"], update_fields=UPDATABLE
+    )
 
 
 def _assess(model_ids: list[int]) -> None:
@@ -193,8 +225,10 @@ def _rename(model: HubModel, new_id: str) -> None:
     model.repo_id = new_id
 
 
-def _write_edges(models: list[Lineage], *, replace: list[int]) -> int:
-    """Every touched model's parent edges, rewritten whole (a child's edges change together)."""
+def _write_edges(models: list[Lineage], *, replace: list[int], errors: list[str]) -> int:
+    """Every touched model's parent edges, rewritten whole (a child's edges change together).
+
+    An edge the database refuses is left out and said in `errors`; its model stays stored."""
     rows = [
         {"child_id": m.pk, "parent_repo_id": e.parent, "relation": e.relation,
          "relation_source": e.source, "origin": e.origin}
@@ -203,17 +237,36 @@ def _write_edges(models: list[Lineage], *, replace: list[int]) -> int:
             repo_id=m.repo_id, tags=m.tags, library=m.library_name, files=m.siblings,
             card=m.card_data, base_models=m.base_models,
         )
+        if len(e.parent) <= PARENT_ID_CHARS  # no repo id is longer: a card's prose, not an id
     ]  # fmt: skip
     if replace:
         LineageEdge.objects.filter(child_id__in=replace).delete()
-    bulk.insert_rows(LineageEdge, rows)
-    return len(rows)
+    refused = bulk.insert_rows(LineageEdge, rows)
+    for row, exc in refused:
+        errors.append(f"edge {row['child_id']} -> {row['parent_repo_id'][:80]}: {exc}")
+    return len(rows) - len(refused)
 
 
-def fetch_details(model: HubModel, hub: Hub) -> tuple[HubModel, int]:
-    """model_info for one model, then its license evidence files. Returns (model, files fetched)."""
-    item = hub.model_info(model.repo_id)
-    if item["id"] == model.repo_id and item.get("_id"):
+class Quarantined(Exception):
+    """A model whose details could not be stored; the run quarantines it and goes on."""
+
+    def __init__(self, step: str, rejected: Rejected):
+        super().__init__(f"{rejected.repo_id}: {rejected.error}")
+        self.step, self.rejected = step, rejected
+
+
+def fetch_details(
+    model: HubModel, hub: Hub, *, run: CrawlRun | None = None
+) -> tuple[HubModel, int]:
+    """model_info for one model, then its license evidence files. Returns (model, files fetched).
+
+    Raises Quarantined when the answer cannot be stored; a file that cannot be stored is
+    quarantined under `run` (raised without one) while the other files are read."""
+    try:
+        item = hub.model_info(model.repo_id)
+    except MalformedModelInfo as exc:
+        raise Quarantined(Step.DETAILS, Rejected(model.repo_id, str(exc), exc.record)) from exc
+    if item.get("id") == model.repo_id and isinstance(item.get("_id"), str):
         # Some legacy ids (gpt2) answer 200 echoing the alias with the canonical repo's _id.
         canonical = (
             HubModel.objects.filter(hub_id=item["_id"]).exclude(repo_id=item["id"])
@@ -222,41 +275,69 @@ def fetch_details(model: HubModel, hub: Hub) -> tuple[HubModel, int]:
         if canonical:
             item = {**item, "id": canonical, "modelId": canonical}
     counts = ingest([item], detail=True)
-    if counts.errors:
-        raise records.MalformedRecord(counts.errors[0])
-    fresh = HubModel.objects.get(repo_id=item["id"])
-    if item["id"] != model.repo_id:
+    if counts.rejected:
+        rejected = counts.rejected[0]
+        rejected.repo_id = rejected.repo_id or model.repo_id
+        raise Quarantined(Step.DETAILS, rejected)
+    fresh = HubModel.objects.get(repo_id=records.clean_text(item["id"]))  # as ingest stored it
+    if fresh.repo_id != model.repo_id:
         # The Hub redirected (a renamed repo, a legacy id): the answer's id is canonical.
         RepoAlias.objects.update_or_create(alias=model.repo_id, defaults={"model": fresh})
-    files = _fetch_files(fresh, hub) if fresh.files_key != fresh.change_key else 0
+    files = 0
+    if fresh.files_key != fresh.change_key:
+        files, refused = _fetch_files(fresh, hub)
+        if refused and run is None:
+            raise Quarantined(Step.FILES, refused[0])
+        if refused and run is not None:
+            quarantine.hold(run, Step.FILES, refused)
     HubModel.objects.filter(pk=fresh.pk).update(
         details_key=fresh.change_key, details_at=timezone.now()
     )
     return fresh, files
 
 
-def _fetch_files(model: HubModel, hub: Hub) -> int:
+def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
+    """Read the model's license evidence files; one that cannot be stored is returned, with
+    why, and costs no other. A file is stored cleaned (records.bounded_file)."""
     wanted = [f for f in (model.siblings or []) if EVIDENCE_FILE.match(f)]
-    fetched = 0
+    fetched, refused = 0, []
     for path in wanted:
         try:
             text, etag = hub.read_file(model.repo_id, path, revision=model.sha or None)
         except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
             continue  # gated without access, or listed but gone: nothing to read
-        ModelFile.objects.update_or_create(
-            model=model,
-            path=path,
-            defaults={
-                "text": text,
-                "etag": etag,
-                "revision": model.sha,
-                "fetched_at": timezone.now(),
-            },
-        )
+        except RevisionNotFoundError as exc:
+            refused.append(Rejected(model.repo_id, quarantine.describe(exc), None, path))
+            continue
+        except OSError as exc:
+            if exc.errno not in UNWRITABLE_NAME:
+                raise
+            # The client names cache files after the commit the server sends: a hostile one
+            # (1,000 characters) cannot be a file name.
+            refused.append(Rejected(model.repo_id, quarantine.describe(exc), None, path))
+            continue
+        stored, original = records.bounded_file(text)
+        try:
+            with transaction.atomic():
+                ModelFile.objects.update_or_create(
+                    model=model,
+                    path=path,
+                    defaults={
+                        "text": stored,
+                        "original_chars": original,
+                        "etag": etag,
+                        "revision": model.sha,
+                        "fetched_at": timezone.now(),
+                    },
+                )
+        except bulk.ROW_ERRORS as exc:
+            refused.append(Rejected(model.repo_id, quarantine.describe(exc), text[:1000], path))
+            continue
+        quarantine.resolve([model.repo_id], [Step.FILES], path=path)
         fetched += 1
     model.files.exclude(path__in=wanted).delete()
     HubModel.objects.filter(pk=model.pk).update(files_key=model.change_key)
-    return fetched
+    return fetched, refused
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -282,6 +363,7 @@ def start(
     if limit is None:
         limit = settings.CANOPY_CRAWL_LIMIT if kind == Kind.FULL else 0
     run = CrawlRun.objects.create(kind=kind, target=target, endpoint=endpoint, limit=limit)
+    quarantine.requeue()  # what earlier runs could not store is tried again
     if kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
         run.pending = pending or [target]
         run.seen = sorted(set(run.pending))
@@ -455,6 +537,7 @@ def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
             run.watermark = max(dates)
         for error in counts.errors:
             run.add_error(error)
+        quarantine.hold(run, Step.LISTING, counts.rejected)
         run.cursor = "" if done else page.next_url or ""
         if done:
             run.phase = Phase.DETAILS
@@ -513,7 +596,10 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
     parent = run.pending[0]
     root = 0
     if parent == run.target and not run.cursor and not lineage.resolve([parent]):
-        fetch_details(HubModel(repo_id=parent), hub)  # the root itself, before its children
+        try:
+            fetch_details(HubModel(repo_id=parent), hub, run=run)  # the root, before its children
+        except Quarantined as exc:
+            quarantine.hold(run, exc.step, [exc.rejected])
         root = 1
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
@@ -529,6 +615,7 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         counts = ingest(page.items)
         for error in counts.errors:
             run.add_error(error)
+        quarantine.hold(run, Step.LISTING, counts.rejected)
         _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1, details_fetched=root,
               **_increments(counts, len(page.items)))  # fmt: skip
 
@@ -544,11 +631,14 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
     files = fetched = 0
     if model is None or model.details_key != model.change_key or not model.details_key:
         try:
-            model, files = fetch_details(model or HubModel(repo_id=repo_id), hub)
+            model, files = fetch_details(model or HubModel(repo_id=repo_id), hub, run=run)
             fetched = 1
             _assess([model.pk])
         except ModelNotFound:
             run.add_error(f"{repo_id}: not found on the Hub")
+            model = None
+        except Quarantined as exc:
+            quarantine.hold(run, exc.step, [exc.rejected])
             model = None
     seen = set(run.seen)
     if model is not None:
@@ -588,7 +678,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
     done: list[int] = []
     for model in batch:
         try:
-            fresh, n = fetch_details(model, hub)
+            fresh, n = fetch_details(model, hub, run=run)
             fetched, files = fetched + 1, files + n
             done.append(fresh.pk)
         except HubUnavailable:
@@ -596,9 +686,13 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         except ModelNotFound:
             run.add_error(f"{model.repo_id}: listed but not found by model_info")
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
-        except (records.MalformedRecord, TypeError, ValueError, KeyError) as exc:
-            # A record the client cannot parse: say which and why, keep going.
-            run.add_error(f"{model.repo_id}: malformed record: {exc}")
+        except Quarantined as exc:
+            # Set aside with why; this run goes on, the next one tries it again.
+            quarantine.hold(run, exc.step, [exc.rejected])
+            HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+        except (*bulk.ROW_ERRORS, KeyError) as exc:
+            # Whatever else one model's details make fail costs that model only.
+            quarantine.hold(run, Step.DETAILS, [Rejected(model.repo_id, quarantine.describe(exc))])
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
     if len(batch) < DETAILS_PER_STEP or room <= len(batch):
         run.phase = Phase.FINISHED

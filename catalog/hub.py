@@ -10,6 +10,7 @@ announces, what remains of it) are fed back to the budget, for every worker.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
     RepositoryNotFoundError,
+    RevisionNotFoundError,
 )
 from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import (
@@ -59,6 +61,14 @@ class HubUnavailable(Exception):
 
 class ModelNotFound(Exception):
     pass
+
+
+class MalformedModelInfo(ValueError):
+    """A model_info answer the client's ModelInfo refuses; `record` is the answer as sent."""
+
+    def __init__(self, message: str, record: Any):
+        super().__init__(message)
+        self.record = record
 
 
 @dataclass
@@ -179,7 +189,12 @@ class Hub:
         third of building a `ModelInfo` per item on a 760,000-model crawl.
         """
         response = self._get(url or f"{self.endpoint}/api/models", None if url else params)
-        items = orjson.loads(response.content)
+        try:
+            items = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON: the
+            # standard parser reads them, and catalog.records cleans them out.
+            items = json.loads(response.content)
         if not isinstance(items, list):
             raise HubUnavailable(f"GET /api/models answered {type(items).__name__}, not a list")
         return Page(items=items, next_url=response.links.get("next", {}).get("url"))
@@ -195,7 +210,12 @@ class Hub:
         except RepositoryNotFoundError as exc:
             raise ModelNotFound(repo_id) from exc
         item = response.json()
-        ModelInfo(**item)  # raises TypeError/ValueError/KeyError on a malformed record
+        try:
+            ModelInfo(**item)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise MalformedModelInfo(
+                f"ModelInfo refused it: {type(exc).__name__}: {exc}", item
+            ) from exc
         return item
 
     def read_file(self, repo_id: str, path: str, *, revision: str | None = None) -> tuple[str, str]:
@@ -210,6 +230,8 @@ class Hub:
                 break
             except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
                 raise
+            except RevisionNotFoundError:
+                raise  # the record names a commit the repo does not have: not transient
             except HfHubHTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else None
                 if status not in TRANSIENT_STATUS or attempt == 3:

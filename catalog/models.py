@@ -42,6 +42,9 @@ class HubModel(models.Model):
     parameter_count = models.BigIntegerField(null=True, blank=True)
     base_models = models.JSONField(null=True, blank=True, help_text="The Hub's baseModels answer")
     raw = models.JSONField(default=dict, blank=True, help_text="Last raw Hub record, merged")
+    ingest_notes = models.JSONField(
+        default=list, blank=True, help_text="what ingest cut or dropped to store the record"
+    )
 
     # Change tracking. record_hash: the listing item as last stored, so an unchanged model is
     # never rewritten. change_key: sha or lastModified (whichever the Hub gave) as last listed;
@@ -234,6 +237,9 @@ class ModelFile(models.Model):
     revision = models.CharField(max_length=40, blank=True)
     etag = models.CharField(max_length=80, blank=True)
     text = models.TextField()
+    original_chars = models.PositiveIntegerField(
+        null=True, blank=True, help_text="its length when it was cut to the stored bound"
+    )
     fetched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -243,6 +249,12 @@ class ModelFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id}:{self.path}"
+
+    @property
+    def text_bound(self) -> int:
+        from .records import MAX_FILE_CHARS
+
+        return MAX_FILE_CHARS
 
 
 class CrawlRun(models.Model):
@@ -315,6 +327,42 @@ class CrawlRun(models.Model):
     def add_error(self, message: str) -> None:
         self.error_count += 1
         self.errors = [*self.errors[-19:], {"at": timezone.now().isoformat(), "error": message}]
+
+
+class QuarantinedRecord(models.Model):
+    """A Hub record (or file) the crawler could not store, set aside so the rest of its page
+    and run went on. The next run tries it again; a later successful store resolves it."""
+
+    class Step(models.TextChoices):
+        LISTING = "listing"
+        DETAILS = "details"
+        FILES = "files"
+
+    run = models.ForeignKey(
+        CrawlRun, on_delete=models.CASCADE, related_name="quarantined", help_text="last tried by"
+    )
+    repo_id = models.CharField(max_length=200, blank=True, help_text="empty: the record had none")
+    step = models.CharField(max_length=8, choices=Step.choices)
+    path = models.CharField(max_length=300, blank=True, help_text="the file, for the files step")
+    error = models.TextField()
+    record = models.TextField(blank=True, help_text="the raw record as JSON, cut to its bound")
+    attempts = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["repo_id", "step"],
+                name="quarantine_open_idx",
+                condition=models.Q(resolved_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repo_id or '?'} ({self.step})"
 
 
 class HubBudget(models.Model):

@@ -17,6 +17,7 @@ from .tasks import crawl
 
 CHILDREN_SHOWN = 25
 FAMILY_SHOWN = 20
+QUARANTINE_SHOWN = 100
 
 
 def _get_model_or_redirect(repo_id: str, defer: tuple[str, ...] = ()) -> HubModel | HttpResponse:
@@ -127,7 +128,9 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "children_counts": counts,
         "children_groups": groups,
         "children_shown": CHILDREN_SHOWN,
-        "files": model.files.order_by("path").only("path", "revision", "fetched_at"),
+        "files": model.files.order_by("path").only(
+            "path", "revision", "fetched_at", "original_chars"
+        ),
     }
     return render(request, "catalog/model_detail.html", context)
 
@@ -201,9 +204,13 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(CrawlRun, pk=pk)
-    response = render(
-        request, _fragment(request, "catalog/crawl_detail.html", "progress"), {"run": run}
-    )
+    held = run.quarantined.defer("record")
+    context = {
+        "run": run,
+        "quarantined": held[:QUARANTINE_SHOWN],
+        "quarantined_count": held.count(),
+    }
+    response = render(request, _fragment(request, "catalog/crawl_detail.html", "progress"), context)
     if request.htmx and not run.is_active:  # type: ignore[attr-defined]
         response.status_code = HttpResponseStopPolling.status_code
     return response

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -18,7 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-FORMAT_VERSION = "hubreplay-index/3"
+FORMAT_VERSION = "hubreplay-index/4"
 
 # Keys of the default GET /api/models item, in the Hub's order.
 LIST_KEYS = (
@@ -80,7 +81,7 @@ def default_index_dir() -> Path:
 
 def derived_sha(model_id: str, date: str | None) -> str:
     """Stable made-up commit sha for records that have none (served in headers only)."""
-    return hashlib.sha1((model_id + (date or "")).encode("utf-8")).hexdigest()
+    return hashlib.sha1((model_id + (date or "")).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def state_key(layers: Sequence[Sequence[str]], k: int) -> str:
@@ -118,6 +119,68 @@ def _strip_capture(line: str, rec: dict) -> str | None:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_decoder = json.JSONDecoder()
+_ws = re.compile(r"[ \t\n\r]*")
+
+
+def _members(line: str) -> list[tuple[str, int, int]] | None:
+    """(key, start, end) of each top-level member of a JSON object line, as written in it."""
+    try:
+        i = _ws.match(line, 0).end()  # type: ignore[union-attr]
+        if line[i] != "{":
+            return None
+        i = _ws.match(line, i + 1).end()  # type: ignore[union-attr]
+        out: list[tuple[str, int, int]] = []
+        while line[i] != "}":
+            start = i
+            key, i = json.decoder.scanstring(line, i + 1)  # type: ignore[attr-defined]
+            i = _ws.match(line, i).end()  # type: ignore[union-attr]
+            if line[i] != ":":
+                return None
+            _, i = _decoder.raw_decode(line, _ws.match(line, i + 1).end())  # type: ignore[union-attr]
+            out.append((key, start, i))
+            i = _ws.match(line, i).end()  # type: ignore[union-attr]
+            if line[i] == ",":
+                i = _ws.match(line, i + 1).end()  # type: ignore[union-attr]
+            elif line[i] != "}":
+                return None
+        return out
+    except (ValueError, IndexError):
+        return None
+
+
+def _subset(line: str, members: list[tuple[str, int, int]], keep) -> str:
+    """The object `line` with only the members whose key `keep` accepts, each member and the
+    separator before it exactly as the line has them (the Hub's bytes, escapes included)."""
+    if not members:
+        return line.strip()
+    out, prev, first = [line[: members[0][1]]], members[0][1], True
+    for key, start, end in members:
+        if keep(key):
+            out.append(line[start:end] if first else line[prev:end])
+            first = False
+        prev = end
+    out.append(line[members[-1][2] :].rstrip())
+    return "".join(out)
+
+
+def db_text(value: str) -> str:
+    """Text SQLite can hold: lone surrogates (valid in JSON, not in UTF-8) as \\uXXXX."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _text_col(value) -> str | None:
+    return db_text(value) if isinstance(value, str) else None
+
+
+def _ascii_dumps(obj) -> str:
+    """JSON text SQLite can hold whatever the strings: non-UTF-8 ones stay \\u escapes."""
+    text = _dumps(obj)
+    return text if db_text(text) is text else json.dumps(obj, separators=(",", ":"))
 
 
 class _Builder:
@@ -128,11 +191,11 @@ class _Builder:
         self.fresh = fresh
         con.execute("CREATE TEMP TABLE pending(rowid INTEGER PRIMARY KEY, tags_json TEXT)")
         self.pending: list[tuple[int, str]] = []
-        self.files_rows: list[tuple[int, str, str]] = []
+        self.files_rows: list[tuple[int, str, str | bytes]] = []
         # models rows not yet written: inserted in batches with explicit rowids
         self.new_rows: list[tuple] = []
         self.new_by_id: dict[str, int] = {}
-        self.new_by__id: dict[str, int] = {}
+        self.new_by__id: dict[str | int, int] = {}
         self.next_rowid = (con.execute("SELECT max(rowid) FROM models").fetchone()[0] or 0) + 1
         self.has_aliases = con.execute("SELECT 1 FROM aliases LIMIT 1").fetchone() is not None
 
@@ -174,11 +237,16 @@ class _Builder:
         return n
 
     def apply_record(self, rec: dict, line: str | None = None):
+        if not isinstance(rec, dict):
+            return
         con = self.con
-        files = rec.get("__files") or {}
+        files: dict = rec["__files"] if isinstance(rec.get("__files"), dict) else {}
         api = {k: v for k, v in rec.items() if not k.startswith("__")}
-        mid = api["id"]
+        if not isinstance(api.get("id"), str):
+            return  # nothing serves a record without an id
+        mid = db_text(api["id"])
         _id = api.get("_id")
+        _id = db_text(_id) if isinstance(_id, str) else _id if isinstance(_id, int) else None
 
         if mid in self.new_by_id or (_id is not None and _id in self.new_by__id):
             self._flush()  # a duplicate of a not yet written row: write the batch first
@@ -215,24 +283,30 @@ class _Builder:
         if self.has_aliases:
             con.execute("DELETE FROM aliases WHERE old_id=?", (mid,))
 
-        tags = api.get("tags") or []
-        ftags = [t for t in tags if isinstance(t, str)]
+        tags = api.get("tags")
+        ftags = [db_text(t) for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
         for extra in (api.get("library_name"), api.get("pipeline_tag")):
-            if isinstance(extra, str) and extra not in ftags:
-                ftags.append(extra)
+            if isinstance(extra, str) and db_text(extra) not in ftags:
+                ftags.append(db_text(extra))
         ftags = list(dict.fromkeys(ftags))
 
-        author = api.get("author") or (mid.split("/", 1)[0] if "/" in mid else None)
+        author = _text_col(api.get("author")) or (mid.split("/", 1)[0] if "/" in mid else None)
         gated = api.get("gated")
         gated_s = (
             None
             if gated is None
             else (("true" if gated else "false") if isinstance(gated, bool) else str(gated))
         )
-        sha = api.get("sha") or derived_sha(mid, api.get("lastModified") or api.get("createdAt"))
-        full = (line is not None and _strip_capture(line, rec)) or _dumps(api)
+        date = _text_col(api.get("lastModified")) or _text_col(api.get("createdAt"))
+        sha = _text_col(api.get("sha")) or derived_sha(mid, date)
         lkeys = [k for k in LIST_KEYS if k in api]
-        lst = full if lkeys == list(api) else _dumps({k: api[k] for k in lkeys})
+        full = (line is not None and _strip_capture(line, rec)) or None
+        members = _members(line) if line is not None and full is None else None
+        if full is None and line is not None and members:
+            # The record's own text, byte for byte (lone surrogates stay \\u escapes in it).
+            full = _subset(line, members, lambda k: not k.startswith("__"))
+        full = full or _ascii_dumps(api)
+        lst = full if lkeys == list(api) else _ascii_dumps({k: api[k] for k in lkeys})
         flags = FLAG_CARD_OR_CONFIG if ("cardData" in api or "config" in api) else 0
 
         def num(v, typ):
@@ -244,11 +318,11 @@ class _Builder:
             author,
             num(api.get("downloads"), int),
             num(api.get("likes"), int),
-            api.get("createdAt") if isinstance(api.get("createdAt"), str) else None,
-            api.get("lastModified") if isinstance(api.get("lastModified"), str) else None,
+            _text_col(api.get("createdAt")),
+            _text_col(api.get("lastModified")),
             num(api.get("trendingScore"), float),
-            api.get("pipeline_tag") if isinstance(api.get("pipeline_tag"), str) else None,
-            api.get("library_name") if isinstance(api.get("library_name"), str) else None,
+            _text_col(api.get("pipeline_tag")),
+            _text_col(api.get("library_name")),
             gated_s,
             sha,
             full,
@@ -274,7 +348,9 @@ class _Builder:
         self.pending.append((rowid, _dumps(ftags)))
         for name, text in files.items():
             if isinstance(text, str):
-                self.files_rows.append((rowid, name, text))
+                # A text that is not UTF-8 (lone surrogates) is kept as the bytes served.
+                data = text if db_text(text) is text else text.encode("utf-8", "surrogatepass")
+                self.files_rows.append((rowid, db_text(name), data))
 
     def finalize(self):
         con = self.con

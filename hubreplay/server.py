@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
-from .index import RELATIONS, SORT_KEYS, build_states
+from .index import RELATIONS, SORT_KEYS, build_states, db_text
 
 EXPAND_MODEL = (
     "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
@@ -106,6 +106,13 @@ def _b64e(obj) -> str:
 def _b64d(s: str):
     s = s + "=" * (-len(s) % 4)
     return json.loads(base64.urlsafe_b64decode(s.encode()).decode())
+
+
+def _json(obj) -> str:
+    """JSON text of a record, UTF-8 as the Hub sends it; lone surrogates (valid in JSON, not
+    encodable in UTF-8) stay \\u escapes, as in the snapshot."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return text if db_text(text) is text else json.dumps(obj)
 
 
 def _truthy(v: str | None) -> bool:
@@ -396,7 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
         return status
 
     def _send_json(self, status: int, obj, headers=None) -> int:
-        body = obj if isinstance(obj, bytes) else json.dumps(obj, ensure_ascii=False).encode()
+        body = obj if isinstance(obj, bytes) else _json(obj).encode()
         return self._send(status, body, "application/json; charset=utf-8", headers)
 
     def _redirect(self, location: str) -> int:
@@ -578,7 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
                 for e in expand:
                     if e in rec:
                         item[e] = rec[e]
-                items.append(json.dumps(item, ensure_ascii=False))
+                items.append(_json(item))
         elif full or want_card or want_config:
             items = []
             for r in rows:
@@ -594,7 +601,7 @@ class _Handler(BaseHTTPRequestHandler):
                         rec.pop("cardData", None)
                     if not want_config:
                         rec.pop("config", None)
-                items.append(json.dumps(rec, ensure_ascii=False))
+                items.append(_json(rec))
         else:
             items = [r[2] for r in rows]
         body = ("[" + ",".join(items) + "]").encode()
@@ -666,7 +673,8 @@ class _Handler(BaseHTTPRequestHandler):
         return out
 
     def _base_models(self, rec: dict):
-        tags = [t for t in rec.get("tags") or [] if isinstance(t, str)]
+        listed = rec.get("tags")
+        tags = [t for t in listed if isinstance(t, str)] if isinstance(listed, list) else []
         typed: list[tuple[str, str]] = []
         plain: list[str] = []
         for t in tags:
@@ -754,7 +762,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if r is None:
             raise HttpError(404, "Entry not found", "EntryNotFound", commit)
-        data = r[0].encode("utf-8")
+        data = r[0] if isinstance(r[0], bytes) else r[0].encode("utf-8")
         etag = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
         headers = {**commit, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
         rng = self.headers.get("Range")

@@ -201,10 +201,16 @@ def test_a_malformed_record_is_reported_and_the_rest_of_the_page_is_kept(replay,
         f.writelines(json.dumps(rec) + "\n" for rec in broken)
     run = crawl(replay([str(path)]), hub_for)
     assert run.status == "done"
-    assert HubModel.objects.count() == len(broken) - 2
-    reported = " ".join(e["error"] for e in run.errors)
-    assert broken[3]["id"] in reported and "tags should be a list" in reported
-    assert broken[5]["id"] in reported and "cardData should be an object" in reported
+    # Every record is stored; a value of the wrong type is left out, and the row says so.
+    assert HubModel.objects.count() == len(broken)
+    tags = HubModel.objects.get(repo_id=broken[3]["id"])
+    assert tags.tags == [] and "tags: a list expected, got str (not stored)" in tags.ingest_notes
+    card = HubModel.objects.get(repo_id=broken[5]["id"])
+    assert card.card_data is None
+    assert "cardData: an object expected, got str (not stored)" in card.ingest_notes
+    assert not run.quarantined.exists() and run.error_count == 0
+    others = HubModel.objects.exclude(repo_id__in=[broken[3]["id"], broken[5]["id"]])
+    assert not others.exclude(ingest_notes=[]).exists()
 
 
 def test_a_full_crawl_queues_one_ancestors_run_for_the_parents_it_did_not_find(replay, hub_for):
