@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_search_entry'),
+        ('catalog', '0008_hubbudget_announced_policy'),
     ]
 
     operations = [
