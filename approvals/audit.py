@@ -13,6 +13,7 @@ ACTIONS = {
     "request.sent_to_review": "request sent to review by a policy",
     "request.decided": "request decided (by a person or a policy)",
     "request.needs_rereview": "approval moved to needs re-review",
+    "request.reopened": "decided request reopened by an approver",
     "policy.created": "policy created",
     "policy.changed": "policy changed",
     "policy.deleted": "policy deleted",
