@@ -22,6 +22,17 @@ def canonical_detail(detail: Any) -> Any:
     return json.loads(json.dumps(detail if detail is not None else {}))
 
 
+def _numbers(value: Any) -> Any:
+    """Integral floats as ints: PostgreSQL's jsonb gives 1e20 back as 100000000000000000000."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    return value
+
+
 def canonical_at(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -30,7 +41,7 @@ def entry_hash(entry: Any, prev_hash: str) -> str:
     """SHA-256 over the entry's content as canonical JSON, the previous hash first."""
     content = [
         prev_hash, canonical_at(entry.at), entry.actor_user_id, entry.actor_label, entry.action,
-        entry.object_type, entry.object_id, entry.repo_id, canonical_detail(entry.detail),
+        entry.object_type, entry.object_id, entry.repo_id, _numbers(canonical_detail(entry.detail)),
     ]  # fmt: skip
     body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()

@@ -199,7 +199,7 @@ def reopen(req: ApprovalRequest, *, by, reason: str) -> ApprovalRequest:
         raise PermissionDenied("you may not reopen this request")
     if not reason.strip():
         raise ValidationError("reopening needs a reason")
-    req = ApprovalRequest.objects.select_for_update().select_related("decided_by").get(pk=req.pk)
+    req = ApprovalRequest.objects.select_for_update().get(pk=req.pk)
     if req.status not in DECISIONS:
         raise NotDecided(f"request #{req.pk} is not decided ({req.get_status_display()})")
     previous = {

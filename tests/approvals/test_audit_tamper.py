@@ -30,7 +30,16 @@ def logged(users):
     req = review.submit(model=model, use=IntendedUse.RESEARCH, justification="x",
                         by=users["developer"])  # fmt: skip
     review.decide(req, by=users["approver"], status="rejected", reason="NC")
-    audit.record(actor=users["admin"], action="policy.created", detail={"b": [1, 2.5], "a": "é"})
+    audit.record(
+        actor=users["admin"],
+        action="policy.created",
+        detail={
+            "b": [1, 2.5],
+            "a": "é",
+            "n": [1e20, 1.0, 1e-7, -0.0, True, None],
+            "k": {"z": 1, "y": {"x": ()}},
+        },
+    )
     audit.record(actor=None, label="crawl", action="request.needs_rereview", obj=req)
     audit.record(actor=users["legal"], action="determination.created", repo_id=model.repo_id)
     return list(AuditEvent.objects.order_by("id"))
