@@ -123,6 +123,11 @@ def test_the_page_says_a_decided_request_is_final_and_offers_reopen(client, user
     r = client.post(f"/approvals/{pending.pk}/", {"status": "rejected", "scope": "model",
                                                   "reason": "no"})  # fmt: skip
     assert r.status_code == 409 and b"already decided" in r.content
+    # htmx swaps only 2xx answers: its fragment says so with 200 and shows the decision in force.
+    r = client.post(f"/approvals/{pending.pk}/", {"status": "rejected", "scope": "model",
+                    "reason": "no"}, headers={"HX-Request": "true"})  # fmt: skip
+    assert r.status_code == 200 and b"already decided" in r.content and b"<html" not in r.content
+    assert b"Reopen request" in r.content
     pending.refresh_from_db()
     assert pending.status == Status.APPROVED
 
