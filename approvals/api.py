@@ -190,6 +190,28 @@ def decide(request: HttpRequest, request_id: DbId, body: DecisionIn):
         raise HttpError(403, str(exc)) from exc
     except ValidationError as exc:
         raise HttpError(422, "; ".join(exc.messages)) from exc
+    except review.StateConflict as exc:
+        raise HttpError(409, str(exc)) from exc
+    return _request_out(req)
+
+
+class ReopenIn(Schema):
+    reason: str
+
+
+@router.post("/requests/{int:request_id}/reopen", response=RequestOut,
+             summary="Reopen a decided request (approvers; the reason is audited)")  # fmt: skip
+def reopen(request: HttpRequest, request_id: int, body: ReopenIn):
+    _need(request, "write", "approvals.decide_request")
+    req = get_object_or_404(_visible(request), pk=request_id)
+    try:
+        req = review.reopen(req, by=request.user, reason=body.reason)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from exc
+    except ValidationError as exc:
+        raise HttpError(422, "; ".join(exc.messages)) from exc
+    except review.StateConflict as exc:
+        raise HttpError(409, str(exc)) from exc
     return _request_out(req)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import chain
+from .chain import entry_hash
 from .models import AuditEvent
 
 # Every action the log records, for the audit page's filter (which matches a prefix, so
@@ -13,6 +15,7 @@ ACTIONS = {
     "request.sent_to_review": "request sent to review by a policy",
     "request.decided": "request decided (by a person or a policy)",
     "request.needs_rereview": "approval moved to needs re-review",
+    "request.reopened": "decided request reopened by an approver",
     "policy.created": "policy created",
     "policy.changed": "policy changed",
     "policy.deleted": "policy deleted",
@@ -45,3 +48,13 @@ def record(
         repo_id=repo_id,
         detail=detail or {},
     )
+
+
+def verify() -> chain.Verdict:
+    """The whole log's chain, in id order (manage.py verify_audit, the audit page)."""
+    fields = ["id", "at", "actor_user_id", "actor_label", "action", "object_type", "object_id",
+              "repo_id", "detail", "prev_hash", "hash"]  # fmt: skip
+    return chain.verify(AuditEvent.objects.order_by("id").only(*fields).iterator(chunk_size=2000))
+
+
+__all__ = ["ACTIONS", "KINDS", "entry_hash", "record", "verify"]

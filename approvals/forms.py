@@ -27,6 +27,12 @@ class RequestForm(forms.Form):
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for reopening", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
 class DecisionForm(forms.Form):
     status = forms.ChoiceField(
         label="Decision",

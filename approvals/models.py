@@ -8,11 +8,13 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import HubModel
+
+from . import chain
 
 
 class IntendedUse(models.TextChoices):
@@ -211,33 +213,76 @@ class Waiver(models.Model):
         return f"waiver #{self.pk} {self.model_id} until {self.expires_at}"
 
 
+APPEND_ONLY = "the audit log is append-only"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """The ORM paths that would change or remove rows, or insert them past the chain, raise.
+    (The database refuses them too: migration 0005's triggers.)"""
+
+    def update(self, **kwargs):
+        raise PermissionDenied(APPEND_ONLY)
+
+    def delete(self):
+        raise PermissionDenied(APPEND_ONLY)
+
+    def bulk_update(self, *args, **kwargs):
+        raise PermissionDenied(APPEND_ONLY)
+
+    def bulk_create(self, *args, **kwargs):
+        raise PermissionDenied(f"{APPEND_ONLY}; entries are chained one at a time")
+
+    def _raw_delete(self, *args, **kwargs):
+        raise PermissionDenied(APPEND_ONLY)
+
+
 class AuditEvent(models.Model):
-    """Append-only: rows are inserted, never updated or deleted (save/delete refuse)."""
+    """Append-only and hash-chained: rows are inserted, never updated or deleted, and each
+    one's hash covers its content and the previous row's hash (approvals.chain)."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    # PROTECT: a user with entries is deactivated, not deleted; actor_user_id and actor_label
+    # are the actor as written, whatever happens to the account afterwards.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    actor_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
     actor_label = models.CharField(max_length=150, help_text="username, or the rule / system")
     action = models.CharField(max_length=40, db_index=True)
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=40, blank=True)
     repo_id = models.CharField(max_length=200, blank=True, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
+        constraints = [
+            # One successor per entry: a second writer chaining onto the same tail fails here.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_chain_linear")
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionDenied("the audit log is append-only")
-        super().save(*args, **kwargs)
+        if self.pk is not None or not self._state.adding:
+            raise PermissionDenied(APPEND_ONLY)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            chain.lock_tail(connections[using])
+            tail = type(self).objects.using(using).order_by("-id").values_list("hash", flat=True)
+            self.prev_hash = tail.first() or ""
+            self.actor_user_id = self.actor_id
+            self.detail = chain.canonical_detail(self.detail)
+            self.hash = chain.entry_hash(self, self.prev_hash)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise PermissionDenied("the audit log is append-only")
+        raise PermissionDenied(APPEND_ONLY)
 
 
 class ApiToken(models.Model):

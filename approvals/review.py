@@ -29,6 +29,21 @@ from .models import APPROVED, Action, ApprovalRequest, Coverage, Policy, Scope, 
 log = logging.getLogger(__name__)
 
 DECISIONS = (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)
+# A request is decided once: from these states only. A decided one goes back to pending only
+# through reopen(), so a decision cannot be overwritten by a stale form or a second token.
+OPEN = (Status.PENDING, Status.NEEDS_REREVIEW)
+
+
+class StateConflict(Exception):
+    """The request is not in a state this step applies to (the API answers 409)."""
+
+
+class AlreadyDecided(StateConflict):
+    pass
+
+
+class NotDecided(StateConflict):
+    pass
 
 
 def can_request(user) -> bool:
@@ -142,6 +157,13 @@ def decide(
 
 
 def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None, **fields) -> None:
+    """The one place a decision is written (people through decide(), policies through submit());
+    `req` is locked or new, so the state read here is the one the write replaces."""
+    if req.status not in OPEN:
+        raise AlreadyDecided(
+            f"request #{req.pk} is already decided ({req.get_status_display()}); "
+            "an approver may reopen it, with a reason"
+        )
     now = timezone.now()
     if fields.get("expires_at") is None and status in APPROVED and rule is not None:
         fields["expires_at"] = date.today() + timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
@@ -167,6 +189,39 @@ def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None,
                 "conditions": req.structured_conditions, "text": req.conditions_text,
                 "policy": rule.pk if rule else None, "covers": [m.repo_id for m in keep]},
     )  # fmt: skip
+
+
+@transaction.atomic
+def reopen(req: ApprovalRequest, *, by, reason: str) -> ApprovalRequest:
+    """Undo a decision explicitly: the request is pending again, covers only its model, and the
+    log keeps who reopened it, why, and the decision it replaced."""
+    if not can_decide(by, req):
+        raise PermissionDenied("you may not reopen this request")
+    if not reason.strip():
+        raise ValidationError("reopening needs a reason")
+    req = ApprovalRequest.objects.select_for_update().get(pk=req.pk)
+    if req.status not in DECISIONS:
+        raise NotDecided(f"request #{req.pk} is not decided ({req.get_status_display()})")
+    previous = {
+        "status": req.status, "decided_at": req.decided_at.isoformat() if req.decided_at else None,
+        "decided_by": req.decided_by.get_username() if req.decided_by else None,
+        "policy": req.decided_by_rule_id, "reason": req.reason,
+        "conditions": req.structured_conditions, "text": req.conditions_text,
+    }  # fmt: skip
+    req.status, req.decided_by, req.decided_by_rule, req.decided_at = (
+        Status.PENDING,
+        None,
+        None,
+        None,
+    )
+    req.reason, req.conditions_text, req.expires_at = "", "", None
+    req.attribution_required = req.internal_only = False
+    req.changes, req.updated_at = [], timezone.now()
+    req.save()
+    Coverage.objects.filter(approval=req).exclude(model=req.model).delete()
+    audit.record(actor=by, action="request.reopened", obj=req, repo_id=req.model.repo_id,
+                 detail={"reason": reason.strip(), "previous": previous})  # fmt: skip
+    return req
 
 
 def rereview(model_ids: list[int]) -> list[int]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.request_list, name="request_list"),
     path("new/", views.request_new, name="request_new"),
     path("<int:pk>/", views.request_detail, name="request_detail"),
+    path("<int:pk>/reopen/", views.request_reopen, name="request_reopen"),
     path("export.csv", views.export_approvals, name="export_approvals"),
     path("waivers/", views.waiver_list, name="waiver_list"),
     path("policies/", views.policy_list, name="policy_list"),

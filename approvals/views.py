@@ -21,7 +21,7 @@ from catalog.models import HubModel
 from licenses.panel import panel_context
 
 from . import audit, exports, review
-from .forms import AuditFilterForm, DecisionForm, RequestForm, WaiverForm
+from .forms import AuditFilterForm, DecisionForm, ReopenForm, RequestForm, WaiverForm
 from .models import APPROVED, ApprovalRequest, AuditEvent, Policy, Status, Waiver
 from .policy import dry_run
 
@@ -76,6 +76,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request_or_404(request, pk)
     may_decide = review.can_decide(request.user, req)
     form = DecisionForm(initial={"scope": req.scope, "status": Status.APPROVED})
+    refused, status = "", 200
     if request.method == "POST":
         if not may_decide:
             raise PermissionDenied
@@ -85,6 +86,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 review.decide(req, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc)
+            except review.AlreadyDecided as exc:
+                # A stale page (another approver decided meanwhile): show the decision in force.
+                # htmx swaps only 2xx answers, so its fragment comes back with 200.
+                refused, status = str(exc), 200 if request.htmx else 409  # type: ignore[attr-defined]
+                req = _get_request_or_404(request, pk)
             else:
                 if not request.htmx:  # type: ignore[attr-defined]
                     messages.success(request, "Decision recorded.")
@@ -95,11 +101,34 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "req": req,
         "form": form,
         "may_decide": may_decide,
+        "is_open": req.status in review.OPEN,
+        "reopen_form": ReopenForm(),
+        "refused": refused,
         "ancestors": lineage.ancestors(req.model, depth=10),
         "covers": req.covers.select_related("model").order_by("model__repo_id"),
         **panel_context(req.model),
     }
-    return render(request, _fragment(request, "approvals/request_detail.html", "decision"), context)
+    template = _fragment(request, "approvals/request_detail.html", "decision")
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def request_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_request_or_404(request, pk)
+    if not review.can_decide(request.user, req):
+        raise PermissionDenied
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Reopening needs a reason.")
+        return redirect(req)
+    try:
+        review.reopen(req, by=request.user, reason=form.cleaned_data["reason"])
+    except (ValidationError, review.StateConflict) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Request #{req.pk} reopened: it is pending again.")
+    return redirect(req)
 
 
 @login_required
@@ -168,6 +197,8 @@ def audit_log(request: HttpRequest) -> HttpResponseBase:
         "form": form,
         "page": Paginator(qs, 100).get_page(request.GET.get("page")),
         "actions": [*audit.KINDS.items(), *audit.ACTIONS.items()],
+        # The walk reads every entry, so it runs when asked, not on each page view.
+        "chain": audit.verify() if request.GET.get("verify") else None,
     }
     return render(request, _fragment(request, "approvals/audit_log.html", "results"), context)
 
