@@ -180,7 +180,8 @@ class DecisionIn(Schema):
     expires_at: date | None = None
 
 
-@router.post("/requests/{int:request_id}/decision", response=RequestOut, summary="Decide")
+@router.post("/requests/{int:request_id}/decision", response={200: RequestOut, 409: Error},
+             summary="Decide (409 when the request is already decided)")  # fmt: skip
 def decide(request: HttpRequest, request_id: DbId, body: DecisionIn):
     _need(request, "write", "approvals.decide_request")
     req = get_object_or_404(_visible(request), pk=request_id)
@@ -196,12 +197,12 @@ def decide(request: HttpRequest, request_id: DbId, body: DecisionIn):
 
 
 class ReopenIn(Schema):
-    reason: str
+    reason: Annotated[Text, Bounded(5000)]
 
 
-@router.post("/requests/{int:request_id}/reopen", response=RequestOut,
+@router.post("/requests/{int:request_id}/reopen", response={200: RequestOut, 409: Error},
              summary="Reopen a decided request (approvers; the reason is audited)")  # fmt: skip
-def reopen(request: HttpRequest, request_id: int, body: ReopenIn):
+def reopen(request: HttpRequest, request_id: DbId, body: ReopenIn):
     _need(request, "write", "approvals.decide_request")
     req = get_object_or_404(_visible(request), pk=request_id)
     try:

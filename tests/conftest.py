@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -75,7 +76,6 @@ def _flush_past_the_audit_triggers():
     """Transactional tests empty every table after each test (TRUNCATE, or DELETE on SQLite),
     which the audit log's triggers refuse, as they must in production. Here, and only here,
     the flush lifts them inside its own transaction and puts them back before it commits."""
-    import importlib
 
     from django.db.backends.base.operations import BaseDatabaseOperations
 
@@ -97,3 +97,19 @@ def _flush_past_the_audit_triggers():
     BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     BaseDatabaseOperations.execute_sql_flush = original
+
+
+def role(name: str):
+    """The group of a role, made again where a transactional test's flush removed it (the five
+    roles come from a data migration, which a flush does not replay)."""
+    from django.contrib.auth.models import Group, Permission
+
+    roles = importlib.import_module("approvals.migrations.0002_roles").ROLES
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        for perm in {*roles[name], *roles["viewer"]}:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return group

@@ -8,11 +8,12 @@ as a 500. The data is the crawled Llama-2 family (tests/catalog/conftest.py)."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 
 from approvals.models import ApiToken
 from tests.catalog.conftest import ROOT, family  # noqa: F401 (the module's crawled fixture)
+from tests.conftest import role
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +189,7 @@ def anon() -> Client:
 @pytest.fixture
 def admin_user(db) -> User:
     user = User.objects.create_superuser("admin", "admin@example.com", "pw-admin")
-    user.groups.add(Group.objects.get(name="admin"))
+    user.groups.add(role("admin"))
     return user
 
 

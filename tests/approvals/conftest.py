@@ -6,12 +6,12 @@ import gzip
 import json
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from catalog import crawler
 from catalog.models import CrawlRun, HubModel
 from licenses import tasks as license_tasks
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, role
 
 ROLES = ["viewer", "developer", "legal", "approver", "admin"]
 ROOT = "meta-llama/Llama-2-7b-chat-hf"
@@ -20,12 +20,12 @@ ROOT = "meta-llama/Llama-2-7b-chat-hf"
 @pytest.fixture
 def users(db) -> dict[str, User]:
     out = {}
-    for role in ROLES:
-        user = User.objects.create_user(role, f"{role}@example.com", "pw-" + role)
-        user.groups.add(Group.objects.get(name=role))
-        out[role] = user
+    for name in ROLES:
+        user = User.objects.create_user(name, f"{name}@example.com", "pw-" + name)
+        user.groups.add(role(name))
+        out[name] = user
     out["approver2"] = User.objects.create_user("approver2", "a2@example.com", "pw")
-    out["approver2"].groups.add(Group.objects.get(name="approver"))
+    out["approver2"].groups.add(role("approver"))
     return out
 
 

@@ -5,12 +5,11 @@ approver's page shows what changed and the approver got an email."""
 
 from __future__ import annotations
 
-import importlib
 import re
 from datetime import date, timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import User
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -20,11 +19,11 @@ from catalog.models import CrawlRun, HubModel
 from licenses import tasks as license_tasks
 from tests.approvals.conftest import ROOT, constructed_base_license_change
 from tests.browser.conftest import _new_page
+from tests.conftest import role as conftest_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FINETUNE = "ALIN-LLM/finetune-llama-2-7b-chat-gsm8k"  # base_model:finetune:ROOT, no own license
-ROLES = importlib.import_module("approvals.migrations.0002_roles").ROLES
 
 
 def _crawl_and_assess(server, hub_for) -> None:
@@ -40,15 +39,8 @@ def _crawl_and_assess(server, hub_for) -> None:
 
 
 def _user(username: str, role: str) -> User:
-    # Transactional tests flush the database, so the roles of migration 0002 may be gone.
-    group, _ = Group.objects.get_or_create(name=role)
-    for name in {*ROLES[role], *ROLES["viewer"]}:
-        app_label, codename = name.split(".")
-        group.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
     user = User.objects.create_user(username, f"{username}@example.com", f"pw-{username}")
-    user.groups.add(group)
+    user.groups.add(conftest_role(role))
     return user
 
 

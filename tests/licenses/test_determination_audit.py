@@ -4,13 +4,14 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from approvals.models import AuditEvent
 from catalog.models import HubModel
 from licenses import assessment
 from licenses.models import Determination, ModelLicense
+from tests.conftest import role
 
 pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
@@ -32,7 +33,7 @@ def model() -> HubModel:
 @pytest.fixture
 def legal() -> User:
     user = User.objects.create_user("lena", password="x")
-    user.groups.add(Group.objects.get(name="legal"))
+    user.groups.add(role("legal"))
     return user
 
 
@@ -89,7 +90,7 @@ def test_each_determination_change_and_revocation_is_logged_with_actor_and_outco
 
 def test_the_domain_function_checks_the_role_and_logs_nothing_it_refuses(model, legal):
     viewer = User.objects.create_user("vic", password="x")
-    viewer.groups.add(Group.objects.get(name="viewer"))
+    viewer.groups.add(role("viewer"))
     with pytest.raises(PermissionDenied):
         assessment.determine(model=model, license_key="mit", reason="x", by=viewer)
     with pytest.raises(ValidationError):
