@@ -429,7 +429,9 @@ def after_error(run_id: int, exc: Exception, attempt: int) -> float | None:
         CrawlRun.objects.filter(pk=run_id, status=Status.RUNNING, lease="").update(
             status=Status.QUEUED
         )
-        wait = min(settings.CANOPY_CRAWL_BACKOFF_SECONDS * 2**attempt, 300.0)
+        # Capped below the stall timeout: a run waiting for its retry never looks abandoned.
+        cap = min(300.0, settings.CANOPY_STALL_SECONDS / 2)
+        wait = min(settings.CANOPY_CRAWL_BACKOFF_SECONDS * 2**attempt, cap)
         wait *= random.uniform(0.5, 1.0)
         log.warning(
             "crawl #%s: retry %d/%d in %.1fs: %s", run_id, attempt + 1, retries, wait, reason
@@ -463,7 +465,15 @@ def sync_runs(run: CrawlRun, *, hub: Hub | None = None) -> list[CrawlRun]:
     context = _sync.set(driven)
     try:
         for run_id in driven:  # grows while runs queue others
-            _drive(run_id, hub)
+            try:
+                _drive(run_id, hub)
+            except BaseException:
+                # Interrupted (Ctrl-C): left for a worker or the next --sync, not `running`.
+                _reconnect()
+                CrawlRun.objects.filter(pk=run_id, status=Status.RUNNING, lease="").update(
+                    status=Status.QUEUED
+                )
+                raise
     finally:
         _sync.reset(context)
     runs = CrawlRun.objects.in_bulk(driven)

@@ -305,3 +305,20 @@ def test_a_run_waiting_for_its_retry_is_queued_not_running(replay):
     assert wait is not None and 0 < wait <= 0.05
     assert (run.status, run.lease) == ("queued", "")
     assert crawler.resume_stalled() == []  # fresh: its retry is coming
+
+
+def test_an_interrupted_sync_crawl_is_left_queued_for_the_next_one(replay, hub_for, on_change):
+    server = replay(["family.jsonl.gz"], page_size_cap=50)
+
+    def interrupt():
+        raise KeyboardInterrupt  # Ctrl-C in the middle of a step
+
+    on_change(interrupt)
+    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    with pytest.raises(KeyboardInterrupt):
+        crawler.run_sync(run, hub=hub_for(server))
+    run.refresh_from_db()
+    assert (run.status, run.lease, run.pages) == ("queued", "", 0)
+    assert unheld_running_runs() == []
+    run = crawler.run_sync(run, hub=hub_for(server))  # the next --sync finishes it
+    assert run.status == "done" and run.listed == FAMILY
