@@ -7,20 +7,29 @@ checkpoint (cursor, queue, counts), so a worker killed at any point loses at mos
 flight, and redoing it is harmless because every write is an upsert keyed on the Hub's ids.
 A run is held by one worker at a time through a lease (a conditional UPDATE) that goes stale
 when its worker dies, after which `resume_stalled` hands it to another.
+
+An error inside a step is either transient (the Hub's 429 / 5xx / network errors and undecodable
+answers, a lost database connection): the step is retried with backoff, the run waiting as
+`queued`; or anything else: the run fails with its reason. So a run is `running` only while a
+worker holds its lease (see `after_error`).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import logging
+import random
 import re
+import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from huggingface_hub.errors import (
@@ -34,6 +43,7 @@ from . import bulk, families, lineage, quarantine, records, searchindex
 from .hub import Hub, HubUnavailable, MalformedModelInfo, ModelNotFound, Page
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
 from .quarantine import Rejected, Step
+from .signals import models_changed
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,12 @@ UPDATABLE = [
     for f in HubModel._meta.concrete_fields
     if f.name not in ("id", "first_seen_at", "details_key", "files_key", "details_at")
 ]
+# Errors a step is retried after; json's error covers orjson's and a truncated answer's.
+TRANSIENT = (HubUnavailable, json.JSONDecodeError, OperationalError, InterfaceError)
+
+# Inside run_sync: the runs it drives, in order (runs queued meanwhile are appended); None in
+# a worker. Consequences of a step (assessments, ancestors runs) are done inline when set.
+_sync: ContextVar[list[int] | None] = ContextVar("canopy_crawl_sync", default=None)
 
 
 class LeaseLost(Exception):
@@ -204,11 +220,10 @@ def _upsert(objs) -> None:
 
 
 def _assess(model_ids: list[int]) -> None:
-    """Queue the license assessment of models whose evidence may have changed."""
-    if settings.CANOPY_ASSESS_ON_CRAWL:
-        from licenses.tasks import assess_models
-
-        assess_models.delay_on_commit(model_ids)
+    """Tell the apps above that these models' evidence may have changed (licenses assesses
+    them): done before this returns under run_sync, queued for a worker otherwise."""
+    if model_ids:
+        models_changed.send(HubModel, model_ids=list(model_ids), inline=_sync.get() is not None)
 
 
 def _evict(model: HubModel, now) -> None:
@@ -399,9 +414,13 @@ def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> Craw
     target = ids[0] if len(ids) == 1 else f"{len(ids)} missing ancestors"
     run, created = start(Kind.ANCESTORS, target=target, endpoint=endpoint, pending=ids)
     if created:
-        from .tasks import crawl
+        driven = _sync.get()
+        if driven is not None:
+            driven.append(run.pk)  # run_sync drives it when the runs before it are done
+        else:
+            from .tasks import crawl
 
-        crawl.delay_on_commit(run.pk)
+            crawl.delay_on_commit(run.pk)
     return run
 
 
@@ -422,7 +441,13 @@ def claim(run_id: int) -> str | None:
 
 
 def release(run_id: int, token: str) -> None:
-    CrawlRun.objects.filter(pk=run_id, lease=token).update(lease="")
+    try:
+        CrawlRun.objects.filter(pk=run_id, lease=token).update(lease="")
+    except (OperationalError, InterfaceError):
+        # The step lost its database connection: on a new one, or the lease would hold the
+        # run until it goes stale.
+        _reconnect()
+        CrawlRun.objects.filter(pk=run_id, lease=token).update(lease="")
 
 
 def advance(run_id: int, *, steps: int, hub: Hub | None = None) -> bool | None:
@@ -449,18 +474,115 @@ def advance(run_id: int, *, steps: int, hub: Hub | None = None) -> bool | None:
 
 
 def fail(run_id: int, message: str) -> None:
+    """End an active run as failed with its reason, its lease cleared."""
     run = CrawlRun.objects.get(pk=run_id)
+    if not run.is_active:
+        return
     run.add_error(message)
     run.status, run.finished_at, run.lease = Status.FAILED, timezone.now(), ""
     run.save(update_fields=["errors", "error_count", "status", "finished_at", "lease"])
 
 
+def progress(run_id: int) -> tuple[Any, ...]:
+    """What a step that did something changes in its run's checkpoint."""
+    fields = ("phase", "cursor", "pages", "listed", "details_fetched", "files_fetched")
+    return tuple(CrawlRun.objects.values_list(*fields).get(pk=run_id))
+
+
+def failures_in_a_row(run_id: int, attempt: int, before: tuple[Any, ...] | None) -> int:
+    """`attempt` (the failures so far), or 0 when the step that failed still checkpointed some
+    work since `before` (its progress): a long run is failed by a fault that persists, not by
+    faults spread over hours."""
+    _reconnect()
+    try:
+        return attempt if before is None or progress(run_id) == before else 0
+    except (OperationalError, InterfaceError):
+        return attempt  # still no database: no progress either
+
+
+def after_error(run_id: int, exc: Exception, attempt: int) -> float | None:
+    """What follows `exc` stopping a run's step after `attempt` failures in a row: the seconds
+    to wait before trying again (a transient error, at most CANOPY_CRAWL_RETRIES times; the run
+    waits as `queued`), or None when the run has failed with its reason."""
+    _reconnect()
+    retries = settings.CANOPY_CRAWL_RETRIES
+    reason = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, TRANSIENT) and attempt < retries:
+        CrawlRun.objects.filter(pk=run_id, status=Status.RUNNING, lease="").update(
+            status=Status.QUEUED
+        )
+        # Capped below the stall timeout: a run waiting for its retry never looks abandoned.
+        cap = min(300.0, settings.CANOPY_STALL_SECONDS / 2)
+        wait = min(settings.CANOPY_CRAWL_BACKOFF_SECONDS * 2**attempt, cap)
+        wait *= random.uniform(0.5, 1.0)
+        log.warning(
+            "crawl #%s: retry %d/%d in %.1fs: %s", run_id, attempt + 1, retries, wait, reason
+        )
+        return wait
+    if isinstance(exc, TRANSIENT):
+        reason = f"gave up after {retries} retries: {reason}"
+    else:
+        log.error("crawl #%s failed", run_id, exc_info=exc)
+    fail(run_id, reason)
+    return None
+
+
+def _reconnect() -> None:
+    """Drop database connections that failed and do not answer: the next query opens anew."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+
+
 def run_sync(run: CrawlRun, *, hub: Hub | None = None) -> CrawlRun:
     """Drive a run to its end in this process (`manage.py crawl --sync`, tests, benchmarks)."""
-    while advance(run.pk, steps=50, hub=hub) is False:
-        pass
-    run.refresh_from_db()
-    return run
+    return sync_runs(run, hub=hub)[0]
+
+
+def sync_runs(run: CrawlRun, *, hub: Hub | None = None) -> list[CrawlRun]:
+    """Do in this process all a worker would for this run: its steps, the license assessments
+    they trigger and their fan-out (inline, see `_assess`), then the ancestors runs queued on
+    the way, in order. Returns the runs, this one first, each done or failed."""
+    driven = [run.pk]
+    context = _sync.set(driven)
+    try:
+        for run_id in driven:  # grows while runs queue others
+            try:
+                _drive(run_id, hub)
+            except BaseException:
+                # Interrupted (Ctrl-C): left for a worker or the next --sync, not `running`.
+                _reconnect()
+                CrawlRun.objects.filter(pk=run_id, status=Status.RUNNING, lease="").update(
+                    status=Status.QUEUED
+                )
+                raise
+    finally:
+        _sync.reset(context)
+    runs = CrawlRun.objects.in_bulk(driven)
+    return [runs[pk] for pk in driven]
+
+
+def _drive(run_id: int, hub: Hub | None) -> None:
+    endpoint = CrawlRun.objects.values_list("endpoint", flat=True).get(pk=run_id)
+    if hub is None or hub.endpoint != endpoint:
+        hub = Hub(endpoint=endpoint)
+    attempt = 0
+    while True:
+        before = None
+        try:
+            before = progress(run_id)
+            state = advance(run_id, steps=1, hub=hub)
+        except Exception as exc:
+            attempt = failures_in_a_row(run_id, attempt, before)
+            wait = after_error(run_id, exc, attempt)
+            if wait is None:
+                return
+            time.sleep(wait)
+            attempt += 1
+            continue
+        if state is not False:
+            return  # done, or held by a worker (which finishes it)
+        attempt = 0
 
 
 def resume_stalled() -> list[int]:
@@ -633,7 +755,6 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
         try:
             model, files = fetch_details(model or HubModel(repo_id=repo_id), hub, run=run)
             fetched = 1
-            _assess([model.pk])
         except ModelNotFound:
             run.add_error(f"{repo_id}: not found on the Hub")
             model = None
@@ -650,6 +771,10 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
     with transaction.atomic():
         _save(run, token, ["pending", "seen", "errors", "error_count"],
               details_fetched=fetched, files_fetched=files)  # fmt: skip
+    if fetched and model is not None:
+        # After the checkpoint: its parents are in `seen`, so its assessment, finding them
+        # missing, does not queue another run for what this one is about to walk.
+        _assess([model.pk])
 
 
 def _detail_scope(run: CrawlRun):
@@ -682,6 +807,12 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             fetched, files = fetched + 1, files + n
             done.append(fresh.pk)
         except HubUnavailable:
+            # The step is retried: keep what it did (counts against the run's room, the
+            # fetched models' assessments), or the retry would fetch past the room forever.
+            _assess(done)
+            with transaction.atomic():
+                _save(run, token, ["errors", "error_count"], details_fetched=fetched,
+                      files_fetched=files)  # fmt: skip
             raise
         except ModelNotFound:
             run.add_error(f"{model.repo_id}: listed but not found by model_info")

@@ -150,7 +150,10 @@ class Hub:
         """GET with the client's backoff (429 waits out RateLimit/Retry-After, 5xx backs off)."""
         try:
             with self._budgeted():
-                response = http_backoff("GET", url, params=params, headers=self._headers())
+                response = http_backoff(
+                    "GET", url, params=params, headers=self._headers(),
+                    max_retries=settings.CANOPY_HUB_RETRIES,
+                )  # fmt: skip
             hf_raise_for_status(response)
         except (RepositoryNotFoundError, EntryNotFoundError):
             raise

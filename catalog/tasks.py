@@ -6,7 +6,6 @@ from django.conf import settings
 from config.celery import django_task
 
 from . import crawler
-from .hub import HubUnavailable
 
 
 @django_task
@@ -19,24 +18,22 @@ def start_crawl(kind: str, target: str = "", limit: int | None = None) -> int:
 
 
 @django_task
-@shared_task(
-    bind=True,
-    autoretry_for=(HubUnavailable,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=12,
-    acks_late=True,
-)
-def crawl(self, run_id: int) -> None:
-    """A chunk of a run; it queues the next chunk itself, so no task runs for long."""
+@shared_task(acks_late=True)
+def crawl(run_id: int, attempt: int = 0) -> None:
+    """A chunk of a run; it queues the next chunk itself, so no task runs for long.
+
+    After a transient error the chunk is queued again with backoff (`attempt`: the failures in
+    a row so far, which crawler.after_error bounds); after any other the run fails with its
+    reason."""
+    before = crawler.progress(run_id)
     try:
         finished = crawler.advance(run_id, steps=settings.CANOPY_PAGES_PER_TASK)
-    except HubUnavailable as exc:
-        if self.request.retries >= self.max_retries:
-            crawler.fail(run_id, f"Hub unavailable after {self.max_retries} retries: {exc}")
-            return
-        raise
+    except Exception as exc:
+        attempt = crawler.failures_in_a_row(run_id, attempt, before)
+        wait = crawler.after_error(run_id, exc, attempt)
+        if wait is not None:
+            crawl.apply_async((run_id, attempt + 1), countdown=wait)
+        return
     if finished is False:
         crawl.delay(run_id)
 

@@ -235,6 +235,14 @@ CANOPY_ASSESS_ON_CRAWL = env_bool("CANOPY_ASSESS_ON_CRAWL", default=True)
 CANOPY_DERIVE_ON_CRAWL = env_bool("CANOPY_DERIVE_ON_CRAWL", default=True)
 # A running crawl whose heartbeat is older than this is resumed by the next sweep.
 CANOPY_STALL_SECONDS = env_int("CANOPY_STALL_SECONDS", 300)
+# A step stopped by a transient error (429, 5xx, network, lost database connection) is retried
+# this many times in a row, after 1x, 2x, 4x... this many seconds (jittered, capped at half the
+# stall timeout so that a run waiting for its retry is not taken for abandoned);
+# then, or at once for any other error, the run fails with its reason.
+CANOPY_CRAWL_RETRIES = env_int("CANOPY_CRAWL_RETRIES", 12)
+CANOPY_CRAWL_BACKOFF_SECONDS = float(os.environ.get("CANOPY_CRAWL_BACKOFF_SECONDS", "5"))
+# Tries huggingface_hub's own backoff makes inside one Hub request before the step gives up.
+CANOPY_HUB_RETRIES = env_int("CANOPY_HUB_RETRIES", 5)
 
 # huggingface_hub reads these at import time: no telemetry call, no progress bars, a cache of
 # our own (license files are read from it once and stored in the database).

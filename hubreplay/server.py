@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import random
+import socket
 import sqlite3
 import sys
 import threading
@@ -161,7 +162,7 @@ class ReplayServer:
         self._fault_n = 0
         self._fault_lock = threading.Lock()
         self._tag_counts: dict = {}
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
 
@@ -184,7 +185,7 @@ class ReplayServer:
         uri = "file:" + quote(str(Path(path).resolve())) + "?mode=ro&immutable=1"
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
-    def make_httpd(self) -> ThreadingHTTPServer:
+    def make_httpd(self) -> _HTTPServer:
         self.build()
         httpd = _HTTPServer((self.host, self.port), _Handler)
         httpd.replay = self
@@ -204,9 +205,11 @@ class ReplayServer:
         httpd.serve_forever()
 
     def stop(self):
+        """Stop serving: the port closes and so do open connections (start() opens it again)."""
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd.drop_connections()
             self._httpd = None
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -264,6 +267,25 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
     replay: ReplayServer
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_connections: set = set()
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        self.open_connections.add(sock)
+        return sock, addr
+
+    def shutdown_request(self, request):
+        self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self):
+        """Close every open connection, keep-alive ones included, as a dying server would."""
+        for sock in list(self.open_connections):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):

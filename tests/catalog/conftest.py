@@ -31,7 +31,7 @@ def family(django_db_setup, django_db_blocker, replay_index):
         finally:
             server.stop()
         assert run.status == CrawlRun.Status.DONE and run.listed == 150
-        # The crawl queued an ancestors run for its missing parents; these tests never run it.
+        # The crawl queued (and run_sync drove) an ancestors run for its missing parents.
         CrawlRun.objects.exclude(pk=run.pk).delete()
         if connection.vendor == "postgresql":
             # Facet counts trust the planner's row estimates: fresh statistics, as autovacuum

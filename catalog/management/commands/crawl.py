@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import crawler
-from catalog.models import CrawlRun
+from catalog.models import CrawlRun, SearchEntry
 from catalog.tasks import crawl
 
 
@@ -41,11 +41,24 @@ class Command(BaseCommand):
                 crawl.delay(run.pk)
                 self.stdout.write(f"Queued {kind} crawl #{run.pk} of {run.endpoint}")
             return
-        run = crawler.run_sync(run)
+        runs = crawler.sync_runs(run)
+        for r in runs:
+            self.stdout.write(
+                f"{r.kind.capitalize()} crawl #{r.pk} {r.status}: {r.listed} listed, {r.created} new, "
+                f"{r.updated} updated, {r.unchanged} unchanged, {r.details_fetched} details, "
+                f"{r.files_fetched} files, {r.error_count} errors"
+            )
+        entries = SearchEntry.objects.all()
         self.stdout.write(
-            f"Crawl #{run.pk} {run.status}: {run.listed} listed, {run.created} new, "
-            f"{run.updated} updated, {run.unchanged} unchanged, {run.details_fetched} details, "
-            f"{run.files_fetched} files, {run.error_count} errors"
+            f"Catalog: {entries.count()} models searchable, "
+            f"{entries.exclude(verdict='').count()} with a license verdict"
         )
-        if run.status == CrawlRun.Status.FAILED:
-            raise CommandError(run.errors[-1]["error"] if run.errors else "crawl failed")
+        failed = [r for r in runs if r.status == CrawlRun.Status.FAILED]
+        if failed:
+            raise CommandError(
+                "; ".join(f"crawl #{r.pk} failed: {r.errors[-1]['error'] if r.errors else '?'}"
+                          for r in failed)
+            )  # fmt: skip
+        if runs[0].is_active:
+            # Another process holds it (a worker, or another --sync): not done here.
+            raise CommandError(f"Crawl #{run.pk} is held by another worker; not finished here")
