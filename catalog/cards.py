@@ -25,6 +25,9 @@ FRONT_MATTER_OPEN = re.compile(r"---[^\S\n]*\n")
 FRONT_MATTER_CLOSE = re.compile(r"^---[^\S\n]*(?:\n|\Z)", re.MULTILINE)
 # 99.8% of the real cards in the snapshot are shorter (the longest is 70,000); see the docstring.
 RENDER_LIMIT = 32_000
+# A lone surrogate is valid in a Python str (and in the Hub's JSON) but not in UTF-8: nh3 and the
+# response would fail to encode it, so it is shown as U+FFFD, as a browser shows a broken byte.
+SURROGATE = re.compile("[\ud800-\udfff]")
 TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s",
@@ -63,7 +66,7 @@ def render(text: str) -> str:
     characters of it, with a note saying so when the card is longer."""
     body = strip_front_matter(text)
     shown = clip(body)
-    html = _sanitize(_md.render(shown))
+    html = _sanitize(_md.render(SURROGATE.sub("\ufffd", shown)))
     if len(shown) < len(body):
         html += (
             f'<p class="card-clipped"><em>This card is {len(body):,} characters long; '
