@@ -39,6 +39,9 @@ CALLS = {
     "hardware": _estimate,
     "params-from-name": lambda s: hardware.params_from_name("a/x-" + s),
     "lineage": _edges,
+    "quant-from-name": lambda s: lineage.infer_relation(
+        repo_id="a/x." + s, tags=[s], library=s, files=[s], n_parents=1
+    ),
     "formats": lambda s: records.formats([s, "gguf"], [s, s + ".safetensors"], s),
 }
 

@@ -21,7 +21,7 @@ def _resolve(s):
         tags=["license:" + s, s],
         card={"license": [s, "mit"], "license_name": s, "license_link": s,
               "extra_gated_prompt": s, "base_model": s},
-        files={"README.md": s, "LICENSE": s, "USE_POLICY.md": "# License\n" + s},
+        files={"README.md": s, "LICENSE": s, "USE_POLICY.md": "# License\n" + s, "LICENSE-" + s: s},
         linked={s: s},
     )  # fmt: skip
 
