@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .records import repo_name
+
 OVERHEAD = 1.2
 
 # GGUF / llama.cpp quantization types and their effective bits per weight.
@@ -62,7 +64,7 @@ def bucket(params: int | None) -> str:
 
 def params_from_name(repo_id: str) -> int | None:
     """The size a repo name states: 7B -> 7e9, 8x7B -> 56e9, 350M -> 3.5e8."""
-    name = repo_id.split("/")[-1]
+    name = repo_name(repo_id)
     for experts, size, unit in NAME_SIZE.findall(name):
         value = float(size) * (1e9 if unit.lower() == "b" else 1e6)
         value *= int(experts) if experts else 1
@@ -73,7 +75,7 @@ def params_from_name(repo_id: str) -> int | None:
 
 def quantization(repo_id: str, tags: Iterable[str], library: str, formats: Iterable[str]):
     """(label, bits per weight) of the weights, from the name, tags, library and formats."""
-    name = repo_id.split("/")[-1]
+    name = repo_name(repo_id)
     tagset = {t.lower() for t in tags}
     fmts = set(formats)
     if m := GGUF_NAME.search(name):

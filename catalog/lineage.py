@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count
 
 from .models import HubModel, LineageEdge, Relation, RelationSource, RepoAlias
+from .records import repo_name
 
 RELATIONS = {r.value for r in Relation}
 QUANT_TAGS = {"gguf", "gptq", "awq", "exl2", "mlx", "4-bit", "8-bit", "bitsandbytes", "quantized",
@@ -77,7 +78,7 @@ def infer_relation(
     if (
         tagset & QUANT_TAGS
         or library in ("gguf", "mlx")
-        or QUANT_NAME.search(repo_id.split("/")[-1])
+        or QUANT_NAME.search(repo_name(repo_id))
         or any(QUANT_FILES.search(f) for f in files)
     ):
         return Relation.QUANTIZED

@@ -48,6 +48,10 @@ FORMAT_FILES = [
     ("pickle", re.compile(r"\.(bin|pt|pth|ckpt|pkl|pickle)$")),
     ("onnx", re.compile(r"\.onnx$")),
 ]
+# The Hub refuses repo names longer than this (huggingface_hub's REPO_ID_REGEX: [\w\-.]{1,96}), so
+# no real name is cut; a hostile record's longer name is read no further, which keeps the name
+# patterns of lineage and hardware (runs of digits and dots) from backtracking over megabytes.
+REPO_NAME_MAX = 96
 FORMAT_TAGS = {"safetensors": "safetensors", "gguf": "gguf", "onnx": "onnx", "mlx": "mlx"}
 
 
@@ -163,6 +167,11 @@ def change_key(item: dict[str, Any]) -> str:
         if value and isinstance(value, str) and len(value) <= limit:
             return value
     return "h:" + record_hash([v for k, v in item.items() if k not in VOLATILE])
+
+
+def repo_name(repo_id: str) -> str:
+    """The name part of an id (after its last "/"), at most REPO_NAME_MAX characters of it."""
+    return repo_id.rpartition("/")[2][:REPO_NAME_MAX]
 
 
 def formats(tags: list[str], files: list[str] | None, library: str) -> list[str]:

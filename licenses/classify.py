@@ -26,6 +26,14 @@ RANK = {PROHIBITED: 0, CONDITIONAL: 1, ALLOWED: 2}
 PLACEHOLDERS = frozenset(
     {"other", "unknown", "none", "cc", "bsd", "gpl", "lgpl", "openrail", "gfdl", "c-uda"}
 )
+SUFFIXES = (
+    "-license-agreement",
+    "-licence-agreement",
+    "-agreement",
+    "-license",
+    "-licence",
+    "-terms-of-use",
+)
 
 
 @dataclass(frozen=True)
@@ -57,20 +65,16 @@ class KnowledgeBase:
 def normalise_name(value: str) -> str:
     """licenses.md §5: lowercase, then strip -license, -agreement and -terms-of-use."""
     name = re.sub(r"[\s_]+", "-", value.strip().lower()).strip("-")
+    # Suffixes are peeled off by moving an end index and the name is cut once: cutting a copy at
+    # each suffix was quadratic on a name of repeated suffixes ("x" + "-license" * 125000).
+    end = len(name)
     changed = True
     while changed:
         changed = False
-        for suffix in (
-            "-license-agreement",
-            "-licence-agreement",
-            "-agreement",
-            "-license",
-            "-licence",
-            "-terms-of-use",
-        ):
-            if name.endswith(suffix) and len(name) > len(suffix):
-                name, changed = name[: -len(suffix)], True
-    return name
+        for suffix in SUFFIXES:
+            if end > len(suffix) and name.endswith(suffix, 0, end):
+                end, changed = end - len(suffix), True
+    return name[:end]
 
 
 def read_kb_file(path: Path = KB_PATH) -> dict[str, Any]:

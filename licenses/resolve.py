@@ -35,10 +35,22 @@ HF_FILE = re.compile(
     r"^huggingface\.co/(?P<repo>[^/]+/[^/]+)/(?:blob|resolve|raw)/[^/]+/(?P<path>.+)$"
 )
 NONCOMMERCIAL_NAME = re.compile(r"(^|-)(non-?commercial|nc|research(-only)?|noncommercial)(-|$)")
+# A heading that names a license, and what follows up to the next heading. The blanks after the
+# `#`s are taken whole (\s*+) and the word is looked for ahead, so a heading line is read at most
+# twice: r"^#{1,6}\s*[^\n]*\blicen..." tried every split of a blank run between \s* and [^\n]*
+# ("# " + " " * 100000 + "x" took 110 s). The same headings and sections as that pattern.
 README_SECTION = re.compile(
-    r"^#{1,6}\s*[^\n]*\blicen[cs](e|ing)\b[^\n]*\n(?P<body>.*?)(?=^#{1,6}\s|\Z)",
+    r"^#{1,6}\s*+(?=[^\n]*\blicen[cs](?:e|ing)\b)[^\n]*+\n(?P<body>.*?)(?=^#{1,6}\s|\Z)",
     re.IGNORECASE | re.MULTILINE | re.DOTALL,
 )
+# Browsers and CDNs stop at URLs of about 2,000-8,000 characters; a longer license_link is not a
+# link anyone follows, and the knowledge base's link patterns (`nvidia\.com/.*...`) backtrack
+# over every repetition of their prefix, so such a link is not read at all.
+LINK_MAX = 8_192
+# A README's license section is looked for in its first README_SCAN characters: the longest real
+# README in the snapshot is 70,000; on a hostile one, the section and the prose mentions read from
+# it stay bounded (linear either way, but a license section past 256 KB is not one a reader sees).
+README_SCAN = 256_000
 
 # Confidence of each kind of evidence when it decides alone.
 STRENGTH = {
@@ -106,6 +118,8 @@ def _hostpath(link: str) -> str:
 
 
 def from_link(hostpath: str) -> str | None:
+    if len(hostpath) > LINK_MAX:
+        return None
     low = hostpath.lower()
     for pattern, key in kb().links:
         if pattern.search(low):
@@ -162,7 +176,7 @@ def mentioned(text: str) -> list[str]:
 
 
 def readme_section(readme: str) -> str:
-    body = re.sub(r"\A---\n.*?\n---\n", "", readme, flags=re.DOTALL)
+    body = re.sub(r"\A---\n.*?\n---\n", "", readme[:README_SCAN], flags=re.DOTALL)
     m = README_SECTION.search(body)
     return m.group("body").strip() if m else ""
 

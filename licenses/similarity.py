@@ -23,7 +23,9 @@ from .classify import DATA, kb
 SHINGLE = 5
 ACCEPT = 0.6  # containment at which a text counts as a copy of the reference
 WORD = re.compile(r"[a-z0-9]+")
-NOISE = re.compile(r"^\s*(copyright|\(c\)|©).*$", re.IGNORECASE | re.MULTILINE)
+# A copyright line. Its leading blanks stay on its line ([^\S\n], not \s): with \s, every line
+# start of a run of blank lines rescanned the rest of the run (quadratic on "\n" * n).
+NOISE = re.compile(r"^[^\S\n]*(copyright|\(c\)|©).*$", re.IGNORECASE | re.MULTILINE)
 
 
 def tokens(text: str) -> list[str]:

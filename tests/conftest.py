@@ -7,6 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: a modest number of examples so the suite stays fast; in CI (.ci/run sets CI)
+# the examples are derived from each test's name, so a run is reproducible and writes no database.
+settings.register_profile("canopy", max_examples=100, deadline=5_000)
+settings.register_profile("ci", settings.get_profile("canopy"), derandomize=True, database=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "canopy")
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO = Path(__file__).parent.parent / "hubreplay" / "data"
