@@ -101,10 +101,9 @@ def link_target(link: str, repo_id: str) -> tuple[str, str]:
     link = link.strip()
     if not re.match(r"^[a-z]+://", link, re.IGNORECASE) and not link.startswith("www."):
         return "file", link.lstrip("./")
-    parts = urlsplit(link if "://" in link else "https://" + link)
-    host = parts.netloc.lower().removeprefix("www.")
-    hostpath = f"{host}{unquote(parts.path)}".rstrip("/")
-    m = HF_FILE.match(f"{host}{parts.path}")
+    host, path = _split(link)
+    hostpath = f"{host}{unquote(path)}".rstrip("/")
+    m = HF_FILE.match(f"{host}{path}")
     if m:
         if m.group("repo").lower() == repo_id.lower():
             return "file", unquote(m.group("path"))
@@ -112,9 +111,20 @@ def link_target(link: str, repo_id: str) -> tuple[str, str]:
     return "url", hostpath
 
 
+def _split(link: str) -> tuple[str, str]:
+    """(host, path) of a link; a link urlsplit refuses (an unclosed `[` in its host reads as a
+    broken IPv6 address) is all path, and so matches no known host."""
+    link = link.strip()
+    try:
+        parts = urlsplit(link if "://" in link else "https://" + link)
+    except ValueError:
+        return "", link
+    return parts.netloc.lower().removeprefix("www."), parts.path
+
+
 def _hostpath(link: str) -> str:
-    parts = urlsplit(link.strip() if "://" in link else "https://" + link.strip())
-    return f"{parts.netloc.lower().removeprefix('www.')}{unquote(parts.path)}".rstrip("/")
+    host, path = _split(link)
+    return f"{host}{unquote(path)}".rstrip("/")
 
 
 def from_link(hostpath: str) -> str | None:

@@ -2,6 +2,9 @@
 
 import re
 
+import pytest
+
+from licenses import resolve as resolution
 from licenses import similarity
 from licenses.classify import DATA
 from licenses.resolve import resolve
@@ -162,3 +165,12 @@ def test_nothing_recognisable_is_unknown_never_allowed():
     r = resolve(card={"license": "other", "license_name": "arsonai", "license_link": "LICENSE"})
     assert r.key is None and r.confidence == 0
     assert resolve(tags=["license:unknown"]).key is None
+
+
+@pytest.mark.parametrize("link", ["https://[abc/LICENSE", "a://[", "http://x]/y", "www.[bad"])
+def test_a_link_urlsplit_refuses_is_an_unknown_url_not_an_error(link):
+    # Found by the text property tests in CI: an unclosed `[` in a host raised ValueError.
+    kind, _ = resolution.link_target(link, "org/model")
+    assert kind == "url"
+    assert resolution.from_link(resolution._hostpath(link)) is None
+    assert resolve(card={"license": "other", "license_link": link}).key in (None, "other")
