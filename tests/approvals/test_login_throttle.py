@@ -56,7 +56,9 @@ def test_the_limit_locks_out_even_the_right_password(client, alice, settings):
     until = timezone.now() + settings.AXES_COOLOFF_TIME
     assert f"locked for {settings.AXES_COOLOFF_TIME.seconds // 60} minutes" in text
     assert until.strftime("%Y-%m-%d") in text
-    assert until.strftime("%H:%M") in text or (until - timedelta(minutes=1)).strftime("%H:%M") in text
+    assert (
+        until.strftime("%H:%M") in text or (until - timedelta(minutes=1)).strftime("%H:%M") in text
+    )
 
 
 def test_the_lockout_ends_after_the_cool_off(client, alice, settings):
