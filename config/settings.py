@@ -145,6 +145,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "csp",
+    # Installed, ninja serves the API docs' Swagger UI from its own static files with no inline
+    # script (else from a CDN, with one: blocked by the policy, and unreachable offline).
+    "ninja",
     "django_htmx",
     "template_partials",
     "catalog",
