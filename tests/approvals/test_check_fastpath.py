@@ -137,7 +137,7 @@ def test_the_lean_path_sends_the_security_headers_of_every_page(token, wsgi, cli
 
 
 def test_under_https_settings_the_lean_path_serves_https_with_the_same_headers(
-    states,
+    states,  # noqa: F811
     token,
     wsgi,
     client,
@@ -155,7 +155,7 @@ def test_under_https_settings_the_lean_path_serves_https_with_the_same_headers(
                       headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
     assert lean and status == "200 OK" and full.status_code == 200
     assert dict(headers) == dict(full.items())
-    assert "max-age=31536000; includeSubDomains" == dict(headers)["Strict-Transport-Security"]
+    assert dict(headers)["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     # Behind a TLS proxy, by its header; a plain http request goes to Django's redirect.
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     *_, lean = wsgi("model=org/base&use=research", token=secret, HTTP_X_FORWARDED_PROTO="https")
