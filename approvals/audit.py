@@ -24,6 +24,8 @@ ACTIONS = {
     "determination.changed": "manual license determination replaced",
     "determination.revoked": "manual license determination revoked",
     "token.created": "API token issued",
+    "login.failed": "failed login (wrong password, or refused while locked out)",
+    "login.locked_out": "login locked out after repeated failures",
 }
 KINDS = {
     "request": "approval requests and decisions",
@@ -31,6 +33,7 @@ KINDS = {
     "waiver": "waivers",
     "determination": "manual license determinations",
     "token": "API tokens",
+    "login": "failed and locked-out logins",
 }
 
 

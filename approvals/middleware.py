@@ -2,9 +2,13 @@ import logging
 from urllib.parse import parse_qsl
 
 import orjson
+from csp.constants import HEADER as CSP_HEADER
+from csp.constants import HEADER_REPORT_ONLY as CSP_REPORT_ONLY_HEADER
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.handlers.wsgi import get_script_name
+from django.core.signals import setting_changed
 from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from django.urls import get_script_prefix, reverse, set_script_prefix
@@ -40,6 +44,7 @@ class LoginRequiredMiddleware:
 # when settings.MIDDLEWARE differs, so a new middleware gets judged for the check too.
 REVIEWED_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",  # headers below; SSL redirect declines
+    "csp.middleware.CSPMiddleware",  # the policy's header below (a JSON answer takes no nonce)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
     "config.errors.RejectBadInput",  # NUL bytes: _query declines them, so this answers 400
     "django.contrib.sessions.middleware.SessionMiddleware",  # a token check reads no session
@@ -50,6 +55,7 @@ REVIEWED_MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # header below
     "django_htmx.middleware.HtmxMiddleware",  # request attribute only
     "approvals.middleware.LoginRequiredMiddleware",  # /api/ is open to it
+    "axes.middleware.AxesMiddleware",  # acts on a lockout of a login, which a check is not
 ]
 USES = frozenset(IntendedUse.values)
 
@@ -86,7 +92,13 @@ class CheckFastPath:
         """(headers, body) of the answer, or None: the full stack must answer."""
         secret = _bearer(environ)
         query = _query(environ.get("QUERY_STRING", ""))
-        if secret is None or query is None or not _host_allowed(environ) or _declines():
+        if (
+            secret is None
+            or query is None
+            or not _host_allowed(environ)
+            or _declines()
+            or (settings.SECURE_SSL_REDIRECT and not _secure(environ))
+        ):
             return None
         set_script_prefix(get_script_name(environ))  # the answer's approval URL
         # What Django's handler does on request_started / request_finished that concerns this
@@ -141,12 +153,10 @@ def _host_allowed(environ) -> bool:
 
 
 def _declines() -> bool:
-    # Settings whose effect the lean path does not mirror: the full stack answers.
+    # Settings whose effect the lean path does not mirror: the full stack answers. (An
+    # https request under SECURE_SSL_REDIRECT is served: the middleware only redirects http.)
     return bool(
-        settings.SECURE_SSL_REDIRECT
-        or settings.PREPEND_WWW
-        or settings.DISALLOWED_USER_AGENTS
-        or settings.USE_X_FORWARDED_HOST
+        settings.PREPEND_WWW or settings.DISALLOWED_USER_AGENTS or settings.USE_X_FORWARDED_HOST
     )
 
 
@@ -179,4 +189,31 @@ def _headers(environ, length: int) -> list[tuple[str, str]]:
         headers.append(("Referrer-Policy", ",".join(v.strip() for v in parts)))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    headers.extend(_csp_headers())
     return headers
+
+
+_csp_cache: list[tuple[str, str]] | None = None
+
+
+def _csp_headers() -> list[tuple[str, str]]:
+    """CSPMiddleware's headers for an answer with no nonce and no per-view policy, as the
+    check's is: built once (build_policy costs more than the rest of the headers together),
+    again when a test changes the policy's settings."""
+    global _csp_cache
+    if _csp_cache is None:
+        built = [
+            (CSP_HEADER, build_policy()),
+            (CSP_REPORT_ONLY_HEADER, build_policy(report_only=True)),
+        ]
+        _csp_cache = [(name, value) for name, value in built if value]
+    return _csp_cache
+
+
+def _forget_csp(*, setting: str, **kwargs) -> None:
+    global _csp_cache
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _csp_cache = None
+
+
+setting_changed.connect(_forget_csp, dispatch_uid="canopy-check-fastpath-csp")

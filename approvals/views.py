@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -218,3 +221,17 @@ def notice(request: HttpRequest, repo_id: str) -> HttpResponse:
     response = HttpResponse(exports.notice(model), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="NOTICE-{model.name}.txt"'
     return response
+
+
+def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out login (settings.AXES_LOCKOUT_CALLABLE), the site's
+    and the admin's: the login page again, saying until when, as 429 Too Many Requests."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    since = getattr(request, "axes_attempt_time", None) or timezone.now()
+    context = {
+        "form": AuthenticationForm(request),
+        "next": request.POST.get("next", ""),
+        "locked_until": since + cool_off,
+        "cool_off_minutes": max(1, round(cool_off.total_seconds() / 60)),
+    }
+    return render(request, "approvals/login.html", context, status=429)

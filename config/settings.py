@@ -5,6 +5,8 @@ files under CANOPY_DATA_DIR, so a fresh machine needs no server.
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,13 +48,92 @@ DATA_DIR = Path(os.environ.get("CANOPY_DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
+DEVELOPMENT_SECRET_KEY = "canopy-insecure-development-key"
+# Keys published in this repository (the development key, compose's old fallback, the
+# examples): anyone could sign sessions and password-reset links with them.
+KNOWN_SECRET_KEYS = frozenset(
+    {DEVELOPMENT_SECRET_KEY, "insecure-compose-placeholder-change-me", "change-me", "changeme"}
+)
+
+
+def production_secret_key(key: str) -> str:
+    """The key, if it may sign a production site's sessions; else ImproperlyConfigured. The
+    strength rule is Django's own (security.W009: 50 characters, 5 distinct, no insecure
+    prefix), made an error: a weak key in production is a broken deployment, not a warning."""
+    if not key:
+        problem = "is not set"
+    elif key in KNOWN_SECRET_KEYS or key.startswith("django-insecure"):
+        problem = "is a placeholder published in the repository"
+    elif len(key) < 50 or len(set(key)) < 5:
+        problem = "is too weak (fewer than 50 characters or 5 distinct ones)"
+    else:
+        return key
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY {problem}; with DJANGO_DEBUG off set your own: "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
-    SECRET_KEY = "canopy-insecure-development-key"
+if not DEBUG:
+    SECRET_KEY = production_secret_key(SECRET_KEY)
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` (or `X-Forwarded-Proto=https`, the default value) as Django's
+    SECURE_PROXY_SSL_HEADER: ("HTTP_X_FORWARDED_PROTO", "https")."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _, expected = value.partition("=")
+    header = header.strip()
+    if not re.fullmatch(r"[A-Za-z0-9-]+", header):
+        raise ImproperlyConfigured(f"{name} must be a header name like X-Forwarded-Proto")
+    return "HTTP_" + header.upper().replace("-", "_"), expected.strip() or "https"
+
+
+# --- HTTPS --------------------------------------------------------------------------------
+# Behind TLS (directly or through a proxy): redirect http to https, Secure cookies, HSTS.
+# Only trust the proxy's header when the proxy always sets it (and strips a client's own).
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")
+HTTPS = env_bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
+if HTTPS and not SECURE_HSTS_PRELOAD:
+    # Preloading puts the domain in the browsers' built-in lists, which takes months to undo:
+    # the operator's choice (DJANGO_HSTS_PRELOAD=1), not a default that check --deploy nags for.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# The number of proxies in front that append the client's address to X-Forwarded-For: login
+# throttling (django-axes) counts that address, not the proxy's (config/clientip.py).
+PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------
+# No inline script or style anywhere (htmx's indicator style is off: base.html's htmx-config,
+# the rule is in app.css), so 'self' suffices. Images also load over https: because model
+# cards embed them from anywhere (badges, diagrams), as on the Hub, and data: for the icons
+# of the API docs (Swagger UI's CSS); an image cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,15 +144,21 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
+    # Installed, ninja serves the API docs' Swagger UI from its own static files with no inline
+    # script (else from a CDN, with one: blocked by the policy, and unreachable offline).
+    "ninja",
     "django_htmx",
     "template_partials",
     "catalog",
     "licenses",
     "approvals",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.errors.RejectBadInput",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +169,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "approvals.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -141,6 +229,24 @@ else:
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+
+# --- Login throttling (django-axes) -------------------------------------------------------
+# Failed logins are counted per username and client address together, so an attacker guessing
+# one account locks out only themselves, and a colleague elsewhere still logs in. Axes'
+# backend goes first: it refuses a locked-out pair before any password is checked (the site's
+# login page and the admin's alike). Failures and lockouts go to the audit log
+# (approvals/receivers.py); a locked-out login gets the login page saying until when.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CANOPY_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CANOPY_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "approvals.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.clientip.client_ip"
+AXES_VERBOSE = False
 
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, today
 

@@ -121,6 +121,49 @@ def test_the_lean_path_sends_the_headers_of_the_full_stack(states, token, wsgi, 
     assert lean and dict(headers) == dict(full.items())
 
 
+SECURITY_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+                    "X-Frame-Options", "Cross-Origin-Opener-Policy"]  # fmt: skip
+HTTPS = {"wsgi.url_scheme": "https", "SERVER_PORT": "443"}
+
+
+def test_the_lean_path_sends_the_security_headers_of_every_page(token, wsgi, client):
+    _, secret = token
+    _, headers, _, lean = wsgi("model=org/x&use=research", token=secret)
+    page = client.get("/models/")
+    assert lean and page.status_code == 200
+    assert {h: dict(headers).get(h) for h in SECURITY_HEADERS} == {
+        h: page.headers.get(h) for h in SECURITY_HEADERS}  # fmt: skip
+    assert "script-src 'self'" in dict(headers)["Content-Security-Policy"]
+
+
+def test_under_https_settings_the_lean_path_serves_https_with_the_same_headers(
+    states,  # noqa: F811
+    token,
+    wsgi,
+    client,
+    settings,  # noqa: F811
+):
+    # What DJANGO_HTTPS=1 sets. The redirect once made every production check take the full
+    # stack; now only plain http does, which the middleware redirects.
+    _, secret = token
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    status, headers, _, lean = wsgi("model=org/base&use=research", token=secret, **HTTPS)
+    full = client.get("/api/v1/check?model=org/base&use=research", secure=True,
+                      headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+    assert lean and status == "200 OK" and full.status_code == 200
+    assert dict(headers) == dict(full.items())
+    assert dict(headers)["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    # Behind a TLS proxy, by its header; a plain http request goes to Django's redirect.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    *_, lean = wsgi("model=org/base&use=research", token=secret, HTTP_X_FORWARDED_PROTO="https")
+    assert lean
+    *_, lean = wsgi("model=org/base&use=research", token=secret)
+    assert not lean  # (the loaded middleware chain keeps the settings it started with)
+
+
 def test_hsts_is_sent_on_https_only_as_the_security_middleware_does(token, wsgi, settings):
     _, secret = token
     settings.SECURE_HSTS_SECONDS = 3600
