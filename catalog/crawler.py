@@ -35,6 +35,7 @@ from django.utils import timezone
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
+    LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -52,6 +53,7 @@ LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
 EVIDENCE_FILE = re.compile(
     r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE
 )
+CARD = "README.md"
 DETAILS_PER_STEP = 20
 PARENT_ID_CHARS = 200
 UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
@@ -314,11 +316,20 @@ def fetch_details(
 def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
     """Read the model's license evidence files; one that cannot be stored is returned, with
     why, and costs no other. A file is stored cleaned (records.bounded_file)."""
-    wanted = [f for f in (model.siblings or []) if EVIDENCE_FILE.match(f)]
+    if model.siblings is None:
+        # A record that does not say which files the repo has (a bare listing item) may
+        # still have a card: ask for it, and a 404 says there is none.
+        wanted = [CARD]
+    else:
+        wanted = [f for f in model.siblings if EVIDENCE_FILE.match(f)]
     fetched, refused = 0, []
     for path in wanted:
         try:
             text, etag = hub.read_file(model.repo_id, path, revision=model.sha or None)
+        except LocalEntryNotFoundError as exc:
+            # hf_hub_download's answer to a HEAD it could not make (network, 429, 5xx): the
+            # file may well be there, so the step is retried rather than the file skipped.
+            raise HubUnavailable(f"downloading {model.repo_id}/{path}: {exc}") from exc
         except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
             continue  # gated without access, or listed but gone: nothing to read
         except RevisionNotFoundError as exc:
@@ -350,7 +361,8 @@ def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
             continue
         quarantine.resolve([model.repo_id], [Step.FILES], path=path)
         fetched += 1
-    model.files.exclude(path__in=wanted).delete()
+    if model.siblings is not None:
+        model.files.exclude(path__in=wanted).delete()  # gone from the repo
     HubModel.objects.filter(pk=model.pk).update(files_key=model.change_key)
     return fetched, refused
 
