@@ -17,6 +17,7 @@ worker holds its lease (see `after_error`).
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import random
@@ -598,13 +599,31 @@ def _drive(run_id: int, hub: Hub | None) -> None:
 
 
 def resume_stalled() -> list[int]:
-    """Runs whose worker died (stale heartbeat) or that were never picked up."""
+    """Runs whose worker died (stale heartbeat) or that were never picked up, to be queued
+    again; a run whose workers died at the same checkpoint more than CANOPY_CRAWL_RESUMPTIONS
+    times in a row is failed instead, or beat would hand it to its next victim forever."""
     stale = timezone.now() - timedelta(seconds=settings.CANOPY_STALL_SECONDS)
-    return list(
-        CrawlRun.objects.filter(status__in=[Status.QUEUED, Status.RUNNING])
-        .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
-        .values_list("pk", flat=True)
+    stalled = CrawlRun.objects.filter(status__in=[Status.QUEUED, Status.RUNNING]).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
     )
+    fields = ("pk", "lease", "resumed_lease", "resumed_progress", "resumptions")
+    resumed = []
+    for pk, lease, seen_lease, seen_progress, deaths in stalled.values_list(*fields):
+        checkpoint = hashlib.sha1(repr(progress(pk)).encode()).hexdigest()
+        if lease and lease != seen_lease:
+            # A worker took it since the last look and died: at the same checkpoint again, or
+            # having moved it on (then this is the first death there).
+            deaths = deaths + 1 if checkpoint == seen_progress else 1
+        # else nobody took it since (the queue is long, or no worker runs): not its fault.
+        if deaths > settings.CANOPY_CRAWL_RESUMPTIONS:
+            fail(pk, f"its worker died {deaths} times in a row at the same step, without "
+                     "progress (resumed no more; see the worker's log for how it died)")  # fmt: skip
+            continue
+        CrawlRun.objects.filter(pk=pk, lease=lease).update(
+            resumed_lease=lease, resumed_progress=checkpoint, resumptions=deaths
+        )
+        resumed.append(pk)
+    return resumed
 
 
 def _save(run: CrawlRun, token: str, fields: list[str], **increments: int) -> None:

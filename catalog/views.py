@@ -51,8 +51,8 @@ def model_list(request: HttpRequest) -> HttpResponse:
     if _swaps_fragment(request) and not form.is_valid():
         # htmx 2 swaps no 4xx answer, so the form would seem to do nothing: the fragment it
         # swaps into #results says what is wrong instead. A full page stays a 400.
-        context = {"problems": from_form_errors(form.errors)}
-        return render(request, "catalog/model_list.html#search_error", context)
+        problems = {"problems": from_form_errors(form.errors)}
+        return render(request, "catalog/model_list.html#search_error", problems)
     _valid(form)
     result = search.search(form)
     paginator = Paginator(result.entries, 50)
