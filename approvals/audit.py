@@ -24,6 +24,9 @@ ACTIONS = {
     "determination.changed": "manual license determination replaced",
     "determination.revoked": "manual license determination revoked",
     "token.created": "API token issued",
+    "token.scopes_changed": "API token scopes changed (old -> new)",
+    "token.revoked": "API token revoked",
+    "token.changed": "API token renamed or its expiry moved earlier",
 }
 KINDS = {
     "request": "approval requests and decisions",
