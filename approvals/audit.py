@@ -24,6 +24,9 @@ ACTIONS = {
     "determination.changed": "manual license determination replaced",
     "determination.revoked": "manual license determination revoked",
     "token.created": "API token issued",
+    "token.scopes_changed": "API token scopes changed (old -> new)",
+    "token.revoked": "API token revoked",
+    "token.changed": "API token renamed or its expiry moved earlier",
     "login.failed": "failed login (wrong password, or refused while locked out)",
     "login.locked_out": "login locked out after repeated failures",
 }

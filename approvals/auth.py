@@ -14,6 +14,7 @@ from django.utils.functional import SimpleLazyObject
 from ninja.security import HttpBearer, SessionAuth
 
 from .models import ApiToken
+from .roles import allowed_scopes
 
 
 class TokenRef(NamedTuple):
@@ -27,13 +28,20 @@ class TokenRef(NamedTuple):
 
 @functools.cache
 def token_sql() -> str:
-    """The live token of a digest: not revoked, and its user active (unique digest index)."""
+    """The live token of a digest: not revoked, not expired, and its user active (unique
+    digest index). Parameters: token_params(digest)."""
     user = get_user_model()._meta
     return (
         f"SELECT t.id, t.user_id, t.name, t.scopes FROM {ApiToken._meta.db_table} t"
         f" JOIN {user.db_table} u ON u.{user.pk.column} = t.user_id"
         " WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active = %s"
+        " AND (t.expires_at IS NULL OR t.expires_at > %s)"
     )
+
+
+def token_params(digest: str) -> list:
+    # The time as the ORM writes it (SQLite compares text: the same format, in UTC)
+    return [digest, True, connection.ops.adapt_datetimefield_value(timezone.now())]
 
 
 def token_ref(pk: int, user_id: int, name: str, scopes: str | list[str]) -> TokenRef:
@@ -69,7 +77,7 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str):
         with connection.cursor() as cursor:
-            cursor.execute(token_sql(), [ApiToken.hash(token), True])
+            cursor.execute(token_sql(), token_params(ApiToken.hash(token)))
             row = cursor.fetchone()
         if row is None:
             return None
@@ -89,12 +97,19 @@ class Session(SessionAuth):
 
 
 def has_scope(request: HttpRequest, scope: str) -> bool:
+    """A session has every scope; a token those it carries that its user's role still allows
+    (a user who lost the role lost the scope, whatever the token says)."""
     token = getattr(request, "api_token", None)
-    return token is None or scope in token.scopes
+    if token is None:
+        return True
+    if scope not in token.scopes:
+        return False
+    # check and read need only the live account the token lookup joined; write reads the role.
+    return scope != "write" or scope in allowed_scopes(request.user)
 
 
-def revoke(token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+def revoke(token: ApiToken, *, by=None) -> None:
+    token.revoke(by=by)
 
 
 auth = [TokenAuth(), Session()]

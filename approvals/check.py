@@ -26,7 +26,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from catalog.models import HubModel
 
-from .auth import TokenRef, token_ref, token_sql
+from .auth import TokenRef, token_params, token_ref, token_sql
 from .models import ApprovalRequest, Coverage, Status, Waiver
 
 _A, _C, _W = (m._meta.db_table for m in (ApprovalRequest, Coverage, Waiver))
@@ -157,10 +157,10 @@ def _token_check_sql() -> str:
 def token_check(
     digest: str, repo_id: str, *, revision: str = "", use: str
 ) -> tuple[TokenRef | None, dict[str, Any] | None]:
-    """The token (None unless live: not revoked, its user active) and, if it has the `check`
-    scope, the answer; one statement for both."""
+    """The token (None unless live: not revoked or expired, its user active) and, if it has
+    the `check` scope, the answer; one statement for both."""
     today = date.today()
-    params = [digest, True, *_params(repo_id, revision, use, today)]
+    params = [*token_params(digest), *_params(repo_id, revision, use, today)]
     approvals, waivers, tokens = _rows(_token_check_sql(), params)
     if not tokens:
         return None, None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import date
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -286,9 +287,26 @@ class AuditEvent(CheckedWrites, models.Model):
         raise PermissionDenied(APPEND_ONLY)
 
 
+TOKEN_FIXED = ("user_id", "prefix", "digest", "created_at")
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    """Tokens change through ApiToken.save (which checks and audits), never in bulk."""
+
+    def update(self, **kwargs):
+        raise PermissionDenied("change a token through ApiToken.save: it checks and audits")
+
+    def bulk_update(self, *args, **kwargs):
+        raise PermissionDenied("change a token through ApiToken.save: it checks and audits")
+
+
 class ApiToken(CheckedWrites, models.Model):
     """An API token acting as its user, limited to the user's role and to its scopes.
-    Only a SHA-256 of the secret is stored; the secret is shown once at creation."""
+    Only a SHA-256 of the secret is stored; the secret is shown once at creation.
+
+    Its user, secret and creation are fixed; its scopes never exceed what its user's role
+    allows (approvals.roles.allowed_scopes: at issue, at each change, and at use); revocation
+    is final and an expiry only moves earlier. Every save audits what it changed."""
 
     SCOPES = ("check", "read", "write")
 
@@ -298,7 +316,14 @@ class ApiToken(CheckedWrites, models.Model):
     digest = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list, help_text='any of "check", "read", "write"')
     created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="refused from then on; once set, it only moves earlier"
+    )
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="set it to revoke (now); a revoked token stays revoked"
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -306,14 +331,78 @@ class ApiToken(CheckedWrites, models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…, {self.user_id})"
 
+    def save(self, *args, actor=None, label: str = "", **kwargs):
+        from . import audit
+
+        old = self._stored()
+        if old is not None:
+            for field in TOKEN_FIXED:
+                if getattr(old, field) != getattr(self, field):
+                    raise PermissionDenied(f"a token's {field} is fixed at creation")
+            if old.revoked_at is not None and self.revoked_at != old.revoked_at:
+                raise PermissionDenied("revocation is final: issue a new token")
+            if old.revoked_at is None and self.revoked_at is not None:
+                self.revoked_at = timezone.now()  # revoked now, whatever the form said
+        self.clean()
+        self.scopes = sorted(set(self.scopes), key=self.SCOPES.index)
+        base = {"prefix": self.prefix, "user": self.user.get_username(), "name": self.name}
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            note = functools.partial(audit.record, actor=actor, label=label, obj=self)
+            if old is None:
+                note(action="token.created", detail={**base, "scopes": self.scopes,
+                     "expires_at": self.expires_at and self.expires_at.isoformat()})  # fmt: skip
+                return
+            if old.scopes != self.scopes:
+                note(action="token.scopes_changed",
+                     detail={**base, "old": old.scopes, "new": self.scopes})  # fmt: skip
+            if old.revoked_at is None and self.revoked_at is not None:
+                note(action="token.revoked", detail={**base, "scopes": self.scopes})
+            moved = [f for f in ("name", "expires_at") if getattr(old, f) != getattr(self, f)]
+            if moved:
+                note(action="token.changed", detail={**base,
+                     "old": {f: str(getattr(old, f) or "") for f in moved},
+                     "new": {f: str(getattr(self, f) or "") for f in moved}})  # fmt: skip
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("revoke a token instead: the audit log refers to it")
+
     @staticmethod
     def hash(secret: str) -> str:
         return hashlib.sha256(secret.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user, *, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
+    def issue(
+        cls, user, *, name: str, scopes: list[str], expires_at=None, by=None, label: str = ""
+    ) -> tuple[ApiToken, str]:
         secret = "cnp_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            user=user, name=name, prefix=secret[:12], digest=cls.hash(secret), scopes=scopes
-        )
+        token = cls(user=user, name=name, prefix=secret[:12], digest=cls.hash(secret),
+                    scopes=list(scopes), expires_at=expires_at)  # fmt: skip
+        token.save(actor=by, label=label)
         return token, secret
+
+    def revoke(self, *, by=None, label: str = "") -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(actor=by, label=label)
+
+    def _stored(self) -> ApiToken | None:
+        if self._state.adding or self.pk is None:
+            return None
+        return type(self)._base_manager.filter(pk=self.pk).first()
+
+    def clean(self) -> None:
+        """The rules a change must keep (the admin shows them as form errors; save enforces)."""
+        from .roles import allowed_scopes
+
+        old = self._stored()
+        if not isinstance(self.scopes, list) or set(self.scopes) - set(self.SCOPES):
+            raise ValidationError({"scopes": f"a list of {', '.join(self.SCOPES)}"})
+        added = set(self.scopes) - set(old.scopes if old else [])
+        beyond = added - allowed_scopes(self.user)
+        if beyond:
+            raise ValidationError(
+                {"scopes": f"{self.user}'s role does not allow {', '.join(sorted(beyond))}"}
+            )
+        if old and old.expires_at and (self.expires_at is None or self.expires_at > old.expires_at):
+            raise ValidationError({"expires_at": "an expiry only moves earlier"})

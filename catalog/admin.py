@@ -79,6 +79,9 @@ class CrawlRunAdmin(admin.ModelAdmin):
                     "details_fetched", "error_count", "created_at"]  # fmt: skip
     list_filter = ["kind", "status"]
 
+    def has_add_permission(self, request):
+        return False  # started at /crawls/ (catalog.add_crawlrun), which queues the run
+
 
 @admin.register(QuarantinedRecord)
 class QuarantinedRecordAdmin(ReadOnlyAdmin):

@@ -192,8 +192,9 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
 def crawl_list(request: HttpRequest) -> HttpResponse:
     form = CrawlForm(request.POST or None)
     if request.method == "POST":
-        if not request.user.is_staff:
-            return HttpResponse("Only staff may start crawls.", status=403)
+        # The admin role (and superusers); staff status alone opens only the admin.
+        if not request.user.has_perm("catalog.add_crawlrun"):
+            return HttpResponse("Only admins may start crawls.", status=403)
         if form.is_valid():
             run, created = crawler.start(
                 form.cleaned_data["kind"], target=form.cleaned_data["target"]

@@ -443,8 +443,9 @@ def assess_all(*, batch: int = 20000) -> Report:
 
 
 def can_determine(user) -> bool:
-    """Who may record a manual determination: staff, or holders of licenses.add_determination."""
-    return user.is_authenticated and (user.is_staff or user.has_perm("licenses.add_determination"))
+    """Who may record a manual determination: holders of licenses.add_determination (the legal
+    role, and superusers). Staff status opens the admin and decides nothing here."""
+    return user.is_authenticated and user.has_perm("licenses.add_determination")
 
 
 def _result(model: HubModel) -> dict[str, Any] | None:

@@ -110,13 +110,15 @@ def _flush_past_the_audit_triggers():
 
 def role(name: str):
     """The group of a role, made again where a transactional test's flush removed it (the five
-    roles come from a data migration, which a flush does not replay)."""
+    roles come from data migrations, which a flush does not replay; approvals.roles states what
+    they hold)."""
     from django.contrib.auth.models import Group, Permission
 
-    roles = importlib.import_module("approvals.migrations.0002_roles").ROLES
+    from approvals.roles import permissions
+
     group, created = Group.objects.get_or_create(name=name)
     if created:
-        for perm in {*roles[name], *roles["viewer"]}:
+        for perm in permissions(name):
             app_label, codename = perm.split(".")
             group.permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)

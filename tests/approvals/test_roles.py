@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 
 from approvals import review
 from approvals.models import ApiToken, ApprovalRequest, AuditEvent, IntendedUse, Policy
+from approvals.roles import allowed_scopes
 from catalog.models import HubModel
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +86,9 @@ def test_developers_see_only_their_own_requests(users, model, pending):
 
 @pytest.mark.parametrize("role", ROLES[1:])
 def test_api_tokens_act_with_their_users_role(client, users, model, pending, role):
-    _, secret = ApiToken.issue(users[role], name="t", scopes=["check", "read", "write"])
+    # Every scope the role allows (a viewer's or a legal user's token cannot carry write).
+    scopes = sorted(allowed_scopes(users[role]))
+    _, secret = ApiToken.issue(users[role], name="t", scopes=scopes)
     h = {"Authorization": f"Bearer {secret}"}
     r = client.post("/api/v1/requests", {"model": model.repo_id, "use": "research",
                     "justification": "x"}, content_type="application/json", headers=h)  # fmt: skip

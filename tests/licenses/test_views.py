@@ -83,7 +83,7 @@ def test_review_queue_lists_and_only_reviewers_may_decide(client, family):
     assert "manual determination" in client.get(f"/licenses/models/{post['repo_id']}/").text
     staff = User.objects.create_user("staff", password="x", is_staff=True)
     client.force_login(staff)
-    assert client.post("/licenses/review/", {**post, "license_key": "mit"}).status_code == 302
+    assert client.post("/licenses/review/", {**post, "license_key": "mit"}).status_code == 403
 
 
 def test_api_license_fields_and_endpoints(client, family):
