@@ -277,9 +277,12 @@ def compare(clean: dict, chaos: dict, stats: dict) -> list[str]:
     a, b = clean["models"], chaos["models"]
     missing, extra = set(a) - set(b), set(b) - set(a)
     differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])
+    columns = MODELS.split("SELECT ")[1].split(" FROM")[0].split(", ")
+    by_column = {c: sum(a[k][i] != b[k][i] for k in differ) for i, c in enumerate(columns)}
     check("models", not (missing or extra or differ),
           f"{len(b):,} stored vs {len(a):,} clean; {len(missing)} missing, {len(extra)} extra, "
-          f"{len(differ)} with other key columns {differ[:3]}{sorted(missing)[:3]}")  # fmt: skip
+          f"{len(differ)} with other key columns {({c: n for c, n in by_column.items() if n})} "
+          f"e.g. {[(a[k], b[k]) for k in differ[:1]]}; missing e.g. {sorted(missing)[:3]}")  # fmt: skip
     dups = len(chaos["hub_ids"]) - len(set(chaos["hub_ids"]))
     edge_dups = chaos["edge_rows"] - len(chaos["edges"])
     check("duplicates", dups == 0 and edge_dups == 0, f"{dups} models, {edge_dups} edges")
@@ -315,15 +318,15 @@ def main() -> int:
     parser.add_argument("--details", type=int, default=3000, help="CANOPY_DETAILS_PER_RUN")
     parser.add_argument("--fault-rate", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=9)
-    parser.add_argument("--api-budget", type=int, default=600, help="per window, client and server")
-    parser.add_argument("--resolvers-budget", type=int, default=1200)
+    parser.add_argument("--api-budget", type=int, default=200, help="per window, client and server")
+    parser.add_argument("--resolvers-budget", type=int, default=400)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--port", type=int, default=18790, help="first of the ports used (4)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per crawl at most")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     if args.short:
-        args.models, args.rich, args.details = 2000, args.rich or 1000, min(args.details, 300)
+        args.models, args.rich, args.details = 1500, args.rich or 500, min(args.details, 200)
     kills = 1 if args.short else 2
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="canopy-chaos-"))
