@@ -446,7 +446,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._extra_headers.update(e.headers)
             if e.code:
                 self._extra_headers["X-Error-Code"] = e.code
-            status = self._send_json(e.status, {"error": e.error})
+            try:
+                status = self._send_json(e.status, {"error": e.error})
+            except (BrokenPipeError, ConnectionResetError):
+                # the client left (a "slow" fault outlasted its timeout): nobody to answer
+                status, self.close_connection = 499, True
         except (BrokenPipeError, ConnectionResetError):
             status = 499
             self.close_connection = True
