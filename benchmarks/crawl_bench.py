@@ -60,6 +60,29 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def start_replay(files: list[str], port: int, *options: str) -> subprocess.Popen:
+    """`python -m hubreplay` on these files; returns once it serves (its index built or cached)."""
+    t = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "hubreplay", *files, "--port", str(port), *options],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    while "serving" not in line:
+        if not line and server.poll() is not None:
+            raise RuntimeError(f"hubreplay exited with {server.returncode}")
+        print(line.rstrip())
+        line = server.stdout.readline()
+    print(f"{line.rstrip()}  (ready after {time.perf_counter() - t:.1f} s)")
+    return server
+
+
+def start_worker(env: dict, *options: str) -> subprocess.Popen:
+    """A real Celery worker (one process: a SIGKILL takes all of it)."""
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+                             "--loglevel", "WARNING", "--without-mingle", "--without-gossip", *options],
+                            cwd=ROOT, env=env)  # fmt: skip
+
+
 def floor_rate(snapshot: Path, url: str, n: int) -> float:
     """json.loads + ModelInfo + COPY into a scratch table, models/s, one thread."""
     import psycopg
@@ -119,18 +142,8 @@ def main() -> int:
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
-    t = time.perf_counter()
-    server = subprocess.Popen([py, "-m", "hubreplay", str(args.snapshot), "--port", str(args.port)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
-    assert server.stdout is not None
-    line = server.stdout.readline()
-    while "serving" not in line:
-        print(line.rstrip())
-        line = server.stdout.readline()
-    print(f"{line.rstrip()}  (ready after {time.perf_counter() - t:.1f} s)")
-    worker = subprocess.Popen([py, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-                               "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
-                              cwd=ROOT, env=env)  # fmt: skip
+    server = start_replay([str(args.snapshot)], args.port)
+    worker = start_worker(env)
     results = {}
     try:
         for label in ("first crawl (all new)", "re-crawl (all unchanged)"):

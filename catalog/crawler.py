@@ -16,7 +16,6 @@ worker holds its lease (see `after_error`).
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -36,7 +35,6 @@ from django.utils import timezone
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
-    LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -57,7 +55,6 @@ EVIDENCE_FILE = re.compile(
 CARD = "README.md"
 DETAILS_PER_STEP = 20
 PARENT_ID_CHARS = 200
-UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 BULK_ROWS = 10_000  # a listing that wrote more refreshes the planner's statistics
 UPDATABLE = [
     f.name
@@ -327,20 +324,13 @@ def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
     for path in wanted:
         try:
             text, etag = hub.read_file(model.repo_id, path, revision=model.sha or None)
-        except LocalEntryNotFoundError as exc:
-            # hf_hub_download's answer to a HEAD it could not make (network, 429, 5xx): the
-            # file may well be there, so the step is retried rather than the file skipped.
-            raise HubUnavailable(f"downloading {model.repo_id}/{path}: {exc}") from exc
         except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
             continue  # gated without access, or listed but gone: nothing to read
         except RevisionNotFoundError as exc:
             refused.append(Rejected(model.repo_id, quarantine.describe(exc), None, path))
             continue
         except OSError as exc:
-            if exc.errno not in UNWRITABLE_NAME:
-                raise
-            # The client names cache files after the commit the server sends: a hostile one
-            # (1,000 characters) cannot be a file name.
+            # Only a file name the record made impossible gets here (see hub.read_file).
             refused.append(Rejected(model.repo_id, quarantine.describe(exc), None, path))
             continue
         stored, original = records.bounded_file(text)

@@ -10,6 +10,8 @@ announces, what remains of it) are fed back to the budget, for every worker.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import logging
 import time
@@ -29,6 +31,7 @@ from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
+    LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -52,7 +55,12 @@ LIST_EXPAND = [
     "likes", "tags", "library_name", "pipeline_tag", "cardData", "siblings", "safetensors", "gguf",
 ]  # fmt: skip
 DETAIL_EXPAND = [*LIST_EXPAND, "baseModels"]
+# OSErrors of a file name the Hub chose (a 1,000-character commit): the record's, not the network's.
+UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+# Answers cut short or garbled on the way (a dropped connection, a proxy): asked again this many
+# times, a second apart and more, before the caller is told the Hub is unavailable.
+GARBLED_ATTEMPTS = 3
 
 
 class HubUnavailable(Exception):
@@ -61,6 +69,15 @@ class HubUnavailable(Exception):
 
 class ModelNotFound(Exception):
     pass
+
+
+def _loads(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON: the standard
+        # parser reads them (catalog.records cleans them out); a cut body fails both.
+        return json.loads(content)
 
 
 class MalformedModelInfo(ValueError):
@@ -115,13 +132,14 @@ def install_hooks() -> None:
     _installed = True
 
     def factory() -> httpx2.Client:
+        seconds = settings.CANOPY_HUB_TIMEOUT_SECONDS
         return httpx2.Client(
             event_hooks={
                 "request": [hf_request_event_hook, _take_slot],
                 "response": [_read_limits],
             },
             follow_redirects=True,
-            timeout=httpx2.Timeout(60.0, connect=10.0),
+            timeout=httpx2.Timeout(seconds, connect=min(10.0, seconds)),
         )
 
     set_client_factory(factory)
@@ -147,7 +165,8 @@ class Hub:
         return build_hf_headers(token=self.token or False)
 
     def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
-        """GET with the client's backoff (429 waits out RateLimit/Retry-After, 5xx backs off)."""
+        """GET with the client's backoff (429 waits out RateLimit/Retry-After, 5xx and network
+        errors back off); what is still failing after that is HubUnavailable."""
         try:
             with self._budgeted():
                 response = http_backoff(
@@ -162,9 +181,30 @@ class Hub:
             if status in TRANSIENT_STATUS:
                 raise HubUnavailable(f"{status} from {url}: {exc}") from exc
             raise
-        except (httpx2.TransportError, httpx2.RemoteProtocolError) as exc:
+        except httpx2.HTTPError as exc:
+            # Timeouts, resets, a body cut short (RemoteProtocolError): the network, not the record.
             raise HubUnavailable(f"{type(exc).__name__} on {url}: {exc}") from exc
         return response
+
+    def _get_json(
+        self, url: str, params: dict[str, Any] | None = None
+    ) -> tuple[Any, httpx2.Response]:
+        """_get and the answer's JSON. A body cut short or that does not parse (the Hub sends
+        JSON) was garbled on the way: asked again, never stored, at last HubUnavailable.
+        (http_backoff already retries statuses, timeouts and resets, but not these.)"""
+        for attempt in range(GARBLED_ATTEMPTS):
+            try:
+                response = self._get(url, params)
+                return _loads(response.content), response
+            except ValueError as exc:
+                error = f"undecodable answer from {url}: {exc}"
+            except HubUnavailable as exc:
+                if not isinstance(exc.__cause__, httpx2.RemoteProtocolError):
+                    raise
+                error = str(exc)
+            if attempt < GARBLED_ATTEMPTS - 1:
+                time.sleep(2**attempt)
+        raise HubUnavailable(error)
 
     def list_params(
         self,
@@ -191,13 +231,9 @@ class Hub:
         Items stay the Hub's JSON objects: catalog.records reads them directly, which costs a
         third of building a `ModelInfo` per item on a 760,000-model crawl.
         """
-        response = self._get(url or f"{self.endpoint}/api/models", None if url else params)
-        try:
-            items = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON: the
-            # standard parser reads them, and catalog.records cleans them out.
-            items = json.loads(response.content)
+        items, response = self._get_json(
+            url or f"{self.endpoint}/api/models", None if url else params
+        )
         if not isinstance(items, list):
             raise HubUnavailable(f"GET /api/models answered {type(items).__name__}, not a list")
         return Page(items=items, next_url=response.links.get("next", {}).get("url"))
@@ -209,17 +245,13 @@ class Hub:
         """
         url = f"{self.endpoint}/api/models/{repo_id}"
         try:
-            response = self._get(url, {"expand": DETAIL_EXPAND})
+            item, _ = self._get_json(url, {"expand": DETAIL_EXPAND})
         except RepositoryNotFoundError as exc:
             raise ModelNotFound(repo_id) from exc
-        try:
-            item = json.loads(response.content)  # lone surrogate escapes read, as listings
-        except ValueError as exc:
-            # Cut short (a dropped connection, a proxy): the next try gets it whole. Only a
-            # complete answer that ModelInfo refuses is the record's own fault.
-            raise HubUnavailable(
-                f"model_info {repo_id}: the answer is not complete JSON: {exc}"
-            ) from exc
+        if not isinstance(item, dict):
+            raise MalformedModelInfo(
+                f"model_info of {repo_id} answered {type(item).__name__}, not an object", item
+            )
         try:
             ModelInfo(**item)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -229,7 +261,11 @@ class Hub:
         return item
 
     def read_file(self, repo_id: str, path: str, *, revision: str | None = None) -> tuple[str, str]:
-        """Text and etag of one small repo file (README, LICENSE...), via hf_hub_download."""
+        """Text and etag of one small repo file (README, LICENSE...), via hf_hub_download.
+
+        A download that fails on the way (5xx, 429, a timeout or reset, a body cut short, a file
+        whose bytes do not hash to its etag) is tried again; still failing, HubUnavailable.
+        """
         cache = Path(settings.DATA_DIR) / "hf-cache"
         for attempt in range(4):
             try:
@@ -237,22 +273,67 @@ class Hub:
                     local = self.api.hf_hub_download(
                         repo_id, path, revision=revision or None, cache_dir=cache
                     )
-                break
+                data, etag = _verified(Path(local))
+                return data.decode("utf-8", errors="replace"), etag
+            except LocalEntryNotFoundError as exc:
+                # The HEAD failed (5xx, 429, timeout) and nothing is cached: not a missing file.
+                cause: BaseException = exc.__cause__ or exc
+                error = f"{type(cause).__name__} looking up {repo_id}/{path}: {cause}"
+                wait = _wait_for(cause, attempt)
             except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
                 raise
             except RevisionNotFoundError:
                 raise  # the record names a commit the repo does not have: not transient
             except HfHubHTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else None
-                if status not in TRANSIENT_STATUS or attempt == 3:
+                if status not in TRANSIENT_STATUS:
                     raise HubUnavailable(f"{status} downloading {repo_id}/{path}") from exc
-                info = parse_ratelimit_headers(exc.response.headers) if exc.response else None
-                time.sleep(
-                    (info.reset_in_seconds + 1) if info and info.remaining == 0 else 2**attempt
+                error, wait = f"{status} downloading {repo_id}/{path}", _wait_for(exc, attempt)
+            except OSError as exc:
+                if exc.errno in UNWRITABLE_NAME:
+                    raise  # the client names cache files after the commit: a hostile one can't be
+                # hf_hub_download's size check ("Consistency check failed"), or ours.
+                error, wait = (
+                    f"{type(exc).__name__} downloading {repo_id}/{path}: {exc}",
+                    2**attempt,
                 )
-        text = Path(local).read_bytes().decode("utf-8", errors="replace")
-        etag = Path(local).resolve().name
-        return text, etag
+            except httpx2.HTTPError as exc:
+                error, wait = (
+                    f"{type(exc).__name__} downloading {repo_id}/{path}: {exc}",
+                    2**attempt,
+                )
+            if attempt == 3:
+                raise HubUnavailable(error)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def file_url(self, repo_id: str, path: str, revision: str = "main") -> str:
         return f"{self.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
+
+
+def _wait_for(exc: BaseException, attempt: int) -> float:
+    """A spent bucket's reset (RateLimit r=0), else exponential backoff."""
+    response = getattr(exc, "response", None)
+    info = parse_ratelimit_headers(response.headers) if response is not None else None
+    return (info.reset_in_seconds + 1) if info and info.remaining == 0 else 2**attempt
+
+
+def _verified(local: Path) -> tuple[bytes, str]:
+    """The cached file's bytes and etag, if they hash to it (a git blob sha1, or an LFS sha256).
+
+    hf_hub_download checks the size; bytes that are the right size but not the file, or a
+    cache written by an older client, are dropped here so the next attempt downloads again.
+    """
+    blob = local.resolve()
+    data, etag = blob.read_bytes(), blob.name
+    if len(etag) == 40:
+        digest = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    elif len(etag) == 64:
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        return data, etag  # not a content hash: nothing to check against
+    if digest != etag:
+        local.unlink(missing_ok=True)
+        blob.unlink(missing_ok=True)
+        raise OSError(f"{local.name}: content does not match its etag {etag}")
+    return data, etag

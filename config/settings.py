@@ -271,7 +271,11 @@ LOGGING = {
 # --- Celery -------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # A task taken by a worker that died unacknowledged goes back to the queue after this long
+    # (longer than any task runs; the chaos benchmark, which kills workers, shortens it).
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": env_int("CANOPY_BROKER_VISIBILITY_SECONDS", 3600)
+    }
 else:
     # kombu's filesystem transport: a broker that is just a folder, shared by web and worker.
     _broker_dir = DATA_DIR / "broker"
@@ -328,6 +332,8 @@ CANOPY_HUB_API_BUDGET = env_optional_int("CANOPY_HUB_API_BUDGET")
 CANOPY_HUB_RESOLVERS_BUDGET = env_optional_int("CANOPY_HUB_RESOLVERS_BUDGET")
 CANOPY_HUB_WINDOW_SECONDS = env_int("CANOPY_HUB_WINDOW_SECONDS", 300)
 CANOPY_HUB_PAGE_SIZE = env_int("CANOPY_HUB_PAGE_SIZE", 1000)
+# Read timeout of one Hub request (connect: at most 10 s); a request past it is retried.
+CANOPY_HUB_TIMEOUT_SECONDS = float(os.environ.get("CANOPY_HUB_TIMEOUT_SECONDS") or 60)
 # A full crawl of the live Hub lists this many models, most downloaded first (0: all).
 CANOPY_CRAWL_LIMIT = env_int("CANOPY_CRAWL_LIMIT", 5000)
 # Detail fetches (model_info + files) per run; the rest wait for the next run.

@@ -8,7 +8,7 @@ import sys
 import time
 
 from .index import build_states_logged
-from .server import ReplayServer
+from .server import FAULT_KINDS, ReplayServer
 
 
 def _log(msg: str):
@@ -46,6 +46,18 @@ def parse_args(argv=None):
     )
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--fail-seed", type=int, default=0)
+    p.add_argument(
+        "--fail-kinds",
+        default=None,
+        help=f"comma list of fault kinds ({','.join(FAULT_KINDS)}) or 'all'; API and file "
+        "requests alike (without it: --fail-status on API requests)",
+    )
+    p.add_argument(
+        "--slow-seconds", type=float, default=3.0, help="a 'slow' fault answers this late"
+    )
+    p.add_argument(
+        "--fail-retry-after", type=int, default=1, help="t= (seconds) of an injected 429"
+    )
     p.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
     return p.parse_args(argv)
 
@@ -66,7 +78,16 @@ def main(argv=None) -> int:
         verbose=a.verbose,
     )
     if a.fail_every or a.fail_rate:
-        srv.set_faults(status=a.fail_status, every=a.fail_every, rate=a.fail_rate, seed=a.fail_seed)
+        kinds = a.fail_kinds
+        srv.set_faults(
+            status=a.fail_status,
+            every=a.fail_every,
+            rate=a.fail_rate,
+            seed=a.fail_seed,
+            kinds=FAULT_KINDS if kinds == "all" else kinds.split(",") if kinds else None,
+            slow_seconds=a.slow_seconds,
+            retry_after=a.fail_retry_after,
+        )
     t0 = time.monotonic()
     # Build missing indexes in a child process: the serving process then stays small.
     ctx = multiprocessing.get_context("spawn")

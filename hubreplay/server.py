@@ -11,6 +11,7 @@ import math
 import random
 import socket
 import sqlite3
+import struct
 import sys
 import threading
 import time
@@ -43,6 +44,9 @@ SORT_ALIASES = {
 DEFAULT_SORT = "downloads"
 TAG_DRIVE_MAX = 50_000
 UNLIMITED_QUOTA = 1_000_000_000
+# Injected faults (set_faults(kinds=...)): what a Hub or the network between can do to an answer.
+FAULT_STATUS = {"429": 429, "500": 500, "502": 502, "503": 503}
+FAULT_KINDS = (*FAULT_STATUS, "slow", "reset", "truncate", "truncate_file")
 GATED_MSG = (
     "Access to model {id} is restricted. You must have access to it and be authenticated to "
     "access it."
@@ -71,6 +75,11 @@ class RateLimiter:
             self.window = max(1, int(window))
             self.start: dict[str, float | None] = {"api": None, "resolvers": None}
             self.used = {"api": 0, "resolvers": 0}
+            # Every request that arrived (answered, refused or faulted) per window: a client
+            # that keeps to its budget never makes `peak` exceed the quota.
+            self.arrived = {"api": 0, "resolvers": 0}
+            self.peak = {"api": 0, "resolvers": 0}
+            self.total = {"api": 0, "resolvers": 0}
 
     def take(self, bucket: str, consume: bool = True):
         """Return (allowed, headers)."""
@@ -80,10 +89,14 @@ class RateLimiter:
             if start is None or now >= start + self.window:
                 start = self.start[bucket] = now
                 self.used[bucket] = 0
+                self.arrived[bucket] = 0
             budget = self.budgets[bucket]
             quota = UNLIMITED_QUOTA if budget is None else budget
             allowed = True
             if consume:
+                self.arrived[bucket] += 1
+                self.total[bucket] += 1
+                self.peak[bucket] = max(self.peak[bucket], self.arrived[bucket])
                 if self.used[bucket] >= quota:
                     allowed = False
                 else:
@@ -97,6 +110,19 @@ class RateLimiter:
             if not allowed:
                 headers["Retry-After"] = str(reset)
             return allowed, headers
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {
+                bucket: {
+                    "quota": self.budgets[bucket],
+                    "window": self.window,
+                    "max_per_window": self.peak[bucket],
+                    "this_window": self.arrived[bucket],
+                    "requests": self.total[bucket],
+                }
+                for bucket in self.budgets
+            }
 
 
 def _b64e(obj) -> str:
@@ -158,9 +184,14 @@ class ReplayServer:
         self._fault_status = 500
         self._fault_every: int | None = None
         self._fault_rate: float | None = None
-        self._fault_rng = random.Random(0)
+        self._fault_kinds: tuple[str, ...] = ()
+        self._fault_seed = 0
+        self._fault_seen: collections.Counter = collections.Counter()
         self._fault_n = 0
         self._fault_lock = threading.Lock()
+        self.slow_seconds = 3.0
+        self.retry_after = 1
+        self.fault_counts: collections.Counter = collections.Counter()
         self._tag_counts: dict = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -236,30 +267,86 @@ class ReplayServer:
         self.limiter.configure(api, resolvers, self.limiter.window if window is None else window)
 
     def set_faults(
-        self, status: int = 500, every: int | None = None, rate: float | None = None, seed: int = 0
+        self,
+        status: int = 500,
+        every: int | None = None,
+        rate: float | None = None,
+        seed: int = 0,
+        kinds=None,
+        slow_seconds: float = 3.0,
+        retry_after: int = 1,
     ):
-        """Answer `status` on every `every`-th API request (or with probability `rate`)."""
+        """Fault every `every`-th request, or each with probability `rate`; None/0 turns it off.
+
+        Without `kinds`: answer `status` on API requests only. With `kinds` (names from
+        FAULT_KINDS), API and file requests alike get one of the kinds that fit the request,
+        chosen, like whether it is faulted at all, from (seed, method, path, how many times this
+        exact request came before): the same seed faults the same requests whatever the order
+        in which concurrent clients send them, and a retry is drawn afresh.
+        """
+        unknown = set(kinds or ()) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {FAULT_KINDS}")
         with self._fault_lock:
             self._fault_status = status
             self._fault_every = every or None
             self._fault_rate = rate or None
-            self._fault_rng = random.Random(seed)
+            self._fault_kinds = tuple(kinds or ())
+            self._fault_seed = seed
+            self._fault_seen.clear()
             self._fault_n = 0
+            self.slow_seconds = float(slow_seconds)
+            self.retry_after = max(1, int(retry_after))
+            self.fault_counts.clear()
 
-    def _fault(self) -> bool:
+    def _fault(
+        self, method: str = "GET", path: str = "", bucket: str = "api"
+    ) -> tuple[str | None, bool]:
+        """The fault for this request ("500", "reset", ...) or None to answer it normally, and
+        for a truncation whether the cut body goes with its own Content-Length (else the whole
+        body's, then the connection closes)."""
         with self._fault_lock:
             if not self._fault_every and not self._fault_rate:
-                return False
+                return None, False
+            if not self._fault_kinds and bucket != "api":
+                return None, False
             self._fault_n += 1
-            if self._fault_every and self._fault_n % self._fault_every == 0:
-                return True
-            if not self._fault_rate:
-                return False
-            return self._fault_rng.random() < self._fault_rate
+            key = f"{method} {path}"
+            seen = self._fault_seen[key]
+            self._fault_seen[key] = seen + 1
+            draw = random.Random(f"{self._fault_seed}|{key}|{seen}")
+            hit = bool(self._fault_every and self._fault_n % self._fault_every == 0)
+            hit = hit or bool(self._fault_rate and draw.random() < self._fault_rate)
+            if not hit:
+                return None, False
+            if not self._fault_kinds:
+                kind = str(self._fault_status)
+            else:
+                fits = [k for k in self._fault_kinds if _fits(k, method, bucket)]
+                if not fits:
+                    return None, False
+                kind = fits[draw.randrange(len(fits))]
+            self.fault_counts[kind] += 1
+            return kind, draw.random() < 0.5
+
+    @property
+    def stats(self) -> dict:
+        """Requests per bucket (with the most seen in one rate-limit window) and faults made."""
+        with self._fault_lock:
+            faults = dict(self.fault_counts)
+        return {"buckets": self.limiter.stats(), "faults": faults}
 
     def state_info(self) -> dict:
         c = self.counts[self.state] if self.counts else {}
         return {"state": self.state, "states": len(self.layers), **c}
+
+
+def _fits(kind: str, method: str, bucket: str) -> bool:
+    if kind == "truncate":
+        return bucket == "api" and method == "GET"
+    if kind == "truncate_file":
+        return bucket == "resolvers" and method == "GET"
+    return True
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -337,6 +424,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._state = rp.state
         self._extra_headers: dict[str, str] = {}
         self._logged = False
+        self._truncate = self._cut_length = False
+        self._injected = 0
         raw = self.path
         if raw.startswith("http://") or raw.startswith("https://"):
             raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
@@ -362,8 +451,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not allowed:
                 status = self._send_json(429, {"error": "You have exceeded our rate limit"})
                 return
-            if bucket == "api" and counted and rp._fault():
-                status = self._send_json(rp._fault_status, {"error": "Injected fault"})
+            fault, self._cut_length = rp._fault(method, raw, bucket) if counted else (None, False)
+            self._truncate = fault in ("truncate", "truncate_file")
+            if fault and not self._truncate and self._inject(fault, bucket):
+                status = self._injected
                 return
             if bucket == "resolvers":
                 if method == "POST":
@@ -383,7 +474,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._extra_headers.update(e.headers)
             if e.code:
                 self._extra_headers["X-Error-Code"] = e.code
-            status = self._send_json(e.status, {"error": e.error})
+            try:
+                status = self._send_json(e.status, {"error": e.error})
+            except (BrokenPipeError, ConnectionResetError):
+                # the client left (a "slow" fault outlasted its timeout): nobody to answer
+                status, self.close_connection = 499, True
         except (BrokenPipeError, ConnectionResetError):
             status = 499
             self.close_connection = True
@@ -399,6 +494,41 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._logged:
                 rp.request_log.append((method, self.path, status))
 
+    def _inject(self, fault: str, bucket: str) -> bool:
+        """Answer (or not) as the fault says; False when the request is to be served after all."""
+        rp = self.server.replay
+        if fault == "slow":
+            # Past the client's read timeout; the late answer then meets a closed socket.
+            time.sleep(rp.slow_seconds)
+            return False
+        if fault == "reset":
+            # SO_LINGER 0: close() sends RST instead of FIN, the way a dropped connection looks.
+            self.server.replay.request_log.append((self._method, self.path, 0))
+            self._logged = True
+            self._injected = 0
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+            return True
+        status = FAULT_STATUS.get(fault) or int(fault)
+        if status == 429:
+            reset = rp.retry_after
+            quota = rp.limiter.budgets[bucket]
+            self._extra_headers.update({
+                "RateLimit": f'"{bucket}";r=0;t={reset}',
+                "RateLimit-Policy": f'"fixed window";"{bucket}";'
+                f"q={UNLIMITED_QUOTA if quota is None else quota};w={rp.limiter.window}",
+                "Retry-After": str(reset),
+            })  # fmt: skip
+            body = {"error": "You have exceeded our rate limit (injected fault)"}
+        else:
+            body = {"error": "Injected fault"}
+        self._injected = self._send_json(status, body)
+        return True
+
     def _send(
         self,
         status: int,
@@ -410,11 +540,13 @@ class _Handler(BaseHTTPRequestHandler):
         # logged before the answer leaves, so a client that got it sees it in request_log
         self.server.replay.request_log.append((self._method, self.path, status))
         self._logged = True
+        if content_length is None:
+            content_length = len(body)
+        if self._truncate and 200 <= status < 300 and self._method == "GET":
+            body, content_length = self._cut(body)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header(
-            "Content-Length", str(len(body) if content_length is None else content_length)
-        )
+        self.send_header("Content-Length", str(content_length))
         for k, v in self._extra_headers.items():
             self.send_header(k, v)
         for k, v in (headers or {}).items():
@@ -423,6 +555,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self._method != "HEAD":
             self.wfile.write(body)
         return status
+
+    def _cut(self, body: bytes) -> tuple[bytes, int]:
+        """An injected truncation: half the body, with its own length or the whole body's (the
+        connection then closes, as when a proxy or the network drops the rest)."""
+        self._truncate = False
+        cut = body[: len(body) // 2]
+        if self._cut_length:
+            return cut, len(cut)
+        self.close_connection = True
+        return cut, len(body)
 
     def _send_json(self, status: int, obj, headers=None) -> int:
         body = obj if isinstance(obj, bytes) else _json(obj).encode()
@@ -444,6 +586,8 @@ class _Handler(BaseHTTPRequestHandler):
     # -- /_replay ------------------------------------------------------------------------
     def _replay_control(self, method: str, path: str) -> int:
         rp = self.server.replay
+        if path == "/_replay/stats" and method == "GET":
+            return self._send_json(200, rp.stats)
         if path != "/_replay/state":
             raise HttpError(404, "Unknown replay control")
         if method == "POST":

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from catalog import crawler
+from catalog import hub as hub_module
 from catalog.hub import HubUnavailable
 from catalog.models import CrawlRun, HubModel, QuarantinedRecord
 
@@ -82,11 +83,15 @@ def _fast_retries(settings):
 
 
 def test_a_cut_model_info_answer_is_transient(cutter, hub_for):
+    # Asked again at once; cut every time, it is HubUnavailable (the step retries), never a
+    # malformed record.
     proxy = cutter(cuts=1)
     hub = hub_for(proxy)
-    with pytest.raises(HubUnavailable, match="not complete JSON"):
-        hub.model_info("meta-llama/Llama-2-7b-chat-hf")
     assert hub.model_info("meta-llama/Llama-2-7b-chat-hf")["id"] == "meta-llama/Llama-2-7b-chat-hf"
+    assert proxy.cut == 1
+    proxy = cutter(cuts=hub_module.GARBLED_ATTEMPTS)
+    with pytest.raises(HubUnavailable, match="undecodable answer"):
+        hub_for(proxy).model_info("meta-llama/Llama-2-7b-chat-hf")
 
 
 def test_a_crawl_whose_model_info_answers_are_cut_retries_and_quarantines_nothing(cutter, hub_for):
