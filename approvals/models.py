@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import HubModel
+from config.inputs import CheckedWrites
 
 from . import chain
 
@@ -55,7 +56,7 @@ class ApprovalRequestQuerySet(models.QuerySet["ApprovalRequest"]):
         return self.filter(status__in=APPROVED)
 
 
-class ApprovalRequest(models.Model):
+class ApprovalRequest(CheckedWrites, models.Model):
     """A developer's request to use a model, and the decision on it (one row: one workflow)."""
 
     model = models.ForeignKey(HubModel, on_delete=models.PROTECT, related_name="approval_requests")
@@ -150,7 +151,7 @@ class Tri(models.TextChoices):
     NO = "no", "no"
 
 
-class Policy(models.Model):
+class Policy(CheckedWrites, models.Model):
     """A rule over the license result of a model and the intended use. Empty lists match all;
     the first enforced rule that matches (lowest order) decides."""
 
@@ -188,7 +189,7 @@ class WaiverQuerySet(models.QuerySet["Waiver"]):
         return self.filter(revoked=False, expires_at__gte=date.today())
 
 
-class Waiver(models.Model):
+class Waiver(CheckedWrites, models.Model):
     """An exception for a model (and revision) granted by an approver, with evidence, expiring."""
 
     model = models.ForeignKey(HubModel, on_delete=models.PROTECT, related_name="waivers")
@@ -236,7 +237,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         raise PermissionDenied(APPEND_ONLY)
 
 
-class AuditEvent(models.Model):
+class AuditEvent(CheckedWrites, models.Model):
     """Append-only and hash-chained: rows are inserted, never updated or deleted, and each
     one's hash covers its content and the previous row's hash (approvals.chain)."""
 
@@ -285,7 +286,7 @@ class AuditEvent(models.Model):
         raise PermissionDenied(APPEND_ONLY)
 
 
-class ApiToken(models.Model):
+class ApiToken(CheckedWrites, models.Model):
     """An API token acting as its user, limited to the user's role and to its scopes.
     Only a SHA-256 of the secret is stored; the secret is shown once at creation."""
 

@@ -17,6 +17,7 @@ worker holds its lease (see `after_error`).
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import random
@@ -35,6 +36,7 @@ from django.utils import timezone
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
+    LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -52,6 +54,7 @@ LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
 EVIDENCE_FILE = re.compile(
     r"^(README\.md|(LICEN[CS]E|USE[_-]POLICY|NOTICE)[\w.-]*)$", re.IGNORECASE
 )
+CARD = "README.md"
 DETAILS_PER_STEP = 20
 PARENT_ID_CHARS = 200
 UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
@@ -314,11 +317,20 @@ def fetch_details(
 def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
     """Read the model's license evidence files; one that cannot be stored is returned, with
     why, and costs no other. A file is stored cleaned (records.bounded_file)."""
-    wanted = [f for f in (model.siblings or []) if EVIDENCE_FILE.match(f)]
+    if model.siblings is None:
+        # A record that does not say which files the repo has (a bare listing item) may
+        # still have a card: ask for it, and a 404 says there is none.
+        wanted = [CARD]
+    else:
+        wanted = [f for f in model.siblings if EVIDENCE_FILE.match(f)]
     fetched, refused = 0, []
     for path in wanted:
         try:
             text, etag = hub.read_file(model.repo_id, path, revision=model.sha or None)
+        except LocalEntryNotFoundError as exc:
+            # hf_hub_download's answer to a HEAD it could not make (network, 429, 5xx): the
+            # file may well be there, so the step is retried rather than the file skipped.
+            raise HubUnavailable(f"downloading {model.repo_id}/{path}: {exc}") from exc
         except (GatedRepoError, EntryNotFoundError, RepositoryNotFoundError):
             continue  # gated without access, or listed but gone: nothing to read
         except RevisionNotFoundError as exc:
@@ -350,7 +362,8 @@ def _fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
             continue
         quarantine.resolve([model.repo_id], [Step.FILES], path=path)
         fetched += 1
-    model.files.exclude(path__in=wanted).delete()
+    if model.siblings is not None:
+        model.files.exclude(path__in=wanted).delete()  # gone from the repo
     HubModel.objects.filter(pk=model.pk).update(files_key=model.change_key)
     return fetched, refused
 
@@ -586,13 +599,31 @@ def _drive(run_id: int, hub: Hub | None) -> None:
 
 
 def resume_stalled() -> list[int]:
-    """Runs whose worker died (stale heartbeat) or that were never picked up."""
+    """Runs whose worker died (stale heartbeat) or that were never picked up, to be queued
+    again; a run whose workers died at the same checkpoint more than CANOPY_CRAWL_RESUMPTIONS
+    times in a row is failed instead, or beat would hand it to its next victim forever."""
     stale = timezone.now() - timedelta(seconds=settings.CANOPY_STALL_SECONDS)
-    return list(
-        CrawlRun.objects.filter(status__in=[Status.QUEUED, Status.RUNNING])
-        .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
-        .values_list("pk", flat=True)
+    stalled = CrawlRun.objects.filter(status__in=[Status.QUEUED, Status.RUNNING]).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
     )
+    fields = ("pk", "lease", "resumed_lease", "resumed_progress", "resumptions")
+    resumed = []
+    for pk, lease, seen_lease, seen_progress, deaths in stalled.values_list(*fields):
+        checkpoint = hashlib.sha1(repr(progress(pk)).encode()).hexdigest()
+        if lease and lease != seen_lease:
+            # A worker took it since the last look and died: at the same checkpoint again, or
+            # having moved it on (then this is the first death there).
+            deaths = deaths + 1 if checkpoint == seen_progress else 1
+        # else nobody took it since (the queue is long, or no worker runs): not its fault.
+        if deaths > settings.CANOPY_CRAWL_RESUMPTIONS:
+            fail(pk, f"its worker died {deaths} times in a row at the same step, without "
+                     "progress (resumed no more; see the worker's log for how it died)")  # fmt: skip
+            continue
+        CrawlRun.objects.filter(pk=pk, lease=lease).update(
+            resumed_lease=lease, resumed_progress=checkpoint, resumptions=deaths
+        )
+        resumed.append(pk)
+    return resumed
 
 
 def _save(run: CrawlRun, token: str, fields: list[str], **increments: int) -> None:

@@ -212,7 +212,14 @@ class Hub:
             response = self._get(url, {"expand": DETAIL_EXPAND})
         except RepositoryNotFoundError as exc:
             raise ModelNotFound(repo_id) from exc
-        item = response.json()
+        try:
+            item = json.loads(response.content)  # lone surrogate escapes read, as listings
+        except ValueError as exc:
+            # Cut short (a dropped connection, a proxy): the next try gets it whole. Only a
+            # complete answer that ModelInfo refuses is the record's own fault.
+            raise HubUnavailable(
+                f"model_info {repo_id}: the answer is not complete JSON: {exc}"
+            ) from exc
         try:
             ModelInfo(**item)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:

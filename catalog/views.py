@@ -35,15 +35,24 @@ def _valid(form: ModelSearchForm) -> dict:
     return form.cleaned_data
 
 
-def _fragment(request: HttpRequest, template: str, name: str) -> str:
+def _swaps_fragment(request: HttpRequest) -> bool:
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore (back button after a cache miss) needs the whole page.
-    return f"{template}#{name}" if htmx and not htmx.history_restore_request else template
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def _fragment(request: HttpRequest, template: str, name: str) -> str:
+    return f"{template}#{name}" if _swaps_fragment(request) else template
 
 
 @vary_on_headers("HX-Request")
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
+    if _swaps_fragment(request) and not form.is_valid():
+        # htmx 2 swaps no 4xx answer, so the form would seem to do nothing: the fragment it
+        # swaps into #results says what is wrong instead. A full page stays a 400.
+        problems = {"problems": from_form_errors(form.errors)}
+        return render(request, "catalog/model_list.html#search_error", problems)
     _valid(form)
     result = search.search(form)
     paginator = Paginator(result.entries, 50)

@@ -71,3 +71,58 @@ def form_param(field: Any, default: Any = "") -> Any:
             schema.setdefault("description", str(field.label))
 
     return Field(default, json_schema_extra=declare)
+
+
+# --- what a write may store ------------------------------------------------------------------
+
+# The ranges of integer columns on PostgreSQL (Django's own table; SQLite would take more).
+INTEGER_RANGES = {
+    "SmallIntegerField": (-(2**15), 2**15 - 1), "PositiveSmallIntegerField": (0, 2**15 - 1),
+    "IntegerField": (-(2**31), 2**31 - 1), "PositiveIntegerField": (0, 2**31 - 1),
+    "BigIntegerField": (-(2**63), ID_MAX), "PositiveBigIntegerField": (0, ID_MAX),
+}  # fmt: skip
+
+
+def _nul_inside(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_nul(value)
+    if isinstance(value, dict):
+        return any(_nul_inside(k) or _nul_inside(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_nul_inside(v) for v in value)
+    return False
+
+
+def _problem(field: Any, value: Any) -> str | None:
+    if _nul_inside(value):
+        return NUL_MESSAGE  # in a JSON value too: jsonb refuses \u0000
+    limit = getattr(field, "max_length", None)
+    if isinstance(value, str) and limit and len(value) > limit:
+        return f"at most {limit} characters (it has {len(value)})"
+    bounds = INTEGER_RANGES.get(field.get_internal_type())
+    if bounds and isinstance(value, int) and not bounds[0] <= value <= bounds[1]:
+        return f"a number from {bounds[0]} to {bounds[1]} (it is {value})"
+    return None
+
+
+def check_writable(obj: Any) -> None:
+    """Refuse, naming each field, what the database would refuse with an error page (NUL
+    characters, text past its column, numbers out of the column's range), whatever code
+    writes `obj`: the API and forms check requests, this checks rows."""
+    from django.core.exceptions import ValidationError
+
+    problems = {}
+    for field in obj._meta.concrete_fields:
+        problem = _problem(field, getattr(obj, field.attname))
+        if problem:
+            problems[field.name] = problem
+    if problems:
+        raise ValidationError(problems)
+
+
+class CheckedWrites:
+    """A model mixin: every save() is checked by check_writable first."""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        check_writable(self)
+        super().save(*args, **kwargs)  # type: ignore[misc]

@@ -341,6 +341,9 @@ CANOPY_ASSESS_ON_CRAWL = env_bool("CANOPY_ASSESS_ON_CRAWL", default=True)
 CANOPY_DERIVE_ON_CRAWL = env_bool("CANOPY_DERIVE_ON_CRAWL", default=True)
 # A running crawl whose heartbeat is older than this is resumed by the next sweep.
 CANOPY_STALL_SECONDS = env_int("CANOPY_STALL_SECONDS", 300)
+# A run resumed this many times with its worker dying each time at the same checkpoint (a step
+# that kills its worker: out of memory, a segfault) is failed rather than resumed forever.
+CANOPY_CRAWL_RESUMPTIONS = env_int("CANOPY_CRAWL_RESUMPTIONS", 5)
 # A step stopped by a transient error (429, 5xx, network, lost database connection) is retried
 # this many times in a row, after 1x, 2x, 4x... this many seconds (jittered, capped at half the
 # stall timeout so that a run waiting for its retry is not taken for abandoned);

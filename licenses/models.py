@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import HubModel
+from config.inputs import CheckedWrites
 
 
 class Verdict(models.TextChoices):
@@ -62,7 +63,7 @@ class License(models.Model):
         return [c["code"] for c in self.conditions]
 
 
-class Determination(models.Model):
+class Determination(CheckedWrites, models.Model):
     """A legal user's manual determination: it overrides the automatic result for the model."""
 
     model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="determinations")

@@ -50,6 +50,31 @@ def test_htmx_gets_only_the_results_fragment(client, family):
     assert "HX-Request" in response["Vary"]
 
 
+def test_an_invalid_search_from_the_form_shows_its_error_in_the_results(client, family):
+    # htmx 2 swaps no 4xx answer: the fragment says what is wrong, as a 200 the form swaps in.
+    response = client.get("/models/", {"q": "x" * 201, "memory": "0"}, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<html" not in html
+    assert "This search cannot be run" in html and 'role="alert"' in html
+    assert "<code>q</code>" in html and "<code>memory</code>" in html
+    assert "at most 200 characters" in html
+
+
+def test_an_invalid_search_without_htmx_is_a_400_page(client, family):
+    response = client.get("/models/", {"memory": "0"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "<html" in html and "This search cannot be run" in html and "<code>memory</code>" in html
+
+
+def test_a_history_restore_of_an_invalid_search_is_a_full_page(client, family):
+    headers = {**HTMX, "HX-History-Restore-Request": "true"}
+    response = client.get("/models/", {"memory": "0"}, headers=headers)
+    assert response.status_code == 400 and "<html" in response.content.decode()
+
+
 def test_search_narrows_the_results(client, family):
     expected = HubModel.objects.filter(repo_id__icontains="gguf").count()
     response = client.get("/models/", {"q": "GGUF"}, headers=HTMX)
