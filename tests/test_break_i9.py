@@ -412,3 +412,40 @@ def test_the_check_with_odd_tokens_through_wsgi(wsgi, header):  # noqa: F811
     status, _, body, _ = wsgi("model=org/x&use=research", HTTP_AUTHORIZATION=header)
     assert 400 <= int(status.split()[0]) < 500, (status, body)
     assert set(body) == {"detail", "errors"}
+
+
+# --- crawl --sync interrupted, then run again -------------------------------------------------
+
+
+def test_a_rerun_after_an_interrupted_sync_drives_its_queued_ancestors_run(replay, hub_for):
+    # FINDING: `crawl --sync` killed (SIGKILL, or Ctrl-C) after its listing leaves the
+    # ancestors run it queued for missing parents `queued`; the next `crawl --sync` finishes
+    # the full run (start() hands back the active one) but drives only runs it queues itself,
+    # so the ancestors run stays `queued` for ever with no worker, the missing parents are
+    # never fetched, and the command exits 0 ("done"). Seen live: SIGKILL of
+    # `manage.py crawl --sync --limit 0` against hubreplay (rich-2024 + family), rerun with
+    # CANOPY_STALL_SECONDS=5: "Full crawl #1 done", CrawlRun #2 ancestors `queued` after it.
+    # (Within CANOPY_STALL_SECONDS the rerun instead exits 1 with "held by another worker;
+    # not finished here" although no worker exists, the killed run `running` meanwhile.)
+    from catalog.signals import models_changed
+
+    server = replay(["family.jsonl.gz"])
+    calls = []
+
+    def interrupt(sender, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first assessment of the details phase: listing is done
+            raise KeyboardInterrupt
+
+    models_changed.connect(interrupt, weak=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            crawl(server, hub_for)
+    finally:
+        models_changed.disconnect(interrupt)
+    assert CrawlRun.objects.filter(kind=CrawlRun.Kind.ANCESTORS).exists()
+    runs = crawler.sync_runs(crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0],
+                             hub=hub_for(server))  # fmt: skip
+    assert runs[0].status == Done
+    left = CrawlRun.objects.exclude(status__in=[Done, CrawlRun.Status.FAILED])
+    assert list(left.values_list("kind", "status")) == []
