@@ -19,3 +19,16 @@ def client_ip(request: HttpRequest) -> str:
         if len(hops) >= count and hops[-count]:
             return hops[-count]
     return request.META.get("REMOTE_ADDR", "")
+
+
+# AccessAttempt.username is a varchar(255): a longer typed name would make PostgreSQL refuse the
+# failure's own record (a 500 at login). No account has a name past User.username's 150.
+USERNAME_CHARS = 150
+
+
+def username(request: HttpRequest, credentials: dict | None = None) -> str:
+    """The username a login typed, as login throttling counts it (AXES_USERNAME_CALLABLE)."""
+    typed = (credentials or {}).get("username")
+    if typed is None:
+        typed = request.POST.get("username", "")
+    return str(typed)[:USERNAME_CHARS]

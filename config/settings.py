@@ -246,6 +246,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "approvals.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "config.clientip.client_ip"
+AXES_USERNAME_CALLABLE = "config.clientip.username"
 AXES_VERBOSE = False
 
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, today
