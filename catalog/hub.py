@@ -71,6 +71,14 @@ class ModelNotFound(Exception):
     pass
 
 
+class ModelRefused(Exception):
+    """A non-transient 4xx answer about one model (400, 403, ...): that model's, not the run's."""
+
+
+# Statuses of one model's answer that say nothing of the Hub or our credentials (401 does).
+GONE_STATUS = {404, 410}
+
+
 def _loads(content: bytes) -> Any:
     try:
         return orjson.loads(content)
@@ -248,6 +256,15 @@ class Hub:
             item, _ = self._get_json(url, {"expand": DETAIL_EXPAND})
         except RepositoryNotFoundError as exc:
             raise ModelNotFound(repo_id) from exc
+        except HfHubHTTPError as exc:
+            # A plain 404 (no RepoNotFound code: an id the Hub's router reads otherwise, as
+            # "a/b/c") or another 4xx concerns this id only: the run goes on without it.
+            status = exc.response.status_code if exc.response is not None else None
+            if status in GONE_STATUS:
+                raise ModelNotFound(repo_id) from exc
+            if status is not None and 400 <= status < 500 and status != 401:
+                raise ModelRefused(f"{status} from model_info of {repo_id}: {exc}") from exc
+            raise
         if not isinstance(item, dict):
             raise MalformedModelInfo(
                 f"model_info of {repo_id} answered {type(item).__name__}, not an object", item
