@@ -40,7 +40,15 @@ from huggingface_hub.errors import (
 )
 
 from . import bulk, families, lineage, quarantine, records, searchindex
-from .hub import Hub, HubUnavailable, MalformedModelInfo, ModelNotFound, ModelRefused, Page
+from .hub import (
+    UNPARSED,
+    Hub,
+    HubUnavailable,
+    MalformedModelInfo,
+    ModelNotFound,
+    ModelRefused,
+    Page,
+)
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
 from .quarantine import Rejected, Step
 from .signals import models_changed
@@ -117,6 +125,8 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
         try:
             if not isinstance(repo_id, str) or not repo_id:
                 raise records.MalformedRecord("record without an id")
+            if UNPARSED in item:
+                raise records.MalformedRecord(f"unparseable JSON: {item[UNPARSED]}")
             item, notes = records.clean(item)
             repo_id = item["id"]
             heads[repo_id] = (item, _hub_id(item), records.record_hash(item), notes)
