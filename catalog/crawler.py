@@ -132,10 +132,8 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             heads[repo_id] = (item, _hub_id(item), records.record_hash(item), notes)
         except Exception as exc:  # noqa: BLE001 -- whatever one record raises costs only it
             rid = repo_id if isinstance(repo_id, str) else ""
-            error = (
-                str(exc) if isinstance(exc, records.MalformedRecord) else quarantine.describe(exc)
-            )
-            counts.rejected.append(Rejected(rid, error, item))
+            why = str(exc) if isinstance(exc, records.MalformedRecord) else quarantine.describe(exc)
+            counts.rejected.append(Rejected(rid, why, item))
     hub_ids = [hub_id for _, hub_id, _, _ in heads.values() if hub_id]
     columns = ["id", "hub_id", "repo_id", "record_hash"]
     existing = {
@@ -160,10 +158,8 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
         try:
             row = records.row_fields(item, digest=digest, notes=notes)
         except Exception as exc:  # noqa: BLE001 -- as in the first pass
-            error = (
-                str(exc) if isinstance(exc, records.MalformedRecord) else quarantine.describe(exc)
-            )
-            counts.rejected.append(Rejected(repo_id, error, item))
+            why = str(exc) if isinstance(exc, records.MalformedRecord) else quarantine.describe(exc)
+            counts.rejected.append(Rejected(repo_id, why, item))
             continue
         if holder is not None and holder is not match:
             _evict(holder, now)  # another repo now lives at this id (a rename freed it)
