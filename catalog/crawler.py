@@ -40,7 +40,15 @@ from huggingface_hub.errors import (
 )
 
 from . import bulk, families, lineage, quarantine, records, searchindex
-from .hub import Hub, HubUnavailable, MalformedModelInfo, ModelNotFound, Page
+from .hub import (
+    UNPARSED,
+    Hub,
+    HubUnavailable,
+    MalformedModelInfo,
+    ModelNotFound,
+    ModelRefused,
+    Page,
+)
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
 from .quarantine import Rejected, Step
 from .signals import models_changed
@@ -117,12 +125,15 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
         try:
             if not isinstance(repo_id, str) or not repo_id:
                 raise records.MalformedRecord("record without an id")
+            if UNPARSED in item:
+                raise records.MalformedRecord(f"unparseable JSON: {item[UNPARSED]}")
             item, notes = records.clean(item)
             repo_id = item["id"]
             heads[repo_id] = (item, _hub_id(item), records.record_hash(item), notes)
-        except records.MalformedRecord as exc:
+        except Exception as exc:  # noqa: BLE001 -- whatever one record raises costs only it
             rid = repo_id if isinstance(repo_id, str) else ""
-            counts.rejected.append(Rejected(rid, str(exc), item))
+            why = str(exc) if isinstance(exc, records.MalformedRecord) else quarantine.describe(exc)
+            counts.rejected.append(Rejected(rid, why, item))
     hub_ids = [hub_id for _, hub_id, _, _ in heads.values() if hub_id]
     columns = ["id", "hub_id", "repo_id", "record_hash"]
     existing = {
@@ -146,8 +157,9 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
             continue
         try:
             row = records.row_fields(item, digest=digest, notes=notes)
-        except records.MalformedRecord as exc:
-            counts.rejected.append(Rejected(repo_id, str(exc), item))
+        except Exception as exc:  # noqa: BLE001 -- as in the first pass
+            why = str(exc) if isinstance(exc, records.MalformedRecord) else quarantine.describe(exc)
+            counts.rejected.append(Rejected(repo_id, why, item))
             continue
         if holder is not None and holder is not match:
             _evict(holder, now)  # another repo now lives at this id (a rename freed it)
@@ -739,10 +751,7 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
     parent = run.pending[0]
     root = 0
     if parent == run.target and not run.cursor and not lineage.resolve([parent]):
-        try:
-            fetch_details(HubModel(repo_id=parent), hub, run=run)  # the root, before its children
-        except Quarantined as exc:
-            quarantine.hold(run, exc.step, [exc.rejected])
+        _details_or_hold(run, HubModel(repo_id=parent), hub)  # the root, before its children
         root = 1
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
@@ -773,15 +782,8 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
     model = lineage.resolve([repo_id]).get(repo_id)
     files = fetched = 0
     if model is None or model.details_key != model.change_key or not model.details_key:
-        try:
-            model, files = fetch_details(model or HubModel(repo_id=repo_id), hub, run=run)
-            fetched = 1
-        except ModelNotFound:
-            run.add_error(f"{repo_id}: not found on the Hub")
-            model = None
-        except Quarantined as exc:
-            quarantine.hold(run, exc.step, [exc.rejected])
-            model = None
+        model, files = _details_or_hold(run, model or HubModel(repo_id=repo_id), hub)
+        fetched = int(model is not None)
     seen = set(run.seen)
     if model is not None:
         for edge in model.parent_edges.all():
@@ -796,6 +798,22 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
         # After the checkpoint: its parents are in `seen`, so its assessment, finding them
         # missing, does not queue another run for what this one is about to walk.
         _assess([model.pk])
+
+
+def _details_or_hold(run: CrawlRun, model: HubModel, hub: Hub) -> tuple[HubModel | None, int]:
+    """fetch_details for one model of a step (details, a descendants root, an ancestor):
+    whatever that model's answer makes fail costs that model only (noted when the Hub does not
+    have it, else quarantined with why; the next run tries it again) and gives (None, 0).
+    HubUnavailable goes up: the step is retried."""
+    try:
+        return fetch_details(model, hub, run=run)
+    except ModelNotFound:
+        run.add_error(f"{model.repo_id}: not found on the Hub")
+    except Quarantined as exc:
+        quarantine.hold(run, exc.step, [exc.rejected])
+    except (*bulk.ROW_ERRORS, KeyError, ModelRefused) as exc:
+        quarantine.hold(run, Step.DETAILS, [Rejected(model.repo_id, quarantine.describe(exc))])
+    return None, 0
 
 
 def _detail_scope(run: CrawlRun):
@@ -824,9 +842,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
     done: list[int] = []
     for model in batch:
         try:
-            fresh, n = fetch_details(model, hub, run=run)
-            fetched, files = fetched + 1, files + n
-            done.append(fresh.pk)
+            fresh, n = _details_or_hold(run, model, hub)
         except HubUnavailable:
             # The step is retried: keep what it did (counts against the run's room, the
             # fetched models' assessments), or the retry would fetch past the room forever.
@@ -835,17 +851,11 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
                 _save(run, token, ["errors", "error_count"], details_fetched=fetched,
                       files_fetched=files)  # fmt: skip
             raise
-        except ModelNotFound:
-            run.add_error(f"{model.repo_id}: listed but not found by model_info")
+        if fresh is None:  # noted or set aside: not asked again until the model changes
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
-        except Quarantined as exc:
-            # Set aside with why; this run goes on, the next one tries it again.
-            quarantine.hold(run, exc.step, [exc.rejected])
-            HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
-        except (*bulk.ROW_ERRORS, KeyError) as exc:
-            # Whatever else one model's details make fail costs that model only.
-            quarantine.hold(run, Step.DETAILS, [Rejected(model.repo_id, quarantine.describe(exc))])
-            HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+        else:
+            fetched, files = fetched + 1, files + n
+            done.append(fresh.pk)
     if len(batch) < DETAILS_PER_STEP or room <= len(batch):
         run.phase = Phase.FINISHED
     _assess(done)  # their cards and license files are in now

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,13 +72,81 @@ class ModelNotFound(Exception):
     pass
 
 
+class ModelRefused(Exception):
+    """A non-transient 4xx answer about one model (400, 403, ...): that model's, not the run's."""
+
+
+# Statuses of one model's answer that say nothing of the Hub or our credentials (401 does).
+GONE_STATUS = {404, 410}
+
+
+# Key of a record stood in for by its id because its JSON could not be parsed (ingest and
+# model_info quarantine it with this error).
+UNPARSED = "__canopy_unparsed__"
+_ID = re.compile(r'"id"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+
+
 def _loads(content: bytes) -> Any:
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
+        pass
+    try:
         # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON: the standard
         # parser reads them (catalog.records cleans them out); a cut body fails both.
         return json.loads(content)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError):
+        # Valid JSON past Python's limits (an integer over 4,300 digits, nesting past the
+        # recursion limit). Lifting those limits is process-wide and deep nesting can still
+        # exhaust the C stack, so the body is split into its records instead: each parsed
+        # alone, one that still fails stood in for by its id and the error (quarantined).
+        return _split(content.decode("utf-8", "surrogatepass"))
+
+
+def _split(text: str) -> Any:
+    """The top-level array or object `text`, its unparseable records as UNPARSED stand-ins;
+    ValueError when the text is not complete (a body cut short is garbled, as before)."""
+    body = text.strip()
+    if body.startswith("{"):
+        return _one(body)
+    if not body.startswith("[") or not body.endswith("]"):
+        raise ValueError("not a complete JSON array or object")
+    items, depth, start, in_str, esc = [], 0, 1, False, False
+    for i, ch in enumerate(body):  # linear: one pass, strings and escapes skipped
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0 and i == len(body) - 1 and body[start:i].strip():
+                items.append(_one(body[start:i]))
+        elif ch == "," and depth == 1:
+            items.append(_one(body[start:i]))
+            start = i + 1
+    if depth != 0 or in_str:
+        raise ValueError("unbalanced JSON")
+    return items
+
+
+def _one(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        found = _ID.search(text)  # the Hub writes `_id` and `id` first
+        repo_id = json.loads(f'"{found.group(1)}"') if found else ""
+        return {"id": repo_id, UNPARSED: f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 class MalformedModelInfo(ValueError):
@@ -248,6 +317,17 @@ class Hub:
             item, _ = self._get_json(url, {"expand": DETAIL_EXPAND})
         except RepositoryNotFoundError as exc:
             raise ModelNotFound(repo_id) from exc
+        except HfHubHTTPError as exc:
+            # A plain 404 (no RepoNotFound code: an id the Hub's router reads otherwise, as
+            # "a/b/c") or another 4xx concerns this id only: the run goes on without it.
+            status = exc.response.status_code if exc.response is not None else None
+            if status in GONE_STATUS:
+                raise ModelNotFound(repo_id) from exc
+            if status is not None and 400 <= status < 500 and status != 401:
+                raise ModelRefused(f"{status} from model_info of {repo_id}: {exc}") from exc
+            raise
+        if isinstance(item, dict) and UNPARSED in item:
+            raise MalformedModelInfo(f"model_info of {repo_id}: {item[UNPARSED]}", item)
         if not isinstance(item, dict):
             raise MalformedModelInfo(
                 f"model_info of {repo_id} answered {type(item).__name__}, not an object", item

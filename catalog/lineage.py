@@ -56,13 +56,30 @@ def parents_from_tags(tags: Iterable[str]) -> dict[str, str | None]:
     return parents
 
 
+HUB_URL = re.compile(r"^https?://(?:www\.)?huggingface\.co/([^/\s?#]+/[^/\s?#]+)/?$", re.IGNORECASE)
+
+
+def _text(value: Any) -> str | None:
+    """A card or Hub value read as a relation or id: only a string is one (any JSON can arrive)."""
+    return value if isinstance(value, str) else None
+
+
 def card_parents(card: dict[str, Any] | None) -> list[str]:
-    value = (card or {}).get("base_model")
+    value = card.get("base_model") if isinstance(card, dict) else None
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
         return []
-    return [v.strip() for v in value if isinstance(v, str) and v.strip()]
+    out = []
+    for v in value:
+        v = v.strip() if isinstance(v, str) else ""
+        # Cards are free text: a base_model written as the model's Hub URL names its repo id.
+        url = HUB_URL.match(v)
+        if url:
+            v = url.group(1)
+        if v:
+            out.append(v)
+    return out
 
 
 def infer_relation(
@@ -105,18 +122,21 @@ def edges_for(
         if parent != repo_id:
             origins.setdefault(parent, []).append("card")
     if isinstance(base_models, dict):
-        for entry in base_models.get("models") or []:
+        listed_models = base_models.get("models")
+        # A relation or models of the wrong JSON type is dropped (ingest notes the record).
+        hub_relation = _text(base_models.get("relation"))
+        for entry in listed_models if isinstance(listed_models, list) else []:
             listed = entry.get("id") if isinstance(entry, dict) else None
             if isinstance(listed, str) and listed:
                 origins.setdefault(listed, []).append("baseModels")
-                if base_models.get("relation") in RELATIONS:
-                    typed.setdefault(listed, base_models["relation"])
+                if hub_relation in RELATIONS:
+                    typed.setdefault(listed, hub_relation)
     # A card naming a legacy id and a tag naming its canonical id are one parent.
     origins.pop(repo_id, None)
     if not origins:
         return []
 
-    card_relation = (card or {}).get("base_model_relation")
+    card_relation = _text(card.get("base_model_relation")) if isinstance(card, dict) else None
     inferred = infer_relation(
         repo_id=repo_id, tags=tags, library=library, files=files, n_parents=len(origins)
     )

@@ -28,6 +28,9 @@ MAX_CARD_BYTES = 256_000  # cardData as JSON (55 kB at most, real): keys past it
 MAX_RECORD_BYTES = 1_000_000  # the raw record kept as `raw` (730 kB at most, real)
 MAX_FILE_CHARS = 1_000_000  # a license evidence file (README, LICENSE...) as stored
 MAX_NOTES = 20
+# Nesting kept anywhere in a record (real cardData: under 10 levels); orjson writes at most 255
+# levels, so a deeper value is cut here, where its record is hashed and stored, and noted.
+MAX_DEPTH = 64
 INT64 = 2**63
 # Lengths of the catalog's text columns (HubModel) that a record fills.
 COLUMN_CHARS = {"repo_id": 200, "hub_id": 32, "author": 100, "sha": 40, "library_name": 100,
@@ -69,7 +72,7 @@ def clean(item: Any) -> tuple[Any, list[str]]:
     Raises MalformedRecord for what cannot be made storable (an integer beyond 64 bits)."""
     try:
         data = orjson.dumps(item)
-    except TypeError:  # lone surrogates, or an integer orjson cannot write
+    except TypeError:  # lone surrogates, an integer orjson cannot write, nesting past 255
         data = None
     if data is not None and len(data) <= FAST_BYTES and b"\\u0000" not in data:
         return item, []
@@ -87,7 +90,10 @@ def clean(item: Any) -> tuple[Any, list[str]]:
     return item, notes
 
 
-def _clean(value: Any, path: str, notes: list[str], limit: int = MAX_TEXT) -> Any:
+def _clean(value: Any, path: str, notes: list[str], limit: int = MAX_TEXT, depth: int = 1) -> Any:
+    if isinstance(value, (dict, list)) and depth > MAX_DEPTH:
+        _note(notes, f"{path}: nested deeper than {MAX_DEPTH} levels (cut there, not stored)")
+        return None
     if isinstance(value, str):
         text = clean_text(value)
         if text is not value:
@@ -100,13 +106,13 @@ def _clean(value: Any, path: str, notes: list[str], limit: int = MAX_TEXT) -> An
         out = {}
         for key, v in value.items():
             name = clean_text(key) if isinstance(key, str) else key
-            out[name] = _clean(v, f"{path}.{name}" if path else name, notes)
+            out[name] = _clean(v, f"{path}.{name}" if path else name, notes, depth=depth + 1)
         return out
     if isinstance(value, list):
         if len(value) > MAX_LIST:
             _note(notes, f"{path}: cut from {len(value):,} to {MAX_LIST:,} entries")
             value = value[:MAX_LIST]
-        return [_clean(v, f"{path}[]", notes) for v in value]
+        return [_clean(v, f"{path}[]", notes, depth=depth + 1) for v in value]
     if isinstance(value, int) and not -INT64 <= value < INT64:
         raise MalformedRecord(f"{path}: integer out of range ({str(value)[:30]}...)")
     return value
@@ -318,11 +324,27 @@ def row_fields(
     if "safetensors" in has or "gguf" in has:
         fields["parameter_count"] = parameter_count(item)
     if "baseModels" in has:
-        fields["base_models"] = item["baseModels"] if isinstance(item["baseModels"], dict) else None
+        fields["base_models"] = _base_models(item["baseModels"], notes)
     fields["change_key"] = change_key(item)
     fields["raw"] = bounded_raw(item) if len(notes) else item
     fields["ingest_notes"] = notes
     return fields
+
+
+def _base_models(value: Any, notes: list[str]) -> dict[str, Any] | None:
+    """model_info's `{"relation": str, "models": [{"id": str}, ...]}`; a part of another JSON
+    type is dropped with a note (lineage reads only strings and lists from it)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        _note(notes, f"baseModels: an object expected, got {type(value).__name__} (not stored)")
+        return None
+    out = dict(value)
+    for key, kind, name in (("relation", str, "a string"), ("models", list, "a list")):
+        if key in out and out[key] is not None and not isinstance(out[key], kind):
+            _note(notes, f"baseModels.{key}: {name} expected, got {type(out[key]).__name__}")
+            out.pop(key)
+    return out
 
 
 def _tags(value: Any, notes: list[str]) -> list[str]:

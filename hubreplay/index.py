@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -77,6 +78,25 @@ FINAL_INDEXES = [
 def default_index_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "hubreplay"
+
+
+INT64_MAX = 2**63 - 1
+
+
+class _unbounded:
+    """No int digit limit and a recursion limit past the text's nesting, restored on exit."""
+
+    def __init__(self, text: str):
+        self.limit = max(sys.getrecursionlimit(), text.count("[") + text.count("{") + 1000)
+
+    def __enter__(self):
+        self.saved = sys.get_int_max_str_digits(), sys.getrecursionlimit()
+        sys.set_int_max_str_digits(0)
+        sys.setrecursionlimit(self.limit)
+
+    def __exit__(self, *exc):
+        sys.set_int_max_str_digits(self.saved[0])
+        sys.setrecursionlimit(self.saved[1])
 
 
 def derived_sha(model_id: str, date: str | None) -> str:
@@ -229,7 +249,18 @@ class _Builder:
     def apply_file(self, path: str) -> int:
         n = 0
         for line in _iter_lines(path):
-            self.apply_record(json.loads(line), line)
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                raise
+            except (ValueError, RecursionError):
+                # Valid JSON past Python's defaults (an integer over 4,300 digits, nesting past
+                # the recursion limit): the Hub serves it, so the index reads it (the build is
+                # single-threaded) and keeps its text byte for byte.
+                with _unbounded(line):
+                    self.apply_record(json.loads(line), line)
+            else:
+                self.apply_record(rec, line)
             n += 1
             if len(self.new_rows) >= 5000 or len(self.pending) >= 20000:
                 self._flush()
@@ -310,7 +341,10 @@ class _Builder:
         flags = FLAG_CARD_OR_CONFIG if ("cardData" in api or "config" in api) else 0
 
         def num(v, typ):
-            return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+            # SQLite integers are 64-bit: a larger count is clamped in the sort column only.
+            if isinstance(v, int) and not isinstance(v, bool):
+                return max(-INT64_MAX - 1, min(v, INT64_MAX))
+            return v if isinstance(v, float) else None
 
         vals = (
             mid,

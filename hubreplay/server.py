@@ -135,6 +135,16 @@ def _b64d(s: str):
     return json.loads(base64.urlsafe_b64decode(s.encode()).decode())
 
 
+def _record(text: str) -> dict | None:
+    """A stored record parsed, or None when Python's parser refuses valid JSON (an integer over
+    4,300 digits, deep nesting): such a record is served whole, its bytes as the snapshot has
+    them (the threads of the server share no raised limits)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _json(obj) -> str:
     """JSON text of a record, UTF-8 as the Hub sends it; lone surrogates (valid in JSON, not
     encodable in UTF-8) stay \\u escapes, as in the snapshot."""
@@ -745,7 +755,10 @@ class _Handler(BaseHTTPRequestHandler):
         if expand is not None:
             items = []
             for r in rows:
-                rec = json.loads(r[2])
+                rec = _record(r[2])
+                if rec is None:
+                    items.append(r[2])
+                    continue
                 item = {"_id": rec["_id"]} if "_id" in rec else {}
                 item["id"] = rec["id"]
                 for e in expand:
@@ -755,7 +768,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif full or want_card or want_config:
             items = []
             for r in rows:
-                rec = json.loads(r[2])
+                rec = _record(r[2])
+                if rec is None:
+                    items.append(r[2])
+                    continue
                 if not full:
                     base = {k: rec[k] for k in _LIST_KEYS if k in rec}
                     for flag, k in ((want_card, "cardData"), (want_config, "config")):
@@ -811,7 +827,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         if expand is None:
             return self._send(200, js.encode(), "application/json; charset=utf-8")
-        rec = json.loads(js)
+        rec = _record(js)
+        if rec is None:
+            return self._send(200, js.encode(), "application/json; charset=utf-8")
         item = {"_id": rec["_id"]} if "_id" in rec else {}
         item["id"] = rec["id"]
         for e in expand:
