@@ -312,6 +312,10 @@ class Hub:
 
         The answer is checked with the client's `ModelInfo`, as model_info would, but kept raw.
         """
+        if any(part in ("", ".", "..") for part in repo_id.split("/")):
+            # The URL would resolve the dot segment ("org/.." asks for /api/models/, the
+            # listing) or the empty one: no answer could be this model's.
+            raise ModelRefused(f"{repo_id!r} cannot be asked for by URL")
         url = f"{self.endpoint}/api/models/{repo_id}"
         try:
             item, _ = self._get_json(url, {"expand": DETAIL_EXPAND})
