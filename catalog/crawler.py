@@ -305,9 +305,19 @@ def fetch_details(
             raise Quarantined(Step.FILES, refused[0])
         if refused and run is not None:
             quarantine.hold(run, Step.FILES, refused)
-    HubModel.objects.filter(pk=fresh.pk).update(
-        details_key=fresh.change_key, details_at=timezone.now()
-    )
+    with transaction.atomic():
+        HubModel.objects.filter(pk=fresh.pk).update(
+            details_key=fresh.change_key, details_at=timezone.now()
+        )
+        if run is not None:
+            # Counted with the write that takes it out of the detail scope: a step killed
+            # after this (SIGKILL, the database gone) cannot leave it fetched but uncounted,
+            # so the run's cap holds and its set of models is the same however it is cut.
+            CrawlRun.objects.filter(pk=run.pk).update(
+                details_fetched=F("details_fetched") + 1, files_fetched=F("files_fetched") + files
+            )
+    if run is not None:
+        run.details_fetched, run.files_fetched = run.details_fetched + 1, run.files_fetched + files
     return fresh, files
 
 
@@ -394,7 +404,8 @@ def missing_parents(*, limit: int) -> list[str]:
     known = HubModel.objects.filter(repo_id=OuterRef("parent_repo_id"))
     aliased = RepoAlias.objects.filter(alias=OuterRef("parent_repo_id"))
     edges = LineageEdge.objects.filter(~Exists(known), ~Exists(aliased))
-    return list(edges.values_list("parent_repo_id", flat=True).distinct().order_by()[:limit])
+    ids = edges.values_list("parent_repo_id", flat=True).distinct()
+    return list(ids.order_by("parent_repo_id")[:limit])  # the same ones under the limit
 
 
 def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> CrawlRun | None:
@@ -545,8 +556,14 @@ def run_sync(run: CrawlRun, *, hub: Hub | None = None) -> CrawlRun:
 def sync_runs(run: CrawlRun, *, hub: Hub | None = None) -> list[CrawlRun]:
     """Do in this process all a worker would for this run: its steps, the license assessments
     they trigger and their fan-out (inline, see `_assess`), then the ancestors runs queued on
-    the way, in order. Returns the runs, this one first, each done or failed."""
-    driven = [run.pk]
+    the way, in order, and those of its endpoint an interrupted --sync left queued (no worker
+    holds them, so none would drive them). Returns the runs, this one first, each done or
+    failed (or held by a worker)."""
+    left = CrawlRun.objects.filter(endpoint=run.endpoint, status=Status.QUEUED, lease="")
+    driven = [
+        run.pk,
+        *left.exclude(pk=run.pk).order_by("created_at", "pk").values_list("pk", flat=True),
+    ]
     context = _sync.set(driven)
     try:
         for run_id in driven:  # grows while runs queue others
@@ -737,13 +754,11 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         _save(run, token, ["phase"])
         return
     parent = run.pending[0]
-    root = 0
     if parent == run.target and not run.cursor and not lineage.resolve([parent]):
         try:
             fetch_details(HubModel(repo_id=parent), hub, run=run)  # the root, before its children
         except Quarantined as exc:
             quarantine.hold(run, exc.step, [exc.rejected])
-        root = 1
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
     seen = set(run.seen)
@@ -759,7 +774,7 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         for error in counts.errors:
             run.add_error(error)
         quarantine.hold(run, Step.LISTING, counts.rejected)
-        _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1, details_fetched=root,
+        _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1,
               **_increments(counts, len(page.items)))  # fmt: skip
 
 
@@ -771,10 +786,10 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
         return
     repo_id, rest = run.pending[0], run.pending[1:]
     model = lineage.resolve([repo_id]).get(repo_id)
-    files = fetched = 0
+    fetched = 0
     if model is None or model.details_key != model.change_key or not model.details_key:
         try:
-            model, files = fetch_details(model or HubModel(repo_id=repo_id), hub, run=run)
+            model, _ = fetch_details(model or HubModel(repo_id=repo_id), hub, run=run)
             fetched = 1
         except ModelNotFound:
             run.add_error(f"{repo_id}: not found on the Hub")
@@ -790,8 +805,7 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
                 rest.append(edge.parent_repo_id)
     run.pending, run.seen = rest, sorted(seen)
     with transaction.atomic():
-        _save(run, token, ["pending", "seen", "errors", "error_count"],
-              details_fetched=fetched, files_fetched=files)  # fmt: skip
+        _save(run, token, ["pending", "seen", "errors", "error_count"])  # counted by fetch_details
     if fetched and model is not None:
         # After the checkpoint: its parents are in `seen`, so its assessment, finding them
         # missing, does not queue another run for what this one is about to walk.
@@ -820,20 +834,17 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         if room > 0
         else []
     )
-    fetched = files = 0
     done: list[int] = []
     for model in batch:
         try:
-            fresh, n = fetch_details(model, hub, run=run)
-            fetched, files = fetched + 1, files + n
+            fresh, _ = fetch_details(model, hub, run=run)  # counts it in the run
             done.append(fresh.pk)
         except HubUnavailable:
-            # The step is retried: keep what it did (counts against the run's room, the
-            # fetched models' assessments), or the retry would fetch past the room forever.
+            # The step is retried: keep what it did (the fetched models' assessments; they
+            # count against the run's room already).
             _assess(done)
             with transaction.atomic():
-                _save(run, token, ["errors", "error_count"], details_fetched=fetched,
-                      files_fetched=files)  # fmt: skip
+                _save(run, token, ["errors", "error_count"])
             raise
         except ModelNotFound:
             run.add_error(f"{model.repo_id}: listed but not found by model_info")
@@ -854,6 +865,4 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             run,
             token,
             ["phase", "errors", "error_count"],
-            details_fetched=fetched,
-            files_fetched=files,
         )
