@@ -419,7 +419,8 @@ def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> Craw
         endpoint = latest or settings.HF_ENDPOINT
     endpoint = endpoint.rstrip("/")
     active = CrawlRun.objects.filter(endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING])
-    if active.filter(kind__in=[Kind.FULL, Kind.INCREMENTAL], phase=Phase.LISTING).exists():
+    listing = [Phase.LISTING, Phase.DERIVING]
+    if active.filter(kind__in=[Kind.FULL, Kind.INCREMENTAL], phase__in=listing).exists():
         return None
     walking = {i for run in active.filter(kind=Kind.ANCESTORS) for i in run.seen}
     ids = sorted(set(repo_ids) - walking)
@@ -657,6 +658,8 @@ def _step(run: CrawlRun, hub: Hub, token: str) -> None:
             _children_step(run, hub, token)
         else:
             _ancestors_step(run, hub, token)
+    elif run.phase == Phase.DERIVING:
+        _derive_step(run, token)
     else:
         _details_step(run, hub, token)
 
@@ -700,15 +703,24 @@ def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
         quarantine.hold(run, Step.LISTING, counts.rejected)
         run.cursor = "" if done else page.next_url or ""
         if done:
-            run.phase = Phase.DETAILS
+            run.phase = Phase.DERIVING
         _save(run, token, ["cursor", "phase", "watermark", "errors", "error_count"], pages=1,
               **_increments(counts, len(items)))  # fmt: skip
-    if done:
-        _derive_listed(run)
-    if done and run.kind in (Kind.FULL, Kind.INCREMENTAL):
-        missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
-        if missing:
-            queue_ancestors(missing, endpoint=run.endpoint)
+
+
+def _derive_step(run: CrawlRun, token: str) -> None:
+    """After the listing, a step of its own: cut before its checkpoint, it is redone
+    (derivation and the sweep for missing parents are idempotent), never skipped."""
+    _derive_listed(run)
+    run.phase = Phase.DETAILS
+    with transaction.atomic():
+        _save(run, token, ["phase"])
+        # With the phase: the sweep cannot be cut off from it (and, now past the listing,
+        # queue_ancestors no longer waits for this run's pages).
+        if run.kind in (Kind.FULL, Kind.INCREMENTAL):
+            missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
+            if missing:
+                queue_ancestors(missing, endpoint=run.endpoint)
 
 
 def _date(value: Any):

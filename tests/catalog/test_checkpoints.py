@@ -74,3 +74,38 @@ def test_missing_parents_are_the_same_ones_under_the_limit():
     for name in reversed(names):
         LineageEdge.objects.create(child=child, parent_repo_id=name, relation="finetune")
     assert crawler.missing_parents(limit=5) == names[:5]
+
+
+class CutContaining(CutAt):
+    """Interrupt the first SQL statement that starts with `prefix` and mentions `word`."""
+
+    def __init__(self, prefix: str, word: str):
+        super().__init__(prefix, 1)
+        self.word = word
+
+    def __call__(self, execute, sql, params, many, context):
+        if sql.startswith(self.prefix) and self.word in sql and not self.seen:
+            self.seen += 1
+            raise KeyboardInterrupt
+        return execute(sql, params, many, context)
+
+
+def families_of() -> dict[str, str]:
+    return dict(HubModel.objects.values_list("repo_id", "base_family"))
+
+
+@pytest.mark.django_db(transaction=True)  # cut as in production: between real commits
+def test_a_run_cut_while_deriving_after_its_listing_derives_on_resumption(replay, hub_for):
+    server = replay(["family.jsonl.gz"], page_size_cap=50)
+    crawler.run_sync(
+        crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0], hub=hub_for(server)
+    )
+    expected = families_of()
+    assert sum(1 for family in expected.values() if family) > 10
+    HubModel.objects.all().delete()
+    CrawlRun.objects.all().delete()
+
+    cut = CutContaining('UPDATE "catalog_hubmodel"', '"base_family"')
+    run = crawl_cut(server, hub_for, cut)
+    assert cut.seen == 1 and run.status == "done"
+    assert families_of() == expected
