@@ -38,6 +38,8 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import bulk, families, lineage, quarantine, records, searchindex
 from .hub import Hub, HubUnavailable, MalformedModelInfo, ModelNotFound, Page
@@ -62,7 +64,15 @@ UPDATABLE = [
     if f.name not in ("id", "first_seen_at", "details_key", "files_key", "details_at")
 ]
 # Errors a step is retried after; json's error covers orjson's and a truncated answer's.
-TRANSIENT = (HubUnavailable, json.JSONDecodeError, OperationalError, InterfaceError)
+# Redis too: the request budget lives there, and a Redis restart must not fail a run.
+TRANSIENT = (
+    HubUnavailable,
+    json.JSONDecodeError,
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 # Inside run_sync: the runs it drives, in order (runs queued meanwhile are appended); None in
 # a worker. Consequences of a step (assessments, ancestors runs) are done inline when set.

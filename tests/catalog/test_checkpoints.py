@@ -109,3 +109,13 @@ def test_a_run_cut_while_deriving_after_its_listing_derives_on_resumption(replay
     run = crawl_cut(server, hub_for, cut)
     assert cut.seen == 1 and run.status == "done"
     assert families_of() == expected
+
+
+def test_a_lost_redis_connection_is_transient_and_the_step_retried(replay, settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    # As the request budget's store raises it while Redis restarts.
+    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=replay(["family.jsonl.gz"]).url, limit=0)
+    wait = crawler.after_error(run.pk, RedisConnectionError("Connection refused."), 0)
+    run.refresh_from_db()
+    assert wait is not None and run.status == "queued"
