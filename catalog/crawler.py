@@ -856,15 +856,15 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         if room > 0
         else []
     )
+    done: list[int] = []
     for model in batch:
         try:
             fresh, _ = fetch_details(model, hub, run=run)  # counts it in the run
-            # Assessed (queued) at once: a step cut after this model's commit would leave it
-            # detailed, out of the scope, and never assessed with its details (nor its
-            # missing parents queued).
-            _assess([fresh.pk])
+            done.append(fresh.pk)
         except HubUnavailable:
-            # The step is retried; what it fetched is counted and assessed already.
+            # The step is retried: keep what it did (the fetched models' assessments; they
+            # count against the run's room already).
+            _assess(done)
             with transaction.atomic():
                 _save(run, token, ["errors", "error_count"])
             raise
@@ -881,6 +881,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
     if len(batch) < DETAILS_PER_STEP or room <= len(batch):
         run.phase = Phase.FINISHED
+    _assess(done)  # their cards and license files are in now
     with transaction.atomic():
         _save(
             run,
