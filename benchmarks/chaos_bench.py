@@ -51,14 +51,10 @@ PY = sys.executable
 
 
 def write_slice(
-    folder: Path, list_file: Path, rich_file: Path, models: int, rich: int, without_nul: bool
+    folder: Path, list_file: Path, rich_file: Path, models: int, rich: int
 ) -> list[str]:
-    """The `models` most downloaded list records and the first `rich` rich records, as files.
-
-    `without_nul` leaves out records holding a NUL (`\\u0000`), which stop a crawl on a branch
-    without per-record isolation in ingest (issue 9, item 1): the figures of the rest then mean
-    something there. Off by default: the real slice, hostile records included."""
-    dropped = 0
+    """The `models` most downloaded list records and the first `rich` rich records, as files:
+    the real slice, hostile records (NULs included; ingest cleans them) and all."""
     with gzip.open(list_file, "rb") as f:
         top = heapq.nlargest(
             models, ((int(m[1]) if (m := DOWNLOADS.search(line)) else 0, i, line)
@@ -68,21 +64,13 @@ def write_slice(
     out = folder / f"list-top-{models}.jsonl.gz"
     with gzip.open(out, "wb") as f:
         for _, _, line in top:
-            if without_nul and b"\\u0000" in line:
-                dropped += 1
-            else:
-                f.write(line)
+            f.write(line)
     rich_out = folder / f"rich-{rich}.jsonl.gz"
     with gzip.open(rich_file, "rb") as src, gzip.open(rich_out, "wb") as dst:
         for n, line in enumerate(src):
             if n >= rich:
                 break
-            if without_nul and b"\\u0000" in line:
-                dropped += 1
-            else:
-                dst.write(line)
-    if dropped:
-        print(f"chaos: left out {dropped} records holding a NUL (--without-nul)")
+            dst.write(line)
     return [str(out), str(rich_out)]
 
 
@@ -338,8 +326,6 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=18790, help="first of the ports used (4)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per crawl at most")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--without-nul", action="store_true",
-                        help="leave out records holding a NUL (see write_slice)")  # fmt: skip
     args = parser.parse_args()
     if args.short:
         args.models, args.rich, args.details = 1500, args.rich or 500, min(args.details, 200)
@@ -351,7 +337,7 @@ def main() -> int:
     t_all = time.perf_counter()
     try:
         files = write_slice(work, SNAPSHOT / "hub-list-2024-07-11.jsonl.gz", SNAPSHOT / "hub-rich.jsonl.gz",
-                            args.models, args.rich or 1_000_000, args.without_nul)  # fmt: skip
+                            args.models, args.rich or 1_000_000)  # fmt: skip
         print(f"chaos: slice of {args.models:,} list + {args.rich or 'all'} rich records in {work}")
         pg.start()
         redis.start()

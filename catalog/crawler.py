@@ -38,6 +38,8 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import bulk, families, lineage, quarantine, records, searchindex
 from .hub import (
@@ -70,7 +72,15 @@ UPDATABLE = [
     if f.name not in ("id", "first_seen_at", "details_key", "files_key", "details_at")
 ]
 # Errors a step is retried after; json's error covers orjson's and a truncated answer's.
-TRANSIENT = (HubUnavailable, json.JSONDecodeError, OperationalError, InterfaceError)
+# Redis too: the request budget lives there, and a Redis restart must not fail a run.
+TRANSIENT = (
+    HubUnavailable,
+    json.JSONDecodeError,
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 # Inside run_sync: the runs it drives, in order (runs queued meanwhile are appended); None in
 # a worker. Consequences of a step (assessments, ancestors runs) are done inline when set.
@@ -317,9 +327,19 @@ def fetch_details(
             raise Quarantined(Step.FILES, refused[0])
         if refused and run is not None:
             quarantine.hold(run, Step.FILES, refused)
-    HubModel.objects.filter(pk=fresh.pk).update(
-        details_key=fresh.change_key, details_at=timezone.now()
-    )
+    with transaction.atomic():
+        HubModel.objects.filter(pk=fresh.pk).update(
+            details_key=fresh.change_key, details_at=timezone.now()
+        )
+        if run is not None:
+            # Counted with the write that takes it out of the detail scope: a step killed
+            # after this (SIGKILL, the database gone) cannot leave it fetched but uncounted,
+            # so the run's cap holds and its set of models is the same however it is cut.
+            CrawlRun.objects.filter(pk=run.pk).update(
+                details_fetched=F("details_fetched") + 1, files_fetched=F("files_fetched") + files
+            )
+    if run is not None:
+        run.details_fetched, run.files_fetched = run.details_fetched + 1, run.files_fetched + files
     return fresh, files
 
 
@@ -406,7 +426,8 @@ def missing_parents(*, limit: int) -> list[str]:
     known = HubModel.objects.filter(repo_id=OuterRef("parent_repo_id"))
     aliased = RepoAlias.objects.filter(alias=OuterRef("parent_repo_id"))
     edges = LineageEdge.objects.filter(~Exists(known), ~Exists(aliased))
-    return list(edges.values_list("parent_repo_id", flat=True).distinct().order_by()[:limit])
+    ids = edges.values_list("parent_repo_id", flat=True).distinct()
+    return list(ids.order_by("parent_repo_id")[:limit])  # the same ones under the limit
 
 
 def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> CrawlRun | None:
@@ -420,7 +441,8 @@ def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> Craw
         endpoint = latest or settings.HF_ENDPOINT
     endpoint = endpoint.rstrip("/")
     active = CrawlRun.objects.filter(endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING])
-    if active.filter(kind__in=[Kind.FULL, Kind.INCREMENTAL], phase=Phase.LISTING).exists():
+    listing = [Phase.LISTING, Phase.DERIVING]
+    if active.filter(kind__in=[Kind.FULL, Kind.INCREMENTAL], phase__in=listing).exists():
         return None
     walking = {i for run in active.filter(kind=Kind.ANCESTORS) for i in run.seen}
     ids = sorted(set(repo_ids) - walking)
@@ -557,8 +579,14 @@ def run_sync(run: CrawlRun, *, hub: Hub | None = None) -> CrawlRun:
 def sync_runs(run: CrawlRun, *, hub: Hub | None = None) -> list[CrawlRun]:
     """Do in this process all a worker would for this run: its steps, the license assessments
     they trigger and their fan-out (inline, see `_assess`), then the ancestors runs queued on
-    the way, in order. Returns the runs, this one first, each done or failed."""
-    driven = [run.pk]
+    the way, in order, and those of its endpoint an interrupted --sync left queued (no worker
+    holds them, so none would drive them). Returns the runs, this one first, each done or
+    failed (or held by a worker)."""
+    left = CrawlRun.objects.filter(endpoint=run.endpoint, status=Status.QUEUED, lease="")
+    driven = [
+        run.pk,
+        *left.exclude(pk=run.pk).order_by("created_at", "pk").values_list("pk", flat=True),
+    ]
     context = _sync.set(driven)
     try:
         for run_id in driven:  # grows while runs queue others
@@ -652,6 +680,8 @@ def _step(run: CrawlRun, hub: Hub, token: str) -> None:
             _children_step(run, hub, token)
         else:
             _ancestors_step(run, hub, token)
+    elif run.phase == Phase.DERIVING:
+        _derive_step(run, token)
     else:
         _details_step(run, hub, token)
 
@@ -695,15 +725,24 @@ def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
         quarantine.hold(run, Step.LISTING, counts.rejected)
         run.cursor = "" if done else page.next_url or ""
         if done:
-            run.phase = Phase.DETAILS
+            run.phase = Phase.DERIVING
         _save(run, token, ["cursor", "phase", "watermark", "errors", "error_count"], pages=1,
               **_increments(counts, len(items)))  # fmt: skip
-    if done:
-        _derive_listed(run)
-    if done and run.kind in (Kind.FULL, Kind.INCREMENTAL):
-        missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
-        if missing:
-            queue_ancestors(missing, endpoint=run.endpoint)
+
+
+def _derive_step(run: CrawlRun, token: str) -> None:
+    """After the listing, a step of its own: cut before its checkpoint, it is redone
+    (derivation and the sweep for missing parents are idempotent), never skipped."""
+    _derive_listed(run)
+    run.phase = Phase.DETAILS
+    with transaction.atomic():
+        _save(run, token, ["phase"])
+        # With the phase: the sweep cannot be cut off from it (and, now past the listing,
+        # queue_ancestors no longer waits for this run's pages).
+        if run.kind in (Kind.FULL, Kind.INCREMENTAL):
+            missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
+            if missing:
+                queue_ancestors(missing, endpoint=run.endpoint)
 
 
 def _date(value: Any):
@@ -749,10 +788,8 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         _save(run, token, ["phase"])
         return
     parent = run.pending[0]
-    root = 0
     if parent == run.target and not run.cursor and not lineage.resolve([parent]):
         _details_or_hold(run, HubModel(repo_id=parent), hub)  # the root, before its children
-        root = 1
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
     seen = set(run.seen)
@@ -768,7 +805,7 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         for error in counts.errors:
             run.add_error(error)
         quarantine.hold(run, Step.LISTING, counts.rejected)
-        _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1, details_fetched=root,
+        _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1,
               **_increments(counts, len(page.items)))  # fmt: skip
 
 
@@ -780,9 +817,9 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
         return
     repo_id, rest = run.pending[0], run.pending[1:]
     model = lineage.resolve([repo_id]).get(repo_id)
-    files = fetched = 0
+    fetched = 0
     if model is None or model.details_key != model.change_key or not model.details_key:
-        model, files = _details_or_hold(run, model or HubModel(repo_id=repo_id), hub)
+        model, _ = _details_or_hold(run, model or HubModel(repo_id=repo_id), hub)
         fetched = int(model is not None)
     seen = set(run.seen)
     if model is not None:
@@ -792,8 +829,7 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
                 rest.append(edge.parent_repo_id)
     run.pending, run.seen = rest, sorted(seen)
     with transaction.atomic():
-        _save(run, token, ["pending", "seen", "errors", "error_count"],
-              details_fetched=fetched, files_fetched=files)  # fmt: skip
+        _save(run, token, ["pending", "seen", "errors", "error_count"])  # counted by fetch_details
     if fetched and model is not None:
         # After the checkpoint: its parents are in `seen`, so its assessment, finding them
         # missing, does not queue another run for what this one is about to walk.
@@ -838,32 +874,35 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         if room > 0
         else []
     )
-    fetched = files = 0
     done: list[int] = []
     for model in batch:
         try:
-            fresh, n = _details_or_hold(run, model, hub)
+            fresh, _ = _details_or_hold(run, model, hub)  # fetch_details counts it in the run
         except HubUnavailable:
-            # The step is retried: keep what it did (counts against the run's room, the
-            # fetched models' assessments), or the retry would fetch past the room forever.
+            # The step is retried: keep what it did (the fetched models' assessments; they
+            # count against the run's room already).
             _assess(done)
             with transaction.atomic():
-                _save(run, token, ["errors", "error_count"], details_fetched=fetched,
-                      files_fetched=files)  # fmt: skip
+                _save(run, token, ["errors", "error_count"])
             raise
         if fresh is None:  # noted or set aside: not asked again until the model changes
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
         else:
-            fetched, files = fetched + 1, files + n
             done.append(fresh.pk)
     if len(batch) < DETAILS_PER_STEP or room <= len(batch):
         run.phase = Phase.FINISHED
+        # A step cut short (a killed worker) committed details it never assessed, and so never
+        # queued the parents they name: assess all this run fetched once more at its end (an
+        # unchanged assessment writes nothing; the details cap bounds the list).
+        done += (
+            HubModel.objects.filter(details_at__gte=run.started_at)
+            .exclude(pk__in=done)
+            .values_list("pk", flat=True)
+        )
     _assess(done)  # their cards and license files are in now
     with transaction.atomic():
         _save(
             run,
             token,
             ["phase", "errors", "error_count"],
-            details_fetched=fetched,
-            files_fetched=files,
         )

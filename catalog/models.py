@@ -274,6 +274,7 @@ class CrawlRun(models.Model):
 
     class Phase(models.TextChoices):
         LISTING = "listing"
+        DERIVING = "deriving"  # listed; the facet columns of what it listed are derived next
         DETAILS = "details"
         FINISHED = "finished"
 

@@ -8,7 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from config.errors import BadInput, from_form_errors
-from config.inputs import PAGE_MAX
+from config.inputs import page_number
 
 from . import cards, crawler, dashboard, explorer, families, lineage, search
 from .forms import CrawlForm, ModelSearchForm
@@ -235,8 +235,7 @@ def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
         return model
     template = "catalog/model_lineage.html"
     relation = request.GET.get("relation", "")
-    number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
-    number = min(max(number, 1), PAGE_MAX)  # past the end is an empty page, not an overflow
+    number = page_number(request.GET.get("page"))
     htmx = request.htmx  # type: ignore[attr-defined]
     if htmx and not htmx.history_restore_request:
         if relation:

@@ -24,6 +24,15 @@ ID_MAX = 2**63 - 1  # database ids are 64-bit
 PAGE_MAX = 100_000
 
 
+def page_number(value: str | None) -> int:
+    """A page number from a query string, within [1, PAGE_MAX]; 1 for anything not ASCII
+    digits (str.isdigit() also takes "²" and "①", which int() refuses). Past the end is an
+    empty page, not an overflow."""
+    if not value or len(value) > 12 or not (value.isascii() and value.isdigit()):
+        return 1
+    return min(max(int(value), 1), PAGE_MAX)
+
+
 def has_nul(value: str) -> bool:
     return "\x00" in value
 

@@ -1,7 +1,12 @@
 """Celery entry points for license assessment. The logic lives in licenses.assessment."""
 
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 
 from approvals import review
 from catalog import crawler
@@ -9,7 +14,45 @@ from config.celery import django_task
 
 from . import assessment
 
+if TYPE_CHECKING:
+    from celery.app.task import Task
+
 FAN_OUT_CHUNK = 500
+
+DB_LOST = (OperationalError, InterfaceError)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reopening(task: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Close the broken connection before the retry: the retry opens a fresh one."""
+
+    @functools.wraps(task)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return task(*args, **kwargs)
+        except DB_LOST:
+            for conn in connections.all(initialized_only=True):
+                if not conn.in_atomic_block:
+                    conn.close()
+            raise
+
+    return run
+
+
+def db_task(task: Callable[_P, _R]) -> "Task[_P, _R]":
+    """A task retried with backoff while the database is gone (a restart, a failover), or
+    its results are lost; safe as the tasks are idempotent, and acked late so a worker
+    killed meanwhile costs none."""
+    return shared_task(
+        autoretry_for=DB_LOST,
+        retry_backoff=2,
+        retry_backoff_max=300,
+        retry_jitter=True,
+        max_retries=8,
+        acks_late=True,
+    )(_reopening(task))
 
 
 def on_models_changed(sender, *, model_ids: list[int], inline: bool = False, **kwargs) -> None:
@@ -52,20 +95,20 @@ def assess_tree(model_ids: list[int], *, inline: bool) -> int:
 
 
 @django_task
-@shared_task(acks_late=True)
+@db_task
 def assess_models(model_ids: list[int]) -> int:
     """Re-assess these models; the children of those whose result changed are queued next."""
     return assess_tree(model_ids, inline=False)
 
 
 @django_task
-@shared_task
+@db_task
 def queue_missing_ancestors(repo_ids: list[str]) -> int | None:
     """One targeted ancestors crawl for the ancestors not crawled yet (see crawler.queue_ancestors)."""
     run = crawler.queue_ancestors(repo_ids)
     return run.pk if run else None
 
 
-@shared_task
+@db_task
 def assess_all() -> int:
     return len(assessment.assess_all().changed)
