@@ -47,6 +47,7 @@ REVIEWED_MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # the policy's header below (a JSON answer takes no nonce)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
     "config.errors.RejectBadInput",  # NUL bytes: _query declines them, so this answers 400
+    "config.head.HeadAsGet",  # HEAD only, which the lean path (GET only) declines
     "django.contrib.sessions.middleware.SessionMiddleware",  # a token check reads no session
     "django.middleware.common.CommonMiddleware",  # Content-Length; its options decline
     "django.middleware.csrf.CsrfViewMiddleware",  # a GET; ninja checks CSRF for sessions only

@@ -77,14 +77,16 @@ def test_missing_parents_are_the_same_ones_under_the_limit():
 
 
 class CutContaining(CutAt):
-    """Interrupt the first SQL statement that starts with `prefix` and mentions `word`."""
+    """Interrupt the first SQL statement that starts with `prefix` and mentions `word`, quoted
+    or not (the ORM quotes names; families' PostgreSQL UPDATE ... FROM (VALUES) does not)."""
 
     def __init__(self, prefix: str, word: str):
         super().__init__(prefix, 1)
         self.word = word
 
     def __call__(self, execute, sql, params, many, context):
-        if sql.startswith(self.prefix) and self.word in sql and not self.seen:
+        plain = sql.replace('"', "")
+        if plain.startswith(self.prefix) and self.word in plain and not self.seen:
             self.seen += 1
             raise KeyboardInterrupt
         return execute(sql, params, many, context)
@@ -105,7 +107,7 @@ def test_a_run_cut_while_deriving_after_its_listing_derives_on_resumption(replay
     HubModel.objects.all().delete()
     CrawlRun.objects.all().delete()
 
-    cut = CutContaining('UPDATE "catalog_hubmodel"', '"base_family"')
+    cut = CutContaining("UPDATE catalog_hubmodel", "base_family")
     run = crawl_cut(server, hub_for, cut)
     assert cut.seen == 1 and run.status == "done"
     assert families_of() == expected

@@ -1,5 +1,5 @@
 """Adversarial tests of issue 9's claims (the `break` helper): each test here that fails shows
-a finding (marked `# FINDING:`); the others are what was tried and held.
+a finding (marked `# Found by testing:`); the others are what was tried and held.
 
 Hostile records are constructed from real ones (tests/fixtures/rich-2025.jsonl.gz, real
 model_info records with their README): ONE constructed value per case, named in the test,
@@ -88,7 +88,7 @@ def nested(depth: int, leaf: Any = "x") -> Any:
 
 
 def test_card_base_model_relation_as_a_list(replay, hub_for, tmp_path, client):
-    # FINDING: cardData.base_model_relation holding a list (YAML `base_model_relation: [adapter]`)
+    # Found by testing: cardData.base_model_relation holding a list (YAML `base_model_relation: [adapter]`)
     # makes lineage.edges_for raise TypeError (unhashable list `in RELATIONS`) in the listing
     # step: the whole run fails and none of the page's models get edges, derived columns or
     # assessments (expected: the run ends done, the odd relation ignored or noted).
@@ -100,7 +100,7 @@ def test_card_base_model_relation_as_a_list(replay, hub_for, tmp_path, client):
 
 
 def test_card_nested_300_levels(replay, hub_for, tmp_path, client):
-    # FINDING: a cardData value nested 300 levels deep (valid JSON, below json's recursion
+    # Found by testing: a cardData value nested 300 levels deep (valid JSON, below json's recursion
     # limit) passes records.clean but orjson refuses to serialise it (depth > 255) in
     # records.record_hash: TypeError escapes ingest's first pass (it catches MalformedRecord
     # only), so the listing step fails and the run fails: the whole page is lost.
@@ -112,7 +112,7 @@ def test_card_nested_300_levels(replay, hub_for, tmp_path, client):
 
 
 def test_card_nested_10000_levels(replay, hub_for, tmp_path, client):
-    # FINDING: a cardData nested 10,000 levels deep: hubreplay's index build json.loads each
+    # Found by testing: a cardData nested 10,000 levels deep: hubreplay's index build json.loads each
     # line and dies with RecursionError (the server never starts); the crawler's list_page
     # would hit the same RecursionError in json.loads after orjson refuses the depth.
     def change(r):
@@ -126,7 +126,7 @@ def test_card_nested_10000_levels(replay, hub_for, tmp_path, client):
 
 
 def test_a_5000_digit_integer_in_card_data(replay, hub_for, tmp_path, client):
-    # FINDING (hubreplay first): its index build dies on the line with ValueError (Python's
+    # Found by testing (hubreplay first): its index build dies on the line with ValueError (Python's
     # 4,300-digit limit of int()), so the server never starts. Past that, a 5,000-digit integer anywhere in a listed record: orjson refuses it, then
     # json.loads raises ValueError (Python's 4,300-digit int limit) out of Hub.list_page,
     # neither transient nor caught: the run fails and the page is lost.
@@ -153,7 +153,7 @@ def test_nan_and_infinity_in_card_data(replay, hub_for, tmp_path, client):
 
 
 def test_downloads_2_to_the_70(replay, hub_for, tmp_path, client):
-    # FINDING (hubreplay): a record with an integer past 64 bits (downloads 2**70, valid JSON)
+    # Found by testing (hubreplay): a record with an integer past 64 bits (downloads 2**70, valid JSON)
     # stops hubreplay's index build (OverflowError: Python int too large to convert to
     # SQLite INTEGER in hubreplay/index.py): the server never starts.
     def change(r):
@@ -246,7 +246,7 @@ def test_siblings_with_non_string_rfilename(replay, hub_for, tmp_path, client):
     ids=["relation-list", "relation-dict", "models-int", "models-mixed", "list", "string"],
 )
 def test_base_models_of_wrong_shapes(value):
-    # FINDING (relation-list, relation-dict, models-int): a model_info answer's baseModels
+    # Found by testing (relation-list, relation-dict, models-int): a model_info answer's baseModels
     # with a list or object as `relation` (or an integer as `models`) makes
     # lineage.edges_for raise TypeError from ingest, after the row was written: the details
     # step quarantines the model as "TypeError: unhashable type" (and a descendants or
@@ -276,7 +276,7 @@ def test_hub_id_collision_between_two_repos():
 
 
 def test_a_descendants_run_whose_root_details_raise(replay, hub_for, tmp_path):
-    # FINDING: _children_step (and _ancestors_step) call fetch_details without the details
+    # Found by testing: _children_step (and _ancestors_step) call fetch_details without the details
     # step's `except (*bulk.ROW_ERRORS, KeyError)`: a root whose details make ingest raise
     # (here its card's base_model_relation is a list) fails the whole descendants run instead
     # of quarantining the root and walking its children.
@@ -289,7 +289,7 @@ def test_a_descendants_run_whose_root_details_raise(replay, hub_for, tmp_path):
 
 
 def test_a_card_base_model_url_fails_the_ancestors_run(replay, hub_for, tmp_path, client):
-    # FINDING: a card's base_model written as a URL ("https://huggingface.co/org/name", free
+    # Found by testing: a card's base_model written as a URL ("https://huggingface.co/org/name", free
     # text in a card) becomes a lineage parent; the ancestors run queued for the missing parent
     # asks model_info for it, gets a plain 404 (no RepoNotFound code) as HfHubHTTPError,
     # which is neither ModelNotFound nor transient: the ancestors run fails, so `crawl --sync`
@@ -310,7 +310,7 @@ def test_a_card_base_model_url_fails_the_ancestors_run(replay, hub_for, tmp_path
          "dotdot-name", "no-namespace"],
 )  # fmt: skip
 def test_odd_ids(replay, hub_for, tmp_path, client, repo_id):
-    # FINDING (two-slashes): a listed id "a/b/c" is stored, then its model_info gets a plain
+    # Found by testing (two-slashes): a listed id "a/b/c" is stored, then its model_info gets a plain
     # 404 (HfHubHTTPError, not RepositoryNotFoundError), which the details step does not catch
     # and after_error does not count transient: the whole full run fails in its details phase
     # (expected: that model noted or quarantined, the run done). Any other non-transient HTTP
@@ -375,7 +375,7 @@ def anon():
 
 
 def test_a_superscript_page_number_on_the_lineage_explorer(anon):
-    # FINDING: /lineage/<id>/?page=² (U+00B2) answers 500: catalog.views.model_lineage takes
+    # Found by testing: /lineage/<id>/?page=² (U+00B2) answers 500: catalog.views.model_lineage takes
     # `str.isdigit()` for "int() can read it", which "²" (and "³", "¹", circled digits...) is
     # not: int("²") raises ValueError (expected: page 1, or a 400 page).
     recs = real_records(1)[0]
@@ -394,7 +394,7 @@ def test_a_superscript_page_number_on_the_lineage_explorer(anon):
     "url", ["/api/v1/models", "/api/v1/licenses", "/api/v1/openapi.json", "/api/v1/check"]
 )
 def test_head_of_a_get_endpoint(anon, url):
-    # FINDING (minor): HEAD of every GET operation of the API answers 405 (pages answer
+    # Found by testing (minor): HEAD of every GET operation of the API answers 405 (pages answer
     # HEAD as GET): RFC 9110 §9.3.2 expects HEAD wherever GET is served; a monitoring probe or
     # `curl -I` reports the API as broken. (The 405 has the error shape's header, no body.)
     assert anon.head(url).status_code != 405
@@ -418,7 +418,7 @@ def test_the_check_with_odd_tokens_through_wsgi(wsgi, header):  # noqa: F811
 
 
 def test_a_rerun_after_an_interrupted_sync_drives_its_queued_ancestors_run(replay, hub_for):
-    # FINDING: `crawl --sync` killed (SIGKILL, or Ctrl-C) after its listing leaves the
+    # Found by testing: `crawl --sync` killed (SIGKILL, or Ctrl-C) after its listing leaves the
     # ancestors run it queued for missing parents `queued`; the next `crawl --sync` finishes
     # the full run (start() hands back the active one) but drives only runs it queues itself,
     # so the ancestors run stays `queued` for ever with no worker, the missing parents are
