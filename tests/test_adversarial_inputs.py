@@ -1,5 +1,6 @@
-"""Adversarial tests of issue 9's claims (the `break` helper): each test here that fails shows
-a finding (marked `# Found by testing:`); the others are what was tried and held.
+"""Adversarial inputs against the promise that one bad record never stops a crawl or loses
+another model, and that a bad request is a 4xx: the cases marked "Found by testing" broke it
+once (each fixed since); the others were tried and held.
 
 Hostile records are constructed from real ones (tests/fixtures/rich-2025.jsonl.gz, real
 model_info records with their README): ONE constructed value per case, named in the test,
