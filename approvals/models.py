@@ -290,6 +290,17 @@ class AuditEvent(CheckedWrites, models.Model):
 TOKEN_FIXED = ("user_id", "prefix", "digest", "created_at")
 
 
+def _may_widen_token(actor, token: ApiToken) -> bool:
+    """Narrowing, revoking or shortening a token only takes power away; widening it is for its
+    owner or who may administer its owner (nobody administers someone stronger:
+    approvals.roles). No actor is code acting for the system (create_token, migrations)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return actor is None
+    from .roles import may_administer
+
+    return actor.pk == token.user_id or may_administer(actor, token.user)
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     """Tokens change through ApiToken.save (which checks and audits), never in bulk."""
 
@@ -336,6 +347,10 @@ class ApiToken(CheckedWrites, models.Model):
 
         old = self._stored()
         if old is not None:
+            if not _may_widen_token(actor, self) and not set(self.scopes) <= set(old.scopes):
+                raise PermissionDenied(
+                    "only its owner, or who may administer its owner, widens a token's scopes"
+                )
             for field in TOKEN_FIXED:
                 if getattr(old, field) != getattr(self, field):
                     raise PermissionDenied(f"a token's {field} is fixed at creation")
