@@ -170,6 +170,18 @@ def get_request(request: HttpRequest, request_id: DbId):
     return _request_out(get_object_or_404(_visible(request), pk=request_id))
 
 
+def _domain(action, *args, **kwargs):
+    """A domain function's refusals as the API's statuses: 403 (role), 422 (values), 409 (state)."""
+    try:
+        return action(*args, **kwargs)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from exc
+    except ValidationError as exc:
+        raise HttpError(422, "; ".join(exc.messages)) from exc
+    except review.StateConflict as exc:
+        raise HttpError(409, str(exc)) from exc
+
+
 class DecisionIn(Schema):
     status: Literal["approved", "approved_with_conditions", "rejected"]
     reason: Annotated[Text, Bounded(5000)] = ""
@@ -185,15 +197,7 @@ class DecisionIn(Schema):
 def decide(request: HttpRequest, request_id: DbId, body: DecisionIn):
     _need(request, "write", "approvals.decide_request")
     req = get_object_or_404(_visible(request), pk=request_id)
-    try:
-        req = review.decide(req, by=request.user, **body.dict())
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
-    except ValidationError as exc:
-        raise HttpError(422, "; ".join(exc.messages)) from exc
-    except review.StateConflict as exc:
-        raise HttpError(409, str(exc)) from exc
-    return _request_out(req)
+    return _request_out(_domain(review.decide, req, by=request.user, **body.dict()))
 
 
 class ReopenIn(Schema):
@@ -205,15 +209,7 @@ class ReopenIn(Schema):
 def reopen(request: HttpRequest, request_id: DbId, body: ReopenIn):
     _need(request, "write", "approvals.decide_request")
     req = get_object_or_404(_visible(request), pk=request_id)
-    try:
-        req = review.reopen(req, by=request.user, reason=body.reason)
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
-    except ValidationError as exc:
-        raise HttpError(422, "; ".join(exc.messages)) from exc
-    except review.StateConflict as exc:
-        raise HttpError(409, str(exc)) from exc
-    return _request_out(req)
+    return _request_out(_domain(review.reopen, req, by=request.user, reason=body.reason))
 
 
 class WaiverIn(Schema):
