@@ -69,11 +69,16 @@ def json_error(status: int, detail: str, problems: Problems = ()) -> JsonRespons
     return JsonResponse({"detail": detail, "errors": errors}, status=status)
 
 
-def page(request: HttpRequest, status: int, detail: str, problems: Problems = ()) -> HttpResponse:
-    """The error page: 400.html for every 4xx without a template of its own."""
+def page(
+    request: HttpRequest, status: int, detail: str, problems: Problems = (),
+    extra: Mapping[str, Any] | None = None,
+) -> HttpResponse:  # fmt: skip
+    """The error page: 400.html for every 4xx without a template of its own. A view that knows
+    more (the model id nobody has: `extra={"search": ...}`) answers it itself, so the page is
+    the site's with DEBUG on too, not Django's debug page."""
     name = f"{status}.html" if status in (403, 404, 500) else "400.html"
     context = {"status": status, "title": HTTPStatus(status).phrase, "detail": detail,
-               "problems": list(problems), "path": request.path}  # fmt: skip
+               "problems": list(problems), "path": request.path, **(extra or {})}  # fmt: skip
     body: str
     try:
         body = loader.render_to_string(name, context, request=request if status != 500 else None)
