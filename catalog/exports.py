@@ -8,9 +8,9 @@ PostgreSQL, each row written as it comes. No model instance is ever built.
 from __future__ import annotations
 
 import csv
-from urllib.parse import quote
 from collections.abc import Iterator
 from datetime import date
+from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase

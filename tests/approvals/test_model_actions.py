@@ -27,9 +27,7 @@ def _actions(client) -> str:
     return found.group(0)
 
 
-def test_the_model_page_offers_request_approval_prefilled_with_the_model(
-    client, family, users
-):
+def test_the_model_page_offers_request_approval_prefilled_with_the_model(client, family, users):
     actions = _actions(client)
     link = re.search(r'href="([^"]+)"[^>]*>Request approval<', actions)
     assert link, actions
@@ -67,7 +65,7 @@ def test_the_model_page_has_a_print_stylesheet(client, family):
 
 def test_the_request_form_suggests_models_from_the_search(client, family, users):
     client.force_login(users["developer"])
-    html = client.get("/approvals/new/", {"model": "llama 2 chat gguf"}).content.decode()
+    html = client.get("/approvals/new/", {"model": "llama-2-7b-chat-gguf"}).content.decode()
     assert re.search(r'<input[^>]*name="model"[^>]*list="model-suggestions"', html)
     options = re.findall(r'<option value="([^"]+)"', html.split('id="model-suggestions"')[1])
     assert "TheBloke/Llama-2-7B-Chat-GGUF" in options, options
