@@ -110,7 +110,7 @@ def test_the_expiry_is_shown_apart_from_the_conditions(client, users, pending):
                   attribution_required=True, expires_at=expires)  # fmt: skip
     pending.refresh_from_db()
     assert pending.structured_conditions == ["attribution required"]
-    client.force_login(users["viewer"])
+    client.force_login(users["developer"])  # the requester
     html = client.get(f"/approvals/{pending.pk}/").content.decode()
     conditions = re.search(r'<dd id="conditions">(.*?)</dd>', html, re.S)
     expiry = re.search(r'<dd id="expires">(.*?)</dd>', html, re.S)
@@ -128,7 +128,7 @@ def test_an_expiry_alone_is_not_a_condition(users, pending):
 
 def test_the_bom_links_the_real_hub_and_this_site_not_the_replay(client, users, pending, family):
     review.decide(pending, by=users["approver"], status=Status.APPROVED)
-    client.force_login(users["viewer"])
+    client.force_login(users["developer"])  # the requester sees their approvals
     bom = client.get("/approvals/bom.json")
     assert bom.status_code == 200
     assert family.url not in bom.content.decode()
