@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import lineage
 from catalog.models import HubModel
+from config import errors
 from licenses.panel import panel_context
 
 from . import audit, exports, review
@@ -230,7 +231,9 @@ def export_bom(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notice(request: HttpRequest, repo_id: str) -> HttpResponse:
-    model = get_object_or_404(HubModel, repo_id=repo_id)
+    model = HubModel.objects.filter(repo_id=repo_id).first()
+    if model is None:
+        return errors.missing_model(request, repo_id)
     response = HttpResponse(exports.notice(model), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="NOTICE-{model.name}.txt"'
     return response

@@ -1,7 +1,7 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -31,9 +31,7 @@ def _get_model_or_redirect(
     alias = RepoAlias.objects.select_related("model").filter(alias=repo_id).first()
     if alias:
         return redirect(alias.model, permanent=False)
-    name = repo_id.rsplit("/", 1)[-1]
-    detail = format_html("<code>{}</code> is not in the catalog", repo_id)
-    return errors.page(request, 404, detail, extra={"search": repo_id, "search_name": name})
+    return errors.missing_model(request, repo_id)
 
 
 def _valid(form: ModelSearchForm) -> dict:

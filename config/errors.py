@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.html import format_html
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -86,6 +87,14 @@ def page(
         logger.exception("error page %s failed to render", name)
         body = f"<!doctype html><title>{status}</title><h1>{status} {context['title']}</h1>"
     return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def missing_model(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """The 404 page of a model id the catalog does not hold, offering a search for it (the id,
+    and its name alone in case the author is the wrong part)."""
+    detail = format_html("<code>{}</code> is not in the catalog", repo_id)
+    name = repo_id.rsplit("/", 1)[-1]
+    return page(request, 404, detail, extra={"search": repo_id, "search_name": name})
 
 
 def answer(request: HttpRequest, status: int, detail: str, problems: Problems = ()) -> HttpResponse:

@@ -20,8 +20,8 @@ from .conftest import ROOT
 pytestmark = pytest.mark.django_db
 
 
-def _actions(client) -> str:
-    html = client.get(f"/models/{ROOT}/").content.decode()
+def _actions(client, repo_id: str = ROOT) -> str:
+    html = client.get(f"/models/{repo_id}/").content.decode()
     found = re.search(r'<section class="model-actions".*?</section>', html, re.S)
     assert found, "the model page has no actions section"
     return found.group(0)
@@ -36,6 +36,24 @@ def test_the_model_page_offers_request_approval_prefilled_with_the_model(client,
     client.force_login(users["developer"])
     form = client.get(url).content.decode()
     assert re.search(rf'<input[^>]*name="model"[^>]*value="{re.escape(ROOT)}"', form)
+
+
+def test_a_role_that_may_not_request_is_told_so_not_linked_to_a_403(client, users):
+    HubModel.objects.create(repo_id="org/model", author="org")  # constructed: a bare row
+    client.force_login(users["viewer"])
+    actions = _actions(client, "org/model")
+    assert "Request approval" in actions and "your role may not request" in actions
+    assert "/approvals/new/" not in actions
+    client.force_login(users["developer"])
+    assert 'href="/approvals/new/?model=org/model"' in _actions(client, "org/model")
+
+
+def test_the_notice_of_an_unknown_model_is_the_helpful_404(client, users, settings):
+    settings.DEBUG = True  # not Django's debug page either
+    client.force_login(users["viewer"])
+    response = client.get("/approvals/notice/nonexistent/foo/")
+    assert response.status_code == 404
+    assert "<code>nonexistent/foo</code> is not in the catalog" in response.content.decode()
 
 
 def test_the_model_page_links_the_notice_which_answers(client, family, users):
