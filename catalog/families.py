@@ -235,7 +235,11 @@ def quant_groups(qs: QuerySet[HubModel]) -> list[dict[str, Any]]:
                   guessed=Count("id", filter=Q(params_source="name")))
         .order_by("bits", "weights_format", "quant")
     )  # fmt: skip
-    return [{**r, "params_source": "name" if r.pop("guessed") else "metadata"} for r in rows]
+    return [
+        {**{k: v for k, v in r.items() if k != "guessed"},
+         "params_source": "name" if r["guessed"] else "metadata"}
+        for r in rows
+    ]  # fmt: skip
 
 
 def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str:

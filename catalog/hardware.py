@@ -103,7 +103,8 @@ def quantization(
     tagset = {t.lower() for t in tags}
     fmts = set(formats)
     listed = None if files is None else list(files)
-    shipped = sorted({(f.bits, f.quant) for f in weight_files(listed or []) if f.from_file_name})
+    named = [f for f in weight_files(listed or []) if f.from_file_name]
+    shipped = sorted({(f.bits or 0.0, f.quant) for f in named})
     if shipped:
         (low_bits, low), (_, high) = shipped[0], shipped[-1]
         return (low if low == high else f"{low}–{high}"), low_bits

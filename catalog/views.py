@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -197,7 +199,7 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
                         .order_by("-downloads", "id")[:FAMILY_SHOWN])}
         for kind, label in families.KINDS if deeper_counts.get(kind)
     ]  # fmt: skip
-    shown = [m for g in groups for m in g["models"]]
+    shown: list[Any] = [m for g in groups for m in g["models"]]  # type: ignore[attr-defined]
     below = lineage.children_counts_of(m.repo_id for m in shown)
     for m in shown:  # what hangs below each variant shown: its row links there
         m.below = sorted(below.get(m.repo_id, {}).items())

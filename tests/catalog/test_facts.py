@@ -82,7 +82,9 @@ def test_a_listed_gguf_repo_says_which_quantizations_it_ships(client, rich):
     html = client.get(f"/models/{SAILOR}/").content.decode()
     assert "Q4_K_M?" not in html and "Q4_K_M (assumed)" not in html
     table = re.search(r'<section id="files".*?</section>', html, re.S).group(0)
-    rows = re.findall(r"<tr[^>]*>\s*<td><code>([^<]+)</code>.*?</td>\s*<td>([^<]+)</td>", table, re.S)
+    rows = re.findall(
+        r"<tr[^>]*>\s*<td><code>([^<]+)</code>.*?</td>\s*<td>([^<]+)</td>", table, re.S
+    )
     assert [q for _, q in rows] == SAILOR_QUANTS  # one per file, fewest bits first
     assert all(path == f"visocial-Sailor-1.8B-Instruct.{q}.gguf" for path, q in rows)
     # 1.8B from its name: each file's memory is a guess, and grows with its bits.
