@@ -14,8 +14,17 @@ from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
 
 from . import (
-    actions, cards, crawler, dashboard, explorer, families, hardware, hublink, lineage, search,
-)  # fmt: skip
+    actions,
+    cards,
+    crawler,
+    dashboard,
+    explorer,
+    families,
+    hardware,
+    hublink,
+    lineage,
+    search,
+)
 from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, ModelFile, Relation, RepoAlias
 from .tasks import crawl
