@@ -75,6 +75,7 @@ def test_request_approval_from_the_model_page_with_the_picker(live_server, famil
     page.get_by_role("button", name="Log in").click()
     model = page.get_by_label("Model (repo id)")
     expect(model).to_have_value(ROOT)
+    page.wait_for_load_state("load")  # htmx (a deferred script) is listening from here on
     # Typing asks the search for suggestions (htmx): the datalist and the links follow.
     model.fill("llama-2-7b-chat-gguf")
     expect(page.locator("#model-suggestions option").first).to_have_attribute("value", GGUF)
