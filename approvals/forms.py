@@ -17,7 +17,8 @@ SUGGESTIONS = 10
 def model_suggestions(text: str, n: int = SUGGESTIONS) -> list[str]:
     """Repo ids the catalog search finds for what was typed, best first (the most downloaded
     models for nothing typed): the model picker's <datalist> and its no-JavaScript links."""
-    data = {"q": text.strip()[:200]}
+    # Read before the form validates it (a POSTed miss): no NUL for PostgreSQL, a bounded query.
+    data = {"q": text.replace("\x00", "").strip()[:200]}
     entries = search.ordered(search.apply(SearchEntry.objects.all(), data), data)
     return list(entries.values_list("repo_id", flat=True)[:n])
 

@@ -95,6 +95,15 @@ def test_the_request_form_suggests_models_from_the_search(client, family, users)
     assert "<html" not in fragment and f'<option value="{ROOT}"' in fragment
 
 
+def test_a_hostile_model_box_is_a_form_error_not_a_500(client, users):
+    client.force_login(users["developer"])
+    for value in ("org/x\x00y", "x" * 100_000):
+        response = client.post("/approvals/new/", {"model": value, "intended_use": "research",
+                               "scope": "model", "justification": "x"})  # fmt: skip
+        assert response.status_code == 200
+        assert 'class="errorlist' in response.content.decode()
+
+
 @pytest.fixture
 def pending(family, users):
     model = HubModel.objects.get(repo_id=ROOT)
