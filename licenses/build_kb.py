@@ -2,12 +2,16 @@
 
 Run once by hand when the research changes, then review the diff and commit the output:
 
-    .venv/bin/python licenses/build_kb.py [--shared ../shared]
+    .venv/bin/python -m licenses.build_kb [--shared ../shared]
+
+(as a module, so the checkout's own `licenses` package is imported, not an installed one).
 
 Inputs (never read at runtime): `docs/licenses.tsv` (canonical licenses, verdicts, condition codes),
 `docs/hub-license-ids.tsv` (the Hub's identifiers and names), `docs/licenses.md` (the decisive
 clause of each license, quoted in its tables) and `hub-snapshot/license-texts/` (reference texts,
-copied to `licenses/data/texts/`). The hand-reviewed parts below (aliases, link patterns,
+copied to `licenses/data/texts/`). Each license's required texts (attribution, naming, Notice
+lines, pass-throughs, with their clauses) are in `licenses/build_obligations.py`, whose quotes the
+build checks against those texts. The hand-reviewed parts below (aliases, link patterns,
 condition values, names, the few rows for licenses whose text we hold but the TSV lacks) are data
 too: edit them here, rebuild, review the JSON diff.
 """
