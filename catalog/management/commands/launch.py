@@ -29,12 +29,14 @@ class Command(BaseCommand):
     help = "Start web, worker and beat together; offline, replay the bundled real Hub snapshot."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
         parser.add_argument("--offline", action="store_true", help="replay even if the Hub answers")
 
     def handle(self, *args, port, offline, **options):
-        call_command("ensure_admin")  # prints how to log in, the first time only
+        call_command("ensure_admin", port=port)  # prints how to log in, the first time only
         env = dict(os.environ)
+        # Links in notification emails point at this server unless told otherwise.
+        env.setdefault("CANOPY_SITE_URL", f"http://127.0.0.1:{port}")
         procs: dict[str, str] = {}
         py = sys.executable
         if "HF_ENDPOINT" in os.environ and not offline:
