@@ -17,12 +17,15 @@ from .models import CrawlRun
 Kind, Phase = CrawlRun.Kind, CrawlRun.Phase
 LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
 
-LABELS = {
+LABELS: dict[str, str] = {
     Phase.LISTING: "Listing",
     Phase.DERIVING: "Deriving search facets",
     Phase.DETAILS: "Details and license files",
 }
-WALK_LABELS = {Kind.DESCENDANTS: "Walking down the tree", Kind.ANCESTORS: "Walking up to ancestors"}
+WALK_LABELS: dict[str, str] = {
+    Kind.DESCENDANTS: "Walking down the tree",
+    Kind.ANCESTORS: "Walking up to ancestors",
+}
 NO_RATE = "unknown (no rate yet)"
 
 
@@ -62,7 +65,8 @@ class PhaseProgress:
         if self.done is None:
             return "—"
         if self.total is None:
-            return f"{self.done:,} {self.unit} (total unknown)"
+            known = self.state == "done"  # ended: what it did is all there was
+            return f"{self.done:,} {self.unit}" + ("" if known else " (total unknown)")
         if self.growing and self.state == "current":
             return f"{self.done:,} of {self.total:,} {self.unit} found so far"
         return f"{self.done:,} of {max(self.total, self.done):,} {self.unit}"
@@ -87,6 +91,12 @@ class PhaseProgress:
             return self.why_no_eta
         left = "done any moment" if self.eta < timedelta(seconds=1) else humanize(self.eta)
         return f"at least {left} (more may be found)" if self.growing else left
+
+
+    @property
+    def eta_short(self) -> str:
+        """The ETA without its reason, for the list of runs."""
+        return self.eta_text.split(" (", 1)[0]
 
 
 @dataclass
@@ -158,7 +168,9 @@ def of(run: CrawlRun) -> RunProgress:
     where = order.index(run.phase) if run.phase in order else len(order)
     out = []
     for i, phase in enumerate(order):
-        label = WALK_LABELS.get(run.kind, LABELS[phase]) if phase == Phase.LISTING else LABELS[phase]
+        label = (
+            WALK_LABELS.get(run.kind, LABELS[phase]) if phase == Phase.LISTING else LABELS[phase]
+        )
         if i < where:
             entry = logged.get(phase, {})
             out.append(PhaseProgress(

@@ -4,6 +4,7 @@ The second test starts the real `manage.py launch --offline` (web, worker with b
 on free ports with a temporary SQLite file, as `make run` does after migrating.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -72,10 +73,8 @@ def alive(pid: int) -> bool:
 def cmdlines(pids: set[int]) -> str:
     out = []
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:
-            pass
     return "\n".join(out)
 
 
@@ -138,9 +137,7 @@ def test_ctrl_c_stops_web_worker_beat_and_the_replay_within_10_s(tmp_path):
         assert ":8000" not in out
     finally:
         for pid in children | descendants(proc.pid) | {proc.pid}:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         proc.wait(timeout=10)
         log.close()
