@@ -343,11 +343,15 @@ def fetch_details(
             # Counted with the write that takes it out of the detail scope: a step killed
             # after this (SIGKILL, the database gone) cannot leave it fetched but uncounted,
             # so the run's cap holds and its set of models is the same however it is cut.
+            # The details phase's progress too, for the same reason.
+            phase = int(run.phase == Phase.DETAILS)
             CrawlRun.objects.filter(pk=run.pk).update(
-                details_fetched=F("details_fetched") + 1, files_fetched=F("files_fetched") + files
-            )
+                details_fetched=F("details_fetched") + 1, files_fetched=F("files_fetched") + files,
+                phase_done=F("phase_done") + phase,
+            )  # fmt: skip
     if run is not None:
         run.details_fetched, run.files_fetched = run.details_fetched + 1, run.files_fetched + files
+        run.phase_done += phase
     return fresh, files
 
 
@@ -904,22 +908,24 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         else []
     )
     done: list[int] = []
-    for handled, model in enumerate(batch):
+    skipped = 0  # noted or set aside; fetch_details counts the fetched ones in phase_done
+    for model in batch:
         try:
             fresh, _ = _details_or_hold(run, model, hub)  # fetch_details counts it in the run
         except HubUnavailable:
             # The step is retried: keep what it did (the fetched models' assessments; they
             # count against the run's room already).
             _assess(done)
-            run.phase_done += handled
+            run.phase_done += skipped
             with transaction.atomic():
                 _save(run, token, [*NOTES, "phase_done"])
             raise
         if fresh is None:  # noted or set aside: not asked again until the model changes
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+            skipped += 1
         else:
             done.append(fresh.pk)
-    run.phase_done += len(batch)
+    run.phase_done += skipped
     finished = len(batch) < DETAILS_PER_STEP or room <= len(batch)
     if finished:
         # A step cut short (a killed worker) committed details it never assessed, and so never

@@ -92,7 +92,6 @@ class PhaseProgress:
         left = "done any moment" if self.eta < timedelta(seconds=1) else humanize(self.eta)
         return f"at least {left} (more may be found)" if self.growing else left
 
-
     @property
     def eta_short(self) -> str:
         """The ETA without its reason, for the list of runs."""

@@ -200,3 +200,30 @@ def test_the_crawlers_signal_names_the_run_whose_step_wrote_the_models(replay, h
     finally:
         models_changed.disconnect(receiver)
     assert seen and set(seen) == {run.pk}
+
+
+def test_a_details_step_cut_short_still_counts_what_it_fetched(replay, hub_for, settings):
+    """A step killed after its fetches (here: interrupted while it assesses them) committed
+    them: they are counted in the phase with their write, so done / total ends at the total."""
+    from catalog.signals import models_changed
+
+    settings.CANOPY_DETAILS_PER_RUN = 30
+    server = replay(["family.jsonl.gz"], page_size_cap=50)
+    hub = hub_for(server)
+    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=120)
+    run = step_until(run, hub, "details")
+
+    def interrupt(sender, **kwargs):
+        models_changed.disconnect(interrupt)
+        raise KeyboardInterrupt  # the worker killed after its fetches, before its checkpoint
+
+    models_changed.connect(interrupt, weak=False)
+    with pytest.raises(KeyboardInterrupt):
+        crawler.advance(run.pk, steps=1, hub=hub)
+    run.refresh_from_db()
+    assert run.details_fetched == 20 and progress.of(run).current.done == 20
+    while not crawler.advance(run.pk, steps=1, hub=hub):
+        pass
+    run.refresh_from_db()
+    details = progress.of(run).phases[2]
+    assert run.status == "done" and details.done == run.details_fetched == details.total == 30
