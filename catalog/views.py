@@ -12,7 +12,18 @@ from django_htmx.http import HttpResponseStopPolling
 from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
 
-from . import cards, crawler, dashboard, explorer, families, hardware, lineage, search
+from . import (
+    cards,
+    crawler,
+    crawls,
+    dashboard,
+    explorer,
+    families,
+    hardware,
+    lineage,
+    progress,
+    search,
+)
 from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, ModelFile, Relation, RepoAlias
 from .tasks import crawl
@@ -20,6 +31,7 @@ from .tasks import crawl
 CHILDREN_SHOWN = 25
 FAMILY_SHOWN = 20
 QUARANTINE_SHOWN = 100
+RUNS_SHOWN = 50
 
 
 def _get_model_or_redirect(repo_id: str, defer: tuple[str, ...] = ()) -> HubModel | HttpResponse:
@@ -229,10 +241,10 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
             if created:
                 crawl.delay_on_commit(run.pk)
             return redirect(run)
-    runs = CrawlRun.objects.all()[:50]
-    active = any(r.is_active for r in runs)
+    rows = crawls.overview(RUNS_SHOWN)
+    active = any(row.active for row in rows)
     response = render(request, _fragment(request, "catalog/crawl_list.html", "runs"),
-                      {"runs": runs, "form": form, "active": active})  # fmt: skip
+                      {"rows": rows, "form": form, "active": active})  # fmt: skip
     if request.htmx and not active:  # type: ignore[attr-defined]
         response.status_code = HttpResponseStopPolling.status_code
     return response
@@ -240,10 +252,14 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(CrawlRun, pk=pk)
+    run = get_object_or_404(CrawlRun.objects.select_related("parent"), pk=pk)
     held = run.quarantined.defer("record")
+    children = crawls.rows(run.children.defer(*crawls.LIGHT).order_by("created_at", "pk"))
     context = {
         "run": run,
+        "progress": progress.of(run),
+        "children": children,
+        "children_summary": crawls.summary(children),
         "quarantined": held[:QUARANTINE_SHOWN],
         "quarantined_count": held.count(),
     }
