@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseStopPolling
 from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
 
-from . import cards, crawler, dashboard, explorer, families, lineage, search
+from . import cards, crawler, dashboard, explorer, families, lineage, neighbourhood, search
 from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, ModelFile, RepoAlias
 from .tasks import crawl
@@ -253,7 +253,7 @@ def _lineage_context(model: HubModel, pages: dict[str, int] | None = None) -> di
     chain = explorer.ancestors(model)
     groups = explorer.groups(model, pages)
     return {"model": model, "chain": chain, "groups": groups,
-            "graph": explorer.graph(model, chain, groups)}  # fmt: skip
+            "graph": neighbourhood.graph(model, chain, groups)}  # fmt: skip
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -12,7 +12,6 @@ from django.test import Client
 
 from approvals import review
 from approvals.models import ApprovalRequest
-from catalog import crawler
 from catalog.models import CrawlRun, HubModel
 from licenses.models import ModelLicense
 from tests.approvals.conftest import crawl_and_assess
@@ -89,7 +88,9 @@ def open_pages(browser, site: Site, **context_options):
         context, page = _new_page(browser, **context_options)
         try:
             if not anonymous:
-                context.add_cookies([{"name": "sessionid", "value": site.session, "url": site.base}])
+                context.add_cookies(
+                    [{"name": "sessionid", "value": site.session, "url": site.base}]
+                )
             page.goto(site.url(path(site)))
             page.wait_for_load_state("networkidle")
             yield name, page

@@ -99,7 +99,8 @@ def test_the_dashboard_draws_each_verdict_in_its_own_colour(site, page):  # noqa
     )
     for verdict in VERDICTS:
         assert fills.get(verdict) == page.evaluate(NORMAL, page.evaluate(VAR, f"--{verdict}")), (
-            verdict, fills,
+            verdict,
+            fills,
         )
         expect(chart.locator(".legend")).to_contain_text(verdict)  # a word beside each colour
     assert len(set(fills.values())) == 4, fills
@@ -127,6 +128,9 @@ def test_the_lineage_drawing_names_verdicts_and_relations_and_keeps_labels_whole
         assert node["stroke"] == page.evaluate(NORMAL, page.evaluate(VAR, f"--{verdict}"))
     children = [n for n in drawn if "child" in n["cls"]]
     assert children and all(
-        any(r in " ".join(t for t, _ in n["texts"]) for r in ("finetune", "adapter", "quantized", "merge"))
+        any(
+            r in " ".join(t for t, _ in n["texts"])
+            for r in ("finetune", "adapter", "quantized", "merge")
+        )
         for n in children
     ), children  # each edge's relation is written on the node it leads to
