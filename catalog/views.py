@@ -1,7 +1,7 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -82,6 +82,9 @@ FACET_ITEM = (
     '<li><a href="?{0}" hx-get="?{0}" data-facet="{1}"{2}>{3}{4}</a> <small>{5}</small></li>'
 )
 CHOSEN = mark_safe(' class="on" aria-current="true"')
+# A verdict facet shows the verdict badge of templates/includes/verdict.html (same classes).
+VERDICT_FACETS = ("effective", "verdict")
+VERDICT_ITEM = '<span class="verdict v-{0}">{0}</span>'
 
 
 def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> list[dict]:
@@ -100,8 +103,11 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                 query.pop(name, None)
             else:
                 query[name] = value
+            shown = (
+                format_html(VERDICT_ITEM, value or "unknown") if name in VERDICT_FACETS else value
+            )
             items.append((query.urlencode(), name, CHOSEN if on else "", "✕ " if on else "",
-                          value, f"{n:,}"))  # fmt: skip
+                          shown, f"{n:,}"))  # fmt: skip
         if items:
             html = format_html_join("", FACET_ITEM, items)
             out.append({"name": name, "label": label, "items": html, "chosen": chosen})

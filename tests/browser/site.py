@@ -92,7 +92,6 @@ def open_pages(browser, site: Site, **context_options):
                     [{"name": "sessionid", "value": site.session, "url": site.base}]
                 )
             page.goto(site.url(path(site)))
-            page.wait_for_load_state("networkidle")
             yield name, page
         finally:
             context.close()
