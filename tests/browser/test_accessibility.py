@@ -13,7 +13,7 @@ from tests.browser.site import PAGES, open_pages, site  # noqa: F401 (a fixture)
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-KEY_PAGES = ["dashboard", "search with facets", "model (base, gated)", "license",
+KEY_PAGES = ["dashboard", "search with facets", "model (base, gated)", "lineage explorer", "license",
              "request detail", "login"]  # fmt: skip
 PHONE = {"width": 390, "height": 844}
 
