@@ -3,7 +3,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -21,6 +21,7 @@ from . import (
     families,
     hardware,
     lineage,
+    neighbourhood,
     progress,
     search,
 )
@@ -96,6 +97,9 @@ FACET_ITEM = (
     '<li><a href="?{0}" hx-get="?{0}" data-facet="{1}"{2}>{3}{4}</a> <small>{5}</small></li>'
 )
 CHOSEN = mark_safe(' class="on" aria-current="true"')
+# A verdict facet shows the verdict badge of templates/includes/verdict.html (same classes).
+VERDICT_FACETS = ("effective", "verdict")
+VERDICT_ITEM = '<span class="verdict v-{0}">{0}</span>'
 
 
 def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> list[dict]:
@@ -114,8 +118,11 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                 query.pop(name, None)
             else:
                 query[name] = value
+            shown = (
+                format_html(VERDICT_ITEM, value or "unknown") if name in VERDICT_FACETS else value
+            )
             items.append((query.urlencode(), name, CHOSEN if on else "", "✕ " if on else "",
-                          value, f"{n:,}"))  # fmt: skip
+                          shown, f"{n:,}"))  # fmt: skip
         if items:
             html = format_html_join("", FACET_ITEM, items)
             out.append({"name": name, "label": label, "items": html, "chosen": chosen})
@@ -296,7 +303,7 @@ def _lineage_context(model: HubModel, pages: dict[str, int] | None = None) -> di
     chain = explorer.ancestors(model)
     groups = explorer.groups(model, pages)
     return {"model": model, "chain": chain, "groups": groups,
-            "graph": explorer.graph(model, chain, groups)}  # fmt: skip
+            "graph": neighbourhood.graph(model, chain, groups)}  # fmt: skip
 
 
 def home(request: HttpRequest) -> HttpResponse:
