@@ -6,4 +6,8 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the login audit)
+        from catalog import actions as model_actions
+
+        from . import actions, receivers  # noqa: F401  (receivers connects the login audit)
+
+        model_actions.provide(actions.for_model)  # the model page's approval actions

@@ -61,9 +61,11 @@ def _license_of(model: HubModel) -> License | None:
     return License.objects.filter(key=key).first() if key else None
 
 
-def ml_bom(models) -> dict[str, Any]:
+def ml_bom(models, site: str = "") -> dict[str, Any]:
     """A CycloneDX 1.6 ML-BOM: one machine-learning-model component per approved model, with its
-    license and its ancestors as pedigree (built with cyclonedx-python-lib)."""
+    license and its ancestors as pedigree (built with cyclonedx-python-lib). Each links the real
+    Hub's page (website; never the crawl endpoint, a replay serves no page) and, with `site`
+    (this site's scheme and host), its page here (documentation)."""
     from cyclonedx.model import ExternalReference, ExternalReferenceType, Property, XsUri
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component, ComponentType, Pedigree
@@ -79,8 +81,12 @@ def ml_bom(models) -> dict[str, Any]:
         return Component(
             type=ComponentType.MACHINE_LEARNING_MODEL, name=model.repo_id, bom_ref=ref,
             version=model.sha or None, group=model.author or None, licenses=licenses,
-            external_references=[ExternalReference(type=ExternalReferenceType.WEBSITE,
-                                                   url=XsUri(model.hub_url))],
+            external_references=[
+                *([ExternalReference(type=ExternalReferenceType.WEBSITE, url=XsUri(model.hub_url))]
+                  if model.hub_url else []),
+                *([ExternalReference(type=ExternalReferenceType.DOCUMENTATION,
+                                     url=XsUri(site + model.get_absolute_url()))] if site else []),
+            ],
             properties=[Property(name="canopy:gated", value=model.gated or "unknown")],
         )  # fmt: skip
 

@@ -3,11 +3,36 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.urls import reverse_lazy
 
-from catalog.models import HubModel
+from catalog import search
+from catalog.models import HubModel, SearchEntry
 
 from . import audit
 from .models import IntendedUse, Scope, Status, Waiver, WaiverReason
+
+SUGGESTIONS = 10
+
+
+def model_suggestions(text: str, n: int = SUGGESTIONS) -> list[str]:
+    """Repo ids the catalog search finds for what was typed, best first (the most downloaded
+    models for nothing typed): the model picker's <datalist> and its no-JavaScript links."""
+    # Read before the form validates it (a POSTed miss): no NUL for PostgreSQL, a bounded query.
+    data = {"q": text.replace("\x00", "").strip()[:200]}
+    entries = search.ordered(search.apply(SearchEntry.objects.all(), data), data)
+    return list(entries.values_list("repo_id", flat=True)[:n])
+
+
+class ModelPicker(forms.TextInput):
+    """A repo id box with suggestions: the browser's own <datalist> (no JavaScript), refreshed
+    from the search as one types where htmx runs (the suggestions fragment of the form page)."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"list": "model-suggestions", "autocomplete": "off",
+                          "hx-get": reverse_lazy("approvals:request_new"),
+                          "hx-trigger": "input changed delay:300ms", "hx-sync": "this:replace",
+                          "hx-target": "#suggestions", "hx-swap": "outerHTML",
+                          **(attrs or {})})  # fmt: skip
 
 
 class ModelField(forms.CharField):
@@ -20,7 +45,7 @@ class ModelField(forms.CharField):
 
 
 class RequestForm(forms.Form):
-    model = ModelField(label="Model (repo id)", max_length=200)
+    model = ModelField(label="Model (repo id)", max_length=200, widget=ModelPicker())
     revision = forms.CharField(max_length=40, required=False, help_text="pin a commit sha")
     intended_use = forms.ChoiceField(choices=IntendedUse.choices)
     scope = forms.ChoiceField(choices=Scope.choices, initial=Scope.MODEL)

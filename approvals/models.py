@@ -114,13 +114,13 @@ class ApprovalRequest(CheckedWrites, models.Model):
 
     @property
     def structured_conditions(self) -> list[str]:
+        """The conditions ticked. Not the expiry: every approval has one (shown on its own),
+        as in the check API's answer."""
         out = []
         if self.attribution_required:
             out.append("attribution required")
         if self.internal_only:
             out.append("internal only")
-        if self.expires_at:
-            out.append(f"expires {self.expires_at:%Y-%m-%d}")
         return out
 
 

@@ -144,9 +144,11 @@ def decide(
     if status == Status.REJECTED and not reason.strip():
         raise ValidationError("a rejection needs a reason")
     if status == Status.CONDITIONAL and not (
-        conditions_text.strip() or attribution_required or internal_only or expires_at
+        conditions_text.strip() or attribution_required or internal_only
     ):
-        raise ValidationError("approved with conditions needs at least one condition")
+        # An expiry is not a condition: every approval has one.
+        raise ValidationError("approved with conditions needs at least one condition "
+                              "(an expiry is not one: every approval has an expiry)")  # fmt: skip
     if expires_at is None and status in APPROVED:
         expires_at = date.today() + timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
     req = ApprovalRequest.objects.select_for_update().get(pk=req.pk)
@@ -187,6 +189,7 @@ def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None,
         obj=req, repo_id=req.model.repo_id,
         detail={"status": status, "reason": req.reason, "scope": req.scope,
                 "conditions": req.structured_conditions, "text": req.conditions_text,
+                "expires": str(req.expires_at) if req.expires_at else None,
                 "policy": rule.pk if rule else None, "covers": [m.repo_id for m in keep]},
     )  # fmt: skip
 

@@ -21,10 +21,18 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import lineage
 from catalog.models import HubModel
+from config import errors
 from licenses.panel import panel_context
 
 from . import audit, exports, review
-from .forms import AuditFilterForm, DecisionForm, ReopenForm, RequestForm, WaiverForm
+from .forms import (
+    AuditFilterForm,
+    DecisionForm,
+    ReopenForm,
+    RequestForm,
+    WaiverForm,
+    model_suggestions,
+)
 from .models import APPROVED, ApprovalRequest, AuditEvent, Policy, Status, Waiver
 from .policy import dry_run
 
@@ -61,6 +69,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
 def request_new(request: HttpRequest) -> HttpResponse:
     if not review.can_request(request.user):
         raise PermissionDenied
+    typed = (request.POST if request.method == "POST" else request.GET).get("model", "")
+    suggestions = {"typed": typed, "suggestions": model_suggestions(typed)}
+    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
+        # The picker's suggestions as one types (the input's hx-get)
+        return render(request, "approvals/request_new.html#suggestions", suggestions)
     form = RequestForm(request.POST or None, initial={"model": request.GET.get("model", "")})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -69,7 +82,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                             scope=d["scope"])  # fmt: skip
         messages.success(request, f"Request #{req.pk} sent ({req.get_status_display()}).")
         return redirect(req)
-    return render(request, "approvals/request_new.html", {"form": form})
+    return render(request, "approvals/request_new.html", {"form": form, **suggestions})
 
 
 @login_required
@@ -212,12 +225,15 @@ def export_bom(request: HttpRequest) -> HttpResponse:
     if request.GET.get("model"):
         qs = qs.filter(model__repo_id__in=request.GET.getlist("model"))
     models = HubModel.objects.filter(pk__in=qs.values("model_id"))
-    return JsonResponse(exports.ml_bom(models), json_dumps_params={"indent": 2})
+    site = request.build_absolute_uri("/")[:-1]
+    return JsonResponse(exports.ml_bom(models, site), json_dumps_params={"indent": 2})
 
 
 @login_required
 def notice(request: HttpRequest, repo_id: str) -> HttpResponse:
-    model = get_object_or_404(HubModel, repo_id=repo_id)
+    model = HubModel.objects.filter(repo_id=repo_id).first()
+    if model is None:
+        return errors.missing_model(request, repo_id)
     response = HttpResponse(exports.notice(model), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="NOTICE-{model.name}.txt"'
     return response

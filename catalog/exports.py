@@ -10,14 +10,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import date
+from urllib.parse import quote
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 
 from licenses.models import License
 
-from . import search
+from . import hublink, search
 from .forms import ModelSearchForm
 from .models import SearchEntry
 
@@ -25,6 +26,7 @@ HEADER = [
     "repo_id", "author", "base_relation", "base_parent", "base_family", "declared_license",
     "own_verdict", "effective_verdict", "conflict", "condition_codes", "weights_format", "quant",
     "params_estimate", "memory_gb", "downloads", "likes", "gated", "last_modified", "hub_url",
+    "canopy_url",
 ]  # fmt: skip
 # The columns read, in the order rows() unpacks them (condition codes and URL are derived).
 FIELDS = (
@@ -42,15 +44,18 @@ class _Echo:
         return value
 
 
-def rows(data: dict) -> Iterator[list]:
-    """The header, then one list per matching model in the page's order."""
+def rows(data: dict, site: str = "") -> Iterator[list]:
+    """The header, then one list per matching model in the page's order. Its URLs are the real
+    Hub's page (catalog.hublink: never the endpoint crawled, a replay serves no page) and the
+    model's page on this site, `site` being its scheme and host."""
     qs = search.ordered(search.apply(SearchEntry.objects.all(), data), data).values_list(*FIELDS)
     # The license table is a few hundred rows: its condition codes are joined here, not in SQL.
     codes = {
         key: "; ".join(c["code"] for c in conditions)
         for key, conditions in License.objects.values_list("key", "conditions")
     }
-    endpoint = settings.HF_ENDPOINT.rstrip("/")
+    # One reverse() for all rows: 760k of them would cost seconds.
+    page = site + reverse("catalog:model_detail", args=["x/y"]).replace("x/y", "{}", 1)
     yield HEADER
     for (
         repo_id, author, relation, parent, family, declared, verdict, effective, conflict,
@@ -61,7 +66,7 @@ def rows(data: dict) -> Iterator[list]:
             effective or "", "" if conflict is None else ("yes" if conflict else "no"),
             codes.get(declared or "", ""), weights, quant, _blank(params), _blank(memory),
             downloads, likes, gated, modified.isoformat() if modified else "",
-            f"{endpoint}/{repo_id}",
+            hublink.url(repo_id), page.format(quote(repo_id, safe="/")),
         ]  # fmt: skip
 
 
@@ -80,7 +85,10 @@ def models_csv(request: HttpRequest) -> HttpResponseBase:
         )
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows(form.cleaned_data)),
+        (
+            writer.writerow(row)
+            for row in rows(form.cleaned_data, request.build_absolute_uri("/")[:-1])
+        ),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (

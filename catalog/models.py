@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from . import hublink
+
 
 class Gated(models.TextChoices):
     UNKNOWN = "", "unknown"
@@ -111,9 +113,8 @@ class HubModel(models.Model):
 
     @property
     def hub_url(self) -> str:
-        from django.conf import settings
-
-        return f"{settings.HF_ENDPOINT}/{self.repo_id}"
+        """The real Hub's page ("" for an id the Hub cannot have); never the crawl endpoint."""
+        return hublink.url(self.repo_id)
 
     @property
     def pickle_only(self) -> bool:

@@ -9,10 +9,12 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from config import errors
 from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
 
 from . import (
+    actions,
     cards,
     crawler,
     crawls,
@@ -20,6 +22,7 @@ from . import (
     explorer,
     families,
     hardware,
+    hublink,
     lineage,
     neighbourhood,
     progress,
@@ -35,12 +38,17 @@ QUARANTINE_SHOWN = 100
 RUNS_SHOWN = 50
 
 
-def _get_model_or_redirect(repo_id: str, defer: tuple[str, ...] = ()) -> HubModel | HttpResponse:
+def _get_model_or_redirect(
+    request: HttpRequest, repo_id: str, defer: tuple[str, ...] = ()
+) -> HubModel | HttpResponse:
+    """The model, a redirect from its old id, or a 404 page that offers a search for it."""
     model = HubModel.objects.filter(repo_id=repo_id).defer(*defer).first()
     if model:
         return model
-    alias = get_object_or_404(RepoAlias.objects.select_related("model"), alias=repo_id)
-    return redirect(alias.model, permanent=False)
+    alias = RepoAlias.objects.select_related("model").filter(alias=repo_id).first()
+    if alias:
+        return redirect(alias.model, permanent=False)
+    return errors.missing_model(request, repo_id)
 
 
 def _valid(form: ModelSearchForm) -> dict:
@@ -130,7 +138,7 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
 
 
 def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
-    model = _get_model_or_redirect(repo_id)
+    model = _get_model_or_redirect(request, repo_id)
     if isinstance(model, HttpResponse):
         return model
     known = lineage.names(model)
@@ -157,6 +165,8 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "no_card": "" if readme else cards.absence(model),
         "budget": _budget(request),
         "gate": _gate(model),
+        "hub": hublink.source(),
+        "actions": actions.for_model(request, model),
         "runs": runs,
         "children_counts": counts,
         "children_groups": groups,
@@ -193,7 +203,7 @@ def _gate(model: HubModel) -> dict | None:
 @vary_on_headers("HX-Request")
 def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     """A base model's variants grouped by kind, with the "find a variant" filter."""
-    root = _get_model_or_redirect(repo_id)
+    root = _get_model_or_redirect(request, repo_id)
     if isinstance(root, HttpResponse):
         return root
     form = ModelSearchForm(request.GET)
@@ -280,7 +290,7 @@ def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
     """The lineage explorer. htmx asks for one node's children (part=children) or one more
     page of a relation (relation=...&page=N); without JS every node links to its own page."""
-    model = _get_model_or_redirect(repo_id, defer=HubModel.HEAVY)
+    model = _get_model_or_redirect(request, repo_id, defer=HubModel.HEAVY)
     if isinstance(model, HttpResponse):
         return model
     template = "catalog/model_lineage.html"

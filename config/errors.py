@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.html import format_html
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -69,11 +70,16 @@ def json_error(status: int, detail: str, problems: Problems = ()) -> JsonRespons
     return JsonResponse({"detail": detail, "errors": errors}, status=status)
 
 
-def page(request: HttpRequest, status: int, detail: str, problems: Problems = ()) -> HttpResponse:
-    """The error page: 400.html for every 4xx without a template of its own."""
+def page(
+    request: HttpRequest, status: int, detail: str, problems: Problems = (),
+    extra: Mapping[str, Any] | None = None,
+) -> HttpResponse:  # fmt: skip
+    """The error page: 400.html for every 4xx without a template of its own. A view that knows
+    more (the model id nobody has: `extra={"search": ...}`) answers it itself, so the page is
+    the site's with DEBUG on too, not Django's debug page."""
     name = f"{status}.html" if status in (403, 404, 500) else "400.html"
     context = {"status": status, "title": HTTPStatus(status).phrase, "detail": detail,
-               "problems": list(problems), "path": request.path}  # fmt: skip
+               "problems": list(problems), "path": request.path, **(extra or {})}  # fmt: skip
     body: str
     try:
         body = loader.render_to_string(name, context, request=request if status != 500 else None)
@@ -81,6 +87,14 @@ def page(request: HttpRequest, status: int, detail: str, problems: Problems = ()
         logger.exception("error page %s failed to render", name)
         body = f"<!doctype html><title>{status}</title><h1>{status} {context['title']}</h1>"
     return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def missing_model(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """The 404 page of a model id the catalog does not hold, offering a search for it (the id,
+    and its name alone in case the author is the wrong part)."""
+    detail = format_html("<code>{}</code> is not in the catalog", repo_id)
+    name = repo_id.rsplit("/", 1)[-1]
+    return page(request, 404, detail, extra={"search": repo_id, "search_name": name})
 
 
 def answer(request: HttpRequest, status: int, detail: str, problems: Problems = ()) -> HttpResponse:

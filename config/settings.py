@@ -265,6 +265,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise also serves from the apps' and static/ folders, not only a collectstatic'd
+# STATIC_ROOT: with DJANGO_DEBUG=0 and no collectstatic (make run, a quick check) the API docs'
+# Swagger UI and app.css would 404 and the docs be blank. The image collects them anyway.
+WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,

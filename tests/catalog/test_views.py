@@ -253,11 +253,12 @@ def test_the_model_page_makes_a_fixed_number_of_queries(
     client, family, django_assert_max_num_queries
 ):
     # The root has 128 children in 4 relations: one query per relation (at most 5), not per child.
-    # Two more than before: the card (README.md) and the crawl history.
-    with django_assert_max_num_queries(17):
+    # Two more than before: the card (README.md) and the crawl history; and one for where the
+    # catalog came from (catalog.hublink.source: a replay says so beside the Hub link).
+    with django_assert_max_num_queries(18):
         client.get(f"/models/{ROOT}/")
     # With its license results (the crawl assessed it): the panel reads them and the restrictor.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         client.get(f"/models/{MERGE}/")
 
 

@@ -1,0 +1,121 @@
+"""In Chromium with no network beyond this site (issue 11, items 7 and 8): the API docs render
+their operations, the model page's actions and the request form's model picker work, the
+picker's suggestions follow what is typed (htmx) and are links without JavaScript, and the
+model page prints to one PDF page."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import expect
+
+from catalog import crawler
+from catalog.models import CrawlRun
+from tests.browser.conftest import _new_page
+from tests.conftest import role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = "meta-llama/Llama-2-7b-chat-hf"
+GGUF = "TheBloke/Llama-2-7B-Chat-GGUF"
+
+
+@pytest.fixture
+def family(replay, hub_for):
+    server = replay(["family.jsonl.gz"])
+    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
+    return server
+
+
+def _offline(page, live_server) -> list[str]:
+    """Abort every request that is not to the site itself, and record them: offline."""
+    site = urlsplit(live_server.url).netloc
+    blocked: list[str] = []
+
+    def route(r):
+        if urlsplit(r.request.url).netloc == site:
+            return r.continue_()
+        blocked.append(r.request.url)
+        return r.abort()
+
+    page.route("**/*", route)
+    return blocked
+
+
+def _developer() -> User:
+    user = User.objects.create_user("dev", "dev@example.com", "pw-dev")
+    user.groups.add(role("developer"))
+    return user
+
+
+def test_the_api_docs_render_their_operations_offline(live_server, page):
+    blocked = _offline(page, live_server)
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/check")).to_be_visible()
+    assert blocked == []  # it asked for nothing outside the site
+
+
+def test_request_approval_from_the_model_page_with_the_picker(live_server, family, page):
+    blocked = _offline(page, live_server)
+    _developer()
+    base = live_server.url
+    page.goto(f"{base}/models/{ROOT}/")
+    hub = page.get_by_role("link", name=f"{ROOT} on the Hub")
+    expect(hub).to_have_attribute("href", f"https://huggingface.co/{ROOT}")
+    expect(page.locator("#hub-source")).to_contain_text("replay")
+    expect(page.locator("#actions pre")).to_contain_text(f"{base}/api/v1/check?model={ROOT}")
+    page.get_by_role("link", name="Request approval").click()
+    page.get_by_label("Username").fill("dev")
+    page.get_by_label("Password").fill("pw-dev")
+    page.get_by_role("button", name="Log in").click()
+    model = page.get_by_label("Model (repo id)")
+    expect(model).to_have_value(ROOT)
+    page.wait_for_load_state("load")  # htmx (a deferred script) is listening from here on
+    # Typing asks the search for suggestions (htmx): the datalist and the links follow.
+    model.fill("llama-2-7b-chat-gguf")
+    expect(page.locator("#model-suggestions option").first).to_have_attribute("value", GGUF)
+    expect(page.locator(".suggestion-links a").first).to_have_text(GGUF)
+    page.locator(".suggestion-links a").first.click()
+    expect(page.get_by_label("Model (repo id)")).to_have_value(GGUF)
+    page.get_by_label("Intended use").select_option("internal_tool")
+    page.get_by_label("Justification").fill("Help desk bot.")
+    page.get_by_role("button", name="Send request").click()
+    expect(page).to_have_url(re.compile(rf"{re.escape(base)}/approvals/\d+/$"))
+    expect(page.locator("h1")).to_contain_text(GGUF)
+    assert [u for u in blocked if "huggingface.co" not in u] == []
+
+
+def test_the_picker_without_javascript_suggests_after_a_miss(live_server, family, browser):
+    _developer()
+    context, page = _new_page(browser, java_script_enabled=False)
+    try:
+        base = live_server.url
+        page.goto(f"{base}/approvals/login/?next=/approvals/new/")
+        page.get_by_label("Username").fill("dev")
+        page.get_by_label("Password").fill("pw-dev")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_label("Model (repo id)").fill("llama-2-7b-chat-gguf")
+        page.get_by_label("Justification").fill("Help desk bot.")
+        page.get_by_role("button", name="Send request").click()
+        # Not an id: the form says so and offers what the search finds, as links.
+        expect(page.locator(".errorlist")).to_contain_text("is not in the catalog")
+        page.locator(".suggestion-links a", has_text=GGUF).click()
+        expect(page.get_by_label("Model (repo id)")).to_have_value(GGUF)
+    finally:
+        context.close()
+
+
+def test_the_model_page_prints_to_one_page(live_server, family, page, tmp_path):
+    _offline(page, live_server)
+    page.goto(f"{live_server.url}/models/{ROOT}/")
+    page.emulate_media(media="print")
+    for hidden in ("header.top", "#lineage", "#card", "#actions"):
+        expect(page.locator(hidden)).to_be_hidden()
+    expect(page.locator("#license-panel")).to_be_visible()
+    pdf = page.pdf(format="A4", path=str(tmp_path / "summary.pdf"))
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
