@@ -18,14 +18,17 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models import (BooleanField, Case, ExpressionWrapper, F, FloatField, Q, QuerySet,
+                              Value, When)  # fmt: skip
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest, Log
 
 from licenses.models import License
 
 from .forms import SORTS, ModelSearchForm
 from .hardware import BUCKET_ORDER
 from .models import Gated, HubModel, SearchEntry
+from .searchwords import EXACT, NAME, ORDER, PREFIX, STARTS, WHOLE, Term, join, parse
 
 # facet name -> the SearchEntry column it counts.
 FACETS = {
@@ -47,22 +50,56 @@ EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
 
 
-def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
-    q = q.strip()
-    if not q:
-        return qs
+def _term_filter(term: Term) -> Q:
+    """A term is found in the id's words or in the card summary."""
+    found = Q(words__contains=term.pattern) if term.words else Q(pk__in=[])
     if connection.vendor == "postgresql":
-        # The author is the id's first part; only a card's words need the full-text index,
-        # which is partial: most models have no summary, and a sampled or scanned row without
-        # one is never turned into a tsvector.
+        # Only a card's words need the full-text index, which is partial: most models have no
+        # summary, and a sampled or scanned row without one is never turned into a tsvector.
+        query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
         fts = RawSQL(
             "(catalog_searchentry.summary <> '' AND to_tsvector('simple'::regconfig, "
-            "catalog_searchentry.summary::text) @@ plainto_tsquery('simple'::regconfig, %s))",
-            [q],
+            f"catalog_searchentry.summary::text) @@ {query}('simple'::regconfig, %s))",
+            [term.text],
             output_field=BooleanField(),
         )
-        return qs.filter(Q(repo_id__icontains=q) | Q(fts))
-    return qs.filter(Q(repo_id__icontains=q) | Q(summary__icontains=q))
+        return found | Q(fts)
+    return found | Q(summary__icontains=term.text)
+
+
+def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
+    """Every term of the query must be found (catalog.searchwords says how)."""
+    for term in parse(q):
+        qs = qs.filter(_term_filter(term))
+    return qs
+
+
+def _all(lookups: list[Q]) -> Q:
+    both = lookups[0]
+    for one in lookups[1:]:
+        both &= one
+    return both
+
+
+def score(q: str) -> ExpressionWrapper:
+    """The relevance of a match (the README's formula; the points are searchwords')."""
+    terms = [t for t in parse(q) if t.words]
+    downloads = Log(10, Greatest(F("downloads"), Value(0)) + 1)
+    points: Any = Case(When(repo_id=q.strip(), then=Value(EXACT)), default=Value(0))
+    if terms:
+        every = " ".join(t.words for t in terms)
+        first = terms[0].start
+        rules = [
+            (NAME, Q(words__endswith=f"/ {every} ")),
+            (WHOLE, _all([Q(words__contains=t.whole) for t in terms])),
+            (PREFIX, Q(words__startswith=first) | Q(words__contains=f"/{first}")),
+            (STARTS, _all([Q(words__contains=t.start) for t in terms])),
+        ]
+        if len(terms) > 1:
+            rules.append((ORDER, Q(words__contains=f" {every}")))
+        for points_for, when in rules:
+            points = points + Case(When(when, then=Value(points_for)), default=Value(0))
+    return ExpressionWrapper(points + downloads, output_field=FloatField())
 
 
 def condition_keys(code: str) -> list[str]:
@@ -111,6 +148,8 @@ class Result:
     count: int
     estimated: bool
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestions: list[Suggestion] = field(default_factory=list)
+    facets_without_words: bool = False  # an empty result's facets count the filters alone
 
     def page(self, start: int, stop: int) -> list[SearchEntry]:
         """One page of entries: what the catalog list shows, without the catalog table."""
@@ -278,7 +317,14 @@ def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
 
 
 def ordered(entries: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
-    sort = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
+    name = data.get("sort") or "relevance"
+    q = data.get("q") or ""
+    if name == "relevance":
+        if any(t.words for t in parse(q)):
+            entries = entries.annotate(score=score(q))
+        else:  # nothing to rank on but downloads
+            name = "downloads"
+    sort = SORTS.get(name, SORTS["downloads"])
     return entries.order_by(*({"id": "model_id"}.get(o, o) for o in sort))  # keyed by model
 
 
@@ -288,7 +334,8 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     ordered_entries = ordered(models, data)
     if not with_facets:
         return Result(ordered_entries, models.count(), False)
-    unfiltered = not form.filters() and not (data.get("q") or "").strip()
+    words = bool((data.get("q") or "").strip())
+    unfiltered = not form.filters() and not words
     if unfiltered:
         cached = cache.get("catalog:facets:all")
         if cached:
@@ -298,7 +345,71 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)
-    return Result(ordered_entries, total, estimated, facets)
+    if total or unfiltered:
+        return Result(ordered_entries, total, estimated, facets)
+    # Nothing matches: the nearest searches that do, and facets to go on from.
+    without_words = words and bool(form.filters())
+    if without_words:
+        facets = facet_counts(apply(SearchEntry.objects.all(), {**data, "q": ""}))[0]
+    elif words:
+        facets = search(ModelSearchForm({})).facets
+    return Result(ordered_entries, 0, False, facets, suggestions(data), words)
+
+
+SUGGESTED = 5
+SUGGESTION_CAP = 1000  # a suggestion's count stops here ("1,000+"): it only has to be non-zero
+
+
+@dataclass
+class Suggestion:
+    params: dict[str, str]  # the search's query string, as the form reads it
+    dropped: str  # what it leaves out: a word, or "format: gguf"
+    count: int
+
+    @property
+    def query(self) -> str:
+        return self.params.get("q", "")
+
+    @property
+    def filters(self) -> dict[str, str]:
+        return {k: v for k, v in self.params.items() if k not in ("q", "sort")}
+
+    @property
+    def capped(self) -> bool:
+        return self.count >= SUGGESTION_CAP
+
+
+def _params(data: dict[str, Any]) -> dict[str, str]:
+    """A search's non-empty fields as query parameters, in the form's order."""
+    out = {}
+    for name in ModelSearchForm.base_fields:
+        value = data.get(name)
+        if value not in ("", None) and (name, value) != ("sort", "relevance"):
+            out[name] = f"{value:g}" if isinstance(value, float) else str(value)
+    return out
+
+
+def suggestions(data: dict[str, Any]) -> list[Suggestion]:
+    """For a search that matches nothing: the same search with one word dropped, or one filter
+    removed, or (words and filters both given) the words alone; those that match, most first."""
+    terms = parse(data.get("q") or "")
+    active = [k for k, v in _params(data).items() if k not in ("q", "sort")]
+    candidates: list[tuple[dict[str, Any], str]] = []
+    if len(terms) > 1:
+        for i, term in enumerate(terms):
+            rest = terms[:i] + terms[i + 1 :]
+            candidates.append(({**data, "q": join(rest)}, f"“{term.text}”"))
+    for name in active:
+        candidates.append(({**data, name: None}, f"{name}: {_params(data)[name]}"))
+    if terms and len(active) > 1:
+        candidates.append(({k: v for k, v in data.items() if k in ("q", "sort")}, "the filters"))
+    found = []
+    for candidate, dropped in candidates:
+        n = apply(SearchEntry.objects.all(), candidate)[:SUGGESTION_CAP].count()
+        if n:
+            found.append(Suggestion(_params(candidate), dropped, n))
+    found.sort(key=lambda s: -s.count)
+    return found[:SUGGESTED]
 
 
 def catalog_size() -> int:
