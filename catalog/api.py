@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 from typing import Literal
+from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from ninja import Query, Schema

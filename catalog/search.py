@@ -18,8 +18,17 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import (BooleanField, Case, ExpressionWrapper, F, FloatField, Q, QuerySet,
-                              Value, When)  # fmt: skip
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest, Log
 

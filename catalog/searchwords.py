@@ -86,4 +86,5 @@ WHOLE = 3  # every term a run of whole words ("llama" in Meta-Llama-3, not in ll
 PREFIX = 1  # the id or its name begins with the first term ("TheBloke ...", "Llama-2 ...")
 ORDER = 2  # several terms, in the order typed, as one run of words ("llama 3 8b instruct gguf")
 STARTS = 1  # every term begins at a word (not inside one: "llama" in CodeLlama)
-BONUS = NAME + WHOLE + PREFIX + ORDER + STARTS  # the most any non-exact match gets above its downloads
+# The most any match but an exact id gets above its downloads.
+BONUS = NAME + WHOLE + PREFIX + ORDER + STARTS

@@ -138,7 +138,22 @@ def test_too_many_words_are_refused_and_the_bound_said(client, demo, path):
     assert "at most 12 words" in response.content.decode()
 
 
-@pytest.mark.parametrize("q", ["\"", '"""', "- / _ .", "%", "_", "日本語", '"unclosed phrase'])
+@pytest.mark.parametrize("q", ['"', '"""', "- / _ .", "%", "_", "日本語", '"unclosed phrase'])
 def test_odd_queries_answer(client, demo, q):
     assert client.get("/models/", {"q": q}).status_code == 200
     assert client.get("/api/v1/models", {"q": q}).status_code == 200
+
+
+def test_the_database_cuts_ids_into_words_as_python_does(demo):
+    """SearchEntry.words is written by canopy_words() in SQL (a regexp on PostgreSQL): it must
+    agree with catalog.searchwords.words, which cuts the queries, on every real id."""
+    from catalog.models import SearchEntry
+    from catalog.searchwords import words
+
+    rows = list(SearchEntry.objects.values_list("repo_id", "words"))
+    assert len(rows) > 7000
+    assert [(r, w) for r, w in rows if w != words(r)] == []
+    assert words("TheBloke/Mistral-7B-Instruct-v0.1-GGUF") == (
+        " thebloke / mistral 7 b instruct v 0 1 gguf "
+    )
+    assert words("x/Q4_K_M") == " x / q 4 k m "
