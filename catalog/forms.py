@@ -9,8 +9,8 @@ from .models import CrawlRun
 from .searchwords import MAX_TERMS, count
 
 SORTS = {
-    # The default: ranked by catalog.searchwords' score with words, by downloads without.
-    "relevance": ("-score", "-downloads", "id"),
+    # The default: by catalog.searchwords' tiers, then downloads; without words, by downloads.
+    "relevance": ("-tier", "-downloads", "id"),
     "downloads": ("-downloads", "id"),
     "likes": ("-likes", "id"),
     "modified": ("-last_modified", "id"),

@@ -21,23 +21,20 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    ExpressionWrapper,
     F,
-    FloatField,
     Q,
     QuerySet,
     Value,
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest, Log
 
 from licenses.models import License
 
 from .forms import SORTS, ModelSearchForm
 from .hardware import BUCKET_ORDER
 from .models import Gated, HubModel, SearchEntry
-from .searchwords import EXACT, NAME, ORDER, PREFIX, STARTS, WHOLE, Term, join, parse
+from .searchwords import EXACT, NAME, ORDER, STARTS, WHOLE, Term, in_order, join, parse
 
 # facet name -> the SearchEntry column it counts.
 FACETS = {
@@ -90,25 +87,30 @@ def _all(lookups: list[Q]) -> Q:
     return both
 
 
-def score(q: str) -> ExpressionWrapper:
-    """The relevance of a match (the README's formula; the points are searchwords')."""
+def _any(lookups: list[Q]) -> Q:
+    either = lookups[0]
+    for one in lookups[1:]:
+        either |= one
+    return either
+
+
+def tiers(q: str) -> list[tuple[int, Q]]:
+    """(tier, what puts a match in it), highest first (catalog.searchwords names them)."""
     terms = [t for t in parse(q) if t.words]
-    downloads = Log(10, Greatest(F("downloads"), Value(0)) + 1)
-    points: Any = Case(When(repo_id=q.strip(), then=Value(EXACT)), default=Value(0))
+    rules = [(EXACT, Q(model_id__in=HubModel.objects.filter(repo_id=q.strip()).values("pk")))]
     if terms:
         every = " ".join(t.words for t in terms)
-        first = terms[0].start
-        rules = [
-            (NAME, Q(words__endswith=f"/ {every} ")),
-            (WHOLE, _all([Q(words__contains=t.whole) for t in terms])),
-            (PREFIX, Q(words__startswith=first) | Q(words__contains=f"/{first}")),
-            (STARTS, _all([Q(words__contains=t.start) for t in terms])),
-        ]
+        if " " in every:
+            rules.append((NAME, Q(words__endswith=f"/ {every} ")))
         if len(terms) > 1:
-            rules.append((ORDER, Q(words__contains=f" {every}")))
-        for points_for, when in rules:
-            points = points + Case(When(when, then=Value(points_for)), default=Value(0))
-    return ExpressionWrapper(points + downloads, output_field=FloatField())
+            rules.append((ORDER, _any([Q(words__contains=run) for run in in_order(terms)])))
+        rules.append((WHOLE, _all([Q(words__contains=t.whole) for t in terms])))
+        rules.append((STARTS, _all([Q(words__contains=t.start) for t in terms])))
+    return rules
+
+
+def tier(q: str) -> Case:
+    return Case(*[When(rule, then=Value(n)) for n, rule in tiers(q)], default=Value(0))
 
 
 def condition_keys(code: str) -> list[str]:
@@ -160,9 +162,11 @@ class Result:
     suggestions: list[Suggestion] = field(default_factory=list)
     facets_without_words: bool = False  # an empty result's facets count the filters alone
 
+    q: str = ""
+
     def page(self, start: int, stop: int) -> list[SearchEntry]:
         """One page of entries: what the catalog list shows, without the catalog table."""
-        return page_of(self.entries, start, stop)
+        return page_of(self.entries, start, stop, self.q)
 
     def models(self, start: int, stop: int) -> list[HubModel]:
         return models_for([e.model_id for e in self.page(start, stop)])
@@ -172,7 +176,9 @@ WINDOW = 20_000
 INDEXED_SORTS = {"-downloads", "-likes", "-last_modified"}  # SearchEntry has (key, model) indexes
 
 
-def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[SearchEntry]:
+def page_of(
+    entries: QuerySet[SearchEntry], start: int, stop: int, q: str = ""
+) -> list[SearchEntry]:
     """One page of ordered, filtered entries.
 
     On PostgreSQL a filtered page is first looked for among the WINDOW entries that come first
@@ -183,6 +189,8 @@ def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[Searc
     if stop <= start:
         return []
     order = entries.query.order_by
+    if order and order[0] == "-tier" and connection.vendor == "postgresql" and stop <= WINDOW:
+        return _by_tier(entries, start, stop, q)
     if (
         connection.vendor == "postgresql"
         and entries.query.where
@@ -205,6 +213,27 @@ def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[Searc
         if len(found) == stop - start:
             return found
     return list(entries[start:stop])
+
+
+def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> list[SearchEntry]:
+    """A ranked page, a tier at a time (highest first), each tier's matches by downloads: so each
+    is a filtered page in an indexed sort order, found among the most downloaded entries first
+    (page_of), and a lower tier is read only when the higher ones do not fill the page. The exact
+    id and the name are asked for through what indexes them (the id's unique index, the words'
+    trigrams); the same page as the one ORDER BY tier gives, without scoring every match."""
+    rules = dict(tiers(q))
+    by_downloads = entries.order_by("-downloads", "model_id")
+    found: list[SearchEntry] = []
+    for n in (EXACT, NAME, ORDER, WHOLE, STARTS, 0):
+        if len(found) >= stop:
+            break
+        if n and n not in rules:
+            continue
+        in_tier = by_downloads.filter(tier=n)
+        if n in (EXACT, NAME):
+            in_tier = in_tier.filter(rules[n])
+        found += page_of(in_tier, 0, stop - len(found))
+    return found[start:stop]
 
 
 def _value(name: str, value: Any) -> str:
@@ -330,7 +359,7 @@ def ordered(entries: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[Se
     q = data.get("q") or ""
     if name == "relevance":
         if any(t.words for t in parse(q)):
-            entries = entries.annotate(score=score(q))
+            entries = entries.annotate(tier=tier(q))
         else:  # nothing to rank on but downloads
             name = "downloads"
     sort = SORTS.get(name, SORTS["downloads"])
@@ -341,28 +370,29 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     data = form.cleaned_data if form.is_valid() else {}
     models = apply(SearchEntry.objects.all(), data)
     ordered_entries = ordered(models, data)
+    q = data.get("q") or ""
     if not with_facets:
-        return Result(ordered_entries, models.count(), False)
+        return Result(ordered_entries, models.count(), False, q=q)
     words = bool((data.get("q") or "").strip())
     unfiltered = not form.filters() and not words
     if unfiltered:
         cached = cache.get("catalog:facets:all")
         if cached:
             facets, total, estimated = cached
-            return Result(ordered_entries, total, estimated, facets)
+            return Result(ordered_entries, total, estimated, facets, q=q)
     facets, total, estimated = facet_counts(models)
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)
     if total or unfiltered:
-        return Result(ordered_entries, total, estimated, facets)
+        return Result(ordered_entries, total, estimated, facets, q=q)
     # Nothing matches: the nearest searches that do, and facets to go on from.
     without_words = words and bool(form.filters())
     if without_words:
         facets = facet_counts(apply(SearchEntry.objects.all(), {**data, "q": ""}))[0]
     elif words:
         facets = search(ModelSearchForm({})).facets
-    return Result(ordered_entries, 0, False, facets, suggestions(data), words)
+    return Result(ordered_entries, 0, False, facets, suggestions(data), words, q)
 
 
 SUGGESTED = 5

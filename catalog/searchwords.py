@@ -77,14 +77,21 @@ def join(terms: list[Term]) -> str:
     return " ".join(f'"{t.text}"' if t.phrase else t.text for t in terms)
 
 
-# The ranking (README, "Search"): an exact id first; then points for how the terms meet the id,
-# each point worth a factor of ten in downloads, so a far more downloaded partial match can pass a
-# rarely used whole one, and a llamafile repo (llama inside a word) falls behind Llama models.
-EXACT = 1000  # the id as typed
-NAME = 4  # the name after the author, word for word ("vit-base-patch16-224")
-WHOLE = 3  # every term a run of whole words ("llama" in Meta-Llama-3, not in llamafile)
-PREFIX = 1  # the id or its name begins with the first term ("TheBloke ...", "Llama-2 ...")
-ORDER = 2  # several terms, in the order typed, as one run of words ("llama 3 8b instruct gguf")
-STARTS = 1  # every term begins at a word (not inside one: "llama" in CodeLlama)
-# The most any match but an exact id gets above its downloads.
-BONUS = NAME + WHOLE + PREFIX + ORDER + STARTS
+# The ranking (README, "Search"): tiers, each sorted by downloads (its index serves a page from
+# the most downloaded 20,000 entries); a row is in the highest tier it reaches.
+EXACT = 5  # the id as typed
+NAME = 4  # the name after the author, word for word ("vit-base-patch16-224"), two words or more
+ORDER = 3  # every term whole words, in the order typed, as one run ("llama 2 7b chat gguf")
+WHOLE = 2  # every term whole words ("llama" in Meta-Llama-3, not in llamafile)
+STARTS = 1  # every term begins at a word ("llama" in llamafile)
+# 0: a term inside a word ("llama" in CodeLlama)
+
+
+def in_order(terms: list[Term]) -> list[str]:
+    """The runs of words that hold the terms in the order typed, whole: one, or with the "/"
+    between author and name falling between two terms ("TheBloke llama 2")."""
+    every = [t.words for t in terms]
+    runs = [f" {' '.join(every)} "]
+    for i in range(1, len(every)):
+        runs.append(f" {' '.join(every[:i])} / {' '.join(every[i:])} ")
+    return runs
