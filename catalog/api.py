@@ -18,7 +18,7 @@ from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
 from licenses.models import ModelLicense
 
-from . import lineage, search
+from . import hardware, lineage, search
 from .forms import ModelSearchForm
 from .models import HubModel, RepoAlias
 
@@ -41,6 +41,9 @@ class ModelItem(Schema):
     base_family: str
     format: str
     memory_gb: float | None
+    memory_guess: bool = Field(
+        description="memory_gb rests on a guess: the size in the name, or an assumed quantization"
+    )
     verdict: str | None
     effective: str | None
     conflict: bool | None
@@ -78,6 +81,31 @@ class ParentOut(Schema):
     known: bool
 
 
+class WeightFileOut(Schema):
+    path: str
+    parts: int
+    quant: str
+    bits: float | None
+    memory_gb: float | None
+    memory_guess: bool
+    size: int | None = Field(description="bytes, where the Hub gave them")
+
+
+class EstimateOut(Schema):
+    """Size, precision and memory to run, each marked fact or guess (catalog.hardware.facts)."""
+
+    params: int | None
+    params_guess: bool
+    quant: str
+    quant_guess: bool
+    bits: float | None
+    memory_gb: float | None
+    memory_guess: bool
+    files: list[WeightFileOut] | None = Field(
+        description="one per weight file; null where the Hub's record lists no files"
+    )
+
+
 class ModelOut(LicenseFields):
     id: str
     hub_id: str | None
@@ -95,8 +123,11 @@ class ModelOut(LicenseFields):
     tags: list[str]
     formats: list[str]
     parameter_count: int | None
+    estimate: EstimateOut
     parents: list[ParentOut]
-    children_count: dict[str, int]
+    children_count: dict[str, int] = Field(
+        description="direct children per relation, as the model, family and lineage pages count"
+    )
     aliases: list[str]
     updated_at: datetime
 
@@ -156,6 +187,7 @@ def _item(m: HubModel) -> dict:
     return {
         "base_relation": m.base_relation, "base_family": m.base_family,
         "format": m.weights_format, "memory_gb": m.memory_gb,
+        "memory_guess": hardware.facts(m).memory_guess,
         "verdict": state.verdict if state else None,
         "effective": state.effective if state else None,
         "conflict": state.conflict if state else None,
@@ -174,6 +206,18 @@ def _model(repo_id: str) -> HubModel:
             raise HttpError(404, f"No model {repo_id} in the catalog")
         model = alias.model
     return model
+
+
+def _estimate(model: HubModel) -> dict:
+    files = hardware.variants(model)
+    return {
+        **hardware.facts(model).as_json(),
+        "files": None if files is None else [
+            {"path": v.file.path, "parts": v.file.parts, "quant": v.quant, "bits": v.bits,
+             "memory_gb": v.memory_gb, "memory_guess": v.guess, "size": v.file.size}
+            for v in files
+        ],
+    }  # fmt: skip
 
 
 @api.get("/models", response=ModelPage, summary="Search the catalog")
@@ -238,6 +282,7 @@ def get_model(request: HttpRequest, repo_id: RepoId):
         "downloads": model.downloads, "likes": model.likes, "library_name": model.library_name,
         "pipeline_tag": model.pipeline_tag, "tags": model.tags, "formats": model.formats,
         "parameter_count": model.parameter_count, "parents": parents,
+        "estimate": _estimate(model),
         "children_count": lineage.children_counts(model),
         "aliases": list(model.aliases.values_list("alias", flat=True)),
         "updated_at": model.updated_at,

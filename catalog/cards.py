@@ -123,3 +123,16 @@ def summary(text: str, *, limit: int = 300) -> str:
         if len(plain) >= 20:
             return plain[:limit]
     return ""
+
+
+def absence(model) -> str:
+    """Why a model has no card to show. "Not fetched yet" only while its files were never read
+    (files_key is set by the crawler's file step, README found or not)."""
+    if not model.files_key:
+        return "Not fetched yet."
+    if model.siblings is not None and "README.md" not in model.siblings:
+        return "The repo has no README.md: it has no model card."
+    if model.gated in ("auto", "manual"):
+        return "Its README.md is behind the Hub's gate: the crawl had no access to read it."
+    when = f" ({model.details_at:%Y-%m-%d})" if model.details_at else ""
+    return f"The Hub gave no README.md for it when its files were read{when}."

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from django.db.models import Count
 from django.urls import reverse
 
 from . import lineage
-from .models import HubModel, LineageEdge, Relation
+from .models import HubModel, Relation
 
 PAGE = 20
 GRAPH_CHILDREN = 6  # per relation in the drawing
@@ -57,12 +56,8 @@ def _children(model: HubModel, relation: str, page: int, known: list[str]) -> li
 def _with_nodes(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each page's children as nodes: what the tree shows, with their own child counts (one
     query for all the pages)."""
-    names = [c.repo_id for p in pages for c in p["children"]]
-    grand = dict(
-        LineageEdge.objects.filter(parent_repo_id__in=names)
-        .values("parent_repo_id").annotate(n=Count("id")).order_by()
-        .values_list("parent_repo_id", "n")
-    ) if names else {}  # fmt: skip
+    below = lineage.children_counts_of(c.repo_id for p in pages for c in p["children"])
+    grand = {repo_id: sum(counts.values()) for repo_id, counts in below.items()}
     detail, tree = url_for("catalog:model_detail"), url_for("catalog:model_lineage")
     for p in pages:
         p["nodes"] = []

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
-from . import bulk, cards, hardware, searchindex
+from . import bulk, cards, hardware, lineage, searchindex
 from .models import HubModel, LineageEdge, ModelFile, Relation
 
 DERIVED = ["base_relation", "base_parent", "base_family", "weights_format", "params_estimate", "params_source",
@@ -82,7 +82,9 @@ def root_of(repo_id: str, up: dict[str, list[tuple[str, str]]]) -> str:
     return current
 
 
-def _derive(m: HubModel, up, with_children: set[str], readme: dict[int, str]) -> None:
+def _derive(
+    m: HubModel, up, with_children: set[str], readme: dict[int, str], files: dict[int, Any]
+) -> None:
     parents = up.get(m.repo_id, [])
     m.base_relation = _relation(parents)
     m.base_parent = parents[0][0][:200] if parents else ""
@@ -92,7 +94,8 @@ def _derive(m: HubModel, up, with_children: set[str], readme: dict[int, str]) ->
         m.base_family = m.repo_id if m.repo_id in with_children else ""
     m.weights_format = weights_format(m.formats)
     est = hardware.estimate(repo_id=m.repo_id, parameter_count=m.parameter_count, tags=m.tags,
-                            library=m.library_name, formats=m.formats)  # fmt: skip
+                            library=m.library_name, formats=m.formats,
+                            files=files.get(m.pk))  # fmt: skip
     m.params_estimate, m.params_source = est.params, est.params_source
     m.quant, m.bits, m.memory_gb, m.param_bucket = est.quant, est.bits, est.memory_gb, est.bucket
     if m.pk in readme:
@@ -108,8 +111,12 @@ def _write(models: list[HubModel], up, with_children: set[str]) -> None:
             "model_id", "text"
         )
     )
+    # File names say which quantizations a GGUF repo ships; only those repos' (heavy) lists
+    # are read.
+    gguf = [m.pk for m in models if "gguf" in m.formats]
+    files = dict(HubModel.objects.filter(pk__in=gguf).values_list("pk", "siblings")) if gguf else {}
     for m in models:
-        _derive(m, up, with_children, readme)
+        _derive(m, up, with_children, readme, files)
     _update(models)
     searchindex.sync(m.pk for m in models)
 
@@ -191,6 +198,9 @@ def refresh_all(*, chunk: int = 5000) -> int:
 
 
 # --- Family pages ---------------------------------------------------------------------------
+# A family page lists the root's own variants by relation, with the counts every other page
+# gives (lineage.children_counts), then the variants of those variants (a quantization of a
+# fine-tune) under the variant they derive from.
 
 
 def members(root: HubModel) -> QuerySet[HubModel]:
@@ -199,20 +209,37 @@ def members(root: HubModel) -> QuerySet[HubModel]:
     )
 
 
+def direct(root: HubModel, known: list[str], relation: str, within: QuerySet[HubModel]):
+    """The root's direct children of one relation among `within`, most downloaded first."""
+    ids = lineage.child_edges(root, known).filter(relation=relation).values("child_id")
+    return within.filter(pk__in=ids).order_by("-downloads", "id")
+
+
+def further(root: HubModel, known: list[str], within: QuerySet[HubModel]) -> QuerySet[HubModel]:
+    """Members of the root's family that derive from one of its variants, not from the root."""
+    own = lineage.child_edges(root, known).values("child_id")
+    return members(root).filter(pk__in=within.values("pk")).exclude(pk__in=own)
+
+
 def kind_counts(qs: QuerySet[HubModel]) -> dict[str, int]:
     rows = qs.values("base_relation").annotate(n=Count("id")).order_by()
     return {r["base_relation"]: r["n"] for r in rows}
 
 
 def quant_groups(qs: QuerySet[HubModel]) -> list[dict[str, Any]]:
-    """Quantizations by format and bit width: [{format, quant, bits, n, memory_gb}]."""
+    """Quantizations by format and bit width: [{weights_format, quant, bits, n, memory_gb,
+    params_source}] (params_source "name" when any of the group's sizes is a guess)."""
     rows = (
-        qs.filter(base_relation=Relation.QUANTIZED)
-        .values("weights_format", "quant", "bits")
-        .annotate(n=Count("id"), memory_gb=Max("memory_gb"))
+        qs.values("weights_format", "quant", "bits")
+        .annotate(n=Count("id"), memory_gb=Max("memory_gb"),
+                  guessed=Count("id", filter=Q(params_source="name")))
         .order_by("bits", "weights_format", "quant")
-    )
-    return [dict(r) for r in rows]
+    )  # fmt: skip
+    return [
+        {**{k: v for k, v in r.items() if k != "guessed"},
+         "params_source": "name" if r["guessed"] else "metadata"}
+        for r in rows
+    ]  # fmt: skip
 
 
 def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str:
@@ -224,10 +251,17 @@ def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str
     if not parents or rel == "base":
         return f"a base model{by}"
     if rel == Relation.QUANTIZED:
+        # The quantization is named only where it was read (hardware.facts decides).
         fmt = {"gguf": "GGUF", "safetensors": "safetensors"}.get(model.weights_format, "")
-        quant = model.quant.rstrip("?") if model.quant and model.quant != "16-bit" else ""
-        what = " ".join(x for x in (quant, fmt) if x)
-        return f"a {what + ' ' if what else ''}quantization of {of}{by}"
+        f = hardware.facts(model)
+        named = f.quant if f.quant != "16-bit" and not (f.quant_guess or f.several) else ""
+        what = " ".join(x for x in (named, fmt) if x)
+        line = f"a {what + ' ' if what else ''}quantization of {of}{by}"
+        if f.quant_guess:
+            return f"{line} (which quantization is not known: {f.quant} is assumed)"
+        if f.several:
+            return f"{line}, in several quantizations from {f.lowest} to {f.highest}"
+        return line
     if rel == Relation.ADAPTER:
         lora = "LoRA " if "lora" in {t.lower() for t in model.tags} else ""
         return f"a {lora}adapter of {of}{by}"

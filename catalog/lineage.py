@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from .models import HubModel, LineageEdge, Relation, RelationSource, RepoAlias
 from .records import repo_name
@@ -184,12 +184,41 @@ def child_edges(model: HubModel, known_names: list[str] | None = None):
     return LineageEdge.objects.filter(parent_repo_id__in=known_names or names(model))
 
 
-def children_counts(model: HubModel, known_names: list[str] | None = None) -> dict[str, int]:
-    rows = (
-        child_edges(model, known_names)
-        .values("relation").annotate(n=Count("id")).order_by("relation")
-    )  # fmt: skip
-    return {r["relation"]: r["n"] for r in rows}
+def children_counts(
+    model: HubModel,
+    known_names: list[str] | None = None,
+    *,
+    within: QuerySet[HubModel] | None = None,
+) -> dict[str, int]:
+    """A model's direct children per relation, each child once (one naming both the model's
+    id and an alias included): the numbers the model page, the lineage explorer, the family
+    page and the API all show. `within`: only children among these models (a filtered family).
+
+    A quantization of a fine-tune is the fine-tune's child, not the model's: it is counted
+    where it hangs, one level down."""
+    edges = child_edges(model, known_names)
+    if within is not None:
+        edges = edges.filter(child__in=within.values("pk"))
+    return {rel: n for (_, rel), n in _count(edges, "relation").items()}
+
+
+def children_counts_of(repo_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    """children_counts for many ids at once (by the id children name, aliases not followed):
+    what a node of the explorer or a row of a family page says it has below it."""
+    ids = list(repo_ids)
+    out: dict[str, dict[str, int]] = {}
+    if ids:
+        edges = LineageEdge.objects.filter(parent_repo_id__in=ids)
+        for (parent, rel), n in _count(edges, "parent_repo_id", "relation").items():
+            out.setdefault(parent, {})[rel] = n
+    return out
+
+
+def _count(edges: QuerySet[LineageEdge], *by: str) -> dict[tuple[str, ...], int]:
+    """Distinct children per group of `by` (the one GROUP BY behind every count of children);
+    keys are (parent or "", relation)."""
+    rows = edges.values(*by).annotate(n=Count("child", distinct=True)).order_by(*by)
+    return {(r.get("parent_repo_id", ""), r["relation"]): r["n"] for r in rows}
 
 
 def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:

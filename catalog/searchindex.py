@@ -32,7 +32,9 @@ COLUMNS = {
     "gated": "m.gated",
     "param_bucket": "m.param_bucket",
     "memory_gb": "m.memory_gb",
-    "params_source": "m.params_source",
+    # What the memory figure rests on: "assumed" where the quantization was (the entry has no
+    # quant column; catalog.hardware.facts reads it).
+    "params_source": "CASE WHEN m.quant LIKE '%%?' THEN 'assumed' ELSE m.params_source END",
     "declared": "COALESCE(s.declared, '')",
     "verdict": "COALESCE(s.verdict, '')",
     "effective": "COALESCE(s.effective, '')",

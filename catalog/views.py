@@ -1,3 +1,4 @@
+from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -12,9 +13,9 @@ from django_htmx.http import HttpResponseStopPolling
 from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
 
-from . import cards, crawler, dashboard, explorer, families, lineage, search
+from . import cards, crawler, dashboard, explorer, families, hardware, lineage, search
 from .forms import CrawlForm, ModelSearchForm
-from .models import CrawlRun, HubModel, ModelFile, RepoAlias
+from .models import CrawlRun, HubModel, ModelFile, Relation, RepoAlias
 from .tasks import crawl
 
 CHILDREN_SHOWN = 25
@@ -136,8 +137,11 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "aliases": known[1:],
         "parents": parents,
         "description": families.describe(model, parents),
-        "estimate": _estimate(model),
+        "facts": hardware.facts(model),
+        "variants": hardware.variants(model),
         "card": cards.render(readme.text) if readme else None,
+        "no_card": "" if readme else cards.absence(model),
+        "budget": _budget(request),
         "gate": _gate(model),
         "runs": runs,
         "children_counts": counts,
@@ -150,10 +154,12 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     return render(request, "catalog/model_detail.html", context)
 
 
-def _estimate(model: HubModel) -> dict:
-    return {"params": model.params_estimate, "source": model.params_source, "bits": model.bits,
-            "quant": model.quant, "memory_gb": model.memory_gb,
-            "guess": model.params_source != "metadata"}  # fmt: skip
+def _budget(request: HttpRequest) -> float | None:
+    """The memory a family page's "fits in" asked for, to mark the files that fit (400 when
+    it is not a number the search would take)."""
+    if not request.GET.get("memory"):
+        return None
+    return _valid(ModelSearchForm({"memory": request.GET["memory"]}))["memory"]
 
 
 def _gate(model: HubModel) -> dict | None:
@@ -178,17 +184,37 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         return root
     form = ModelSearchForm(request.GET)
     data = _valid(form)
-    members = search.filter_models(families.members(root), data).select_related("license_state")
-    counts = families.kind_counts(members)
+    everyone = HubModel.objects.defer(*HubModel.HEAVY)
+    within = search.filter_models(everyone, data)
+    known = lineage.names(root)
+    # The root's own variants, counted as on every other page (lineage.children_counts).
+    counts = lineage.children_counts(root, known, within=None if within is everyone else within)
     groups = [
         {"kind": kind, "label": label, "n": counts[kind],
-         "models": members.filter(base_relation=kind).order_by("-downloads", "id")[:FAMILY_SHOWN]}
+         "models": list(families.direct(root, known, kind, within)
+                        .select_related("license_state")[:FAMILY_SHOWN])}
         for kind, label in families.KINDS if counts.get(kind)
     ]  # fmt: skip
+    # Variants of those variants, under the variant each derives from.
+    deeper = families.further(root, known, within)
+    deeper_counts = families.kind_counts(deeper)
+    deeper_groups = [
+        {"kind": kind, "label": label, "n": deeper_counts[kind],
+         "models": list(deeper.filter(base_relation=kind).select_related("license_state")
+                        .order_by("-downloads", "id")[:FAMILY_SHOWN])}
+        for kind, label in families.KINDS if deeper_counts.get(kind)
+    ]  # fmt: skip
+    shown: list[Any] = [m for g in groups for m in g["models"]]  # type: ignore[attr-defined]
+    below = lineage.children_counts_of(m.repo_id for m in shown)
+    for m in shown:  # what hangs below each variant shown: its row links there
+        m.below = sorted(below.get(m.repo_id, {}).items())
     context = {
-        "root": root, "form": form, "groups": groups, "total": sum(counts.values()),
-        "quant_groups": families.quant_groups(members), "shown": FAMILY_SHOWN,
-        "estimate": _estimate(root),
+        "root": root, "form": form, "groups": groups, "deeper_groups": deeper_groups,
+        "direct_total": sum(counts.values()), "deeper_total": sum(deeper_counts.values()),
+        "quant_groups": families.quant_groups(
+            families.direct(root, known, Relation.QUANTIZED, within)
+        ),
+        "shown": FAMILY_SHOWN, "facts": hardware.facts(root),
     }  # fmt: skip
     return render(request, _fragment(request, "catalog/family_detail.html", "variants"), context)
 

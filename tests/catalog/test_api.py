@@ -21,7 +21,8 @@ def test_the_model_list_is_a_page_of_items_with_a_count_and_a_next_link(client, 
     first = body["items"][0]
     assert set(first) == {
         "id", "author", "downloads", "likes", "gated", "library_name", "pipeline_tag",
-        "last_modified", "url", "base_relation", "base_family", "format", "memory_gb", "verdict",
+        "last_modified", "url", "base_relation", "base_family", "format", "memory_gb", "memory_guess",
+        "verdict",
         "effective", "conflict",
     }  # fmt: skip
     assert first["id"] == ROOT and first["author"] == "meta-llama"
