@@ -229,10 +229,11 @@ def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> l
             break
         if n and n not in rules:
             continue
-        in_tier = by_downloads.filter(tier=n)
-        if n in (EXACT, NAME):
-            in_tier = in_tier.filter(rules[n])
-        found += page_of(in_tier, 0, stop - len(found))
+        in_tier = by_downloads.filter(tier=n)  # type: ignore[misc]  # annotated by ordered()
+        if n in (EXACT, NAME):  # few rows, found through their index: no window to scan
+            found += list(in_tier.filter(rules[n])[: stop - len(found)])
+        else:
+            found += page_of(in_tier, 0, stop - len(found))
     return found[start:stop]
 
 

@@ -1,4 +1,4 @@
-"""What a search query means: its terms, the id tokens each must match, and the score that ranks
+"""What a search query means: its terms, the id tokens each must match, and the tiers that rank
 a match. The only place that knows how a repo id is cut into words.
 
 A repo id's words (`SearchEntry.words`) are its runs of ASCII letters and of digits, lowercased,
