@@ -439,6 +439,18 @@ def suggestions(data: dict[str, Any]) -> list[Suggestion]:
         for i, term in enumerate(terms):
             rest = terms[:i] + terms[i + 1 :]
             candidates.append(({**data, "q": join(rest)}, f"“{term.text}”"))
+
+        # Words that find nothing even alone go, then words from the end (the last typed are
+        # the refinements) until the rest finds something: the nearest search by more than one.
+        def finds(some: list[Term]) -> bool:
+            return apply(SearchEntry.objects.all(), {**data, "q": join(some)}).exists()
+
+        rest = [t for t in terms if finds([t])]
+        while rest and not finds(rest):
+            rest = rest[:-1]
+        if rest and len(terms) - len(rest) > 1:
+            dropped = " ".join(f"“{t.text}”" for t in terms if t not in rest)
+            candidates.append(({**data, "q": join(rest)}, dropped))
     for name in active:
         candidates.append(({**data, name: None}, f"{name}: {_params(data)[name]}"))
     if terms and len(active) > 1:

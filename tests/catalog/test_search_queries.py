@@ -116,6 +116,12 @@ def test_the_empty_page_keeps_the_facets_and_suggests_queries_that_match(client,
     assert repo_ids(suggested)
 
 
+def test_words_that_find_nothing_alone_are_dropped_together(client, demo):
+    body = client.get("/api/v1/models", {"q": "llama 2 7b chat awq zzzqx", "format": "gguf"})
+    suggested = {(s["query"], s["dropped"]) for s in body.json()["suggestions"]}
+    assert ("llama 2 7b chat", "“awq” “zzzqx”") in suggested
+
+
 def test_the_api_suggests_the_same_queries_when_nothing_matches(client, demo):
     params = {"q": "mistral 7b instruct zzzqx", "format": "gguf"}
     body = client.get("/api/v1/models", params).json()
