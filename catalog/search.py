@@ -34,7 +34,7 @@ from licenses.models import License
 from .forms import SORTS, ModelSearchForm
 from .hardware import BUCKET_ORDER
 from .models import Gated, HubModel, SearchEntry
-from .searchwords import EXACT, NAME, ORDER, STARTS, WHOLE, Term, in_order, join, parse
+from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
 
 # facet name -> the SearchEntry column it counts.
 FACETS = {
@@ -101,7 +101,7 @@ def tiers(q: str) -> list[tuple[int, Q]]:
     if terms:
         every = " ".join(t.words for t in terms)
         if " " in every:
-            rules.append((NAME, Q(words__endswith=f"/ {every} ")))
+            rules.append((NAME, Q(words__endswith=f"/ {every} ", downloads__gte=NAME_FLOOR)))
         if len(terms) > 1:
             rules.append((ORDER, _any([Q(words__contains=run) for run in in_order(terms)])))
         rules.append((WHOLE, _all([Q(words__contains=t.whole) for t in terms])))
@@ -166,7 +166,10 @@ class Result:
 
     def page(self, start: int, stop: int) -> list[SearchEntry]:
         """One page of entries: what the catalog list shows, without the catalog table."""
-        return page_of(self.entries, start, stop, self.q)
+        # A ranked match of a few thousand rows is one ORDER BY tier; a larger one is read a
+        # tier at a time through the sort window (page_of).
+        small = not self.estimated and self.count <= EXACT_LIMIT
+        return page_of(self.entries, start, stop, "" if small else self.q)
 
     def models(self, start: int, stop: int) -> list[HubModel]:
         return models_for([e.model_id for e in self.page(start, stop)])
@@ -189,7 +192,7 @@ def page_of(
     if stop <= start:
         return []
     order = entries.query.order_by
-    if order and order[0] == "-tier" and connection.vendor == "postgresql" and stop <= WINDOW:
+    if order and order[0] == "-tier" and q and connection.vendor == "postgresql" and stop <= WINDOW:
         return _by_tier(entries, start, stop, q)
     if (
         connection.vendor == "postgresql"
