@@ -61,18 +61,31 @@ class CheckApproval(Schema):
     decided_by_rule: int | None
 
 
+class CheckObligation(Schema):
+    license: str = Field(description="the license key it comes from (the model's or an ancestor's)")
+    code: str = Field(description="attribution, naming, notice_file, use_restrictions, ...")
+    text: str = Field(description="the exact words the license fixes; empty where it fixes none "
+                      "or where Canopy's knowledge base does not hold them")  # fmt: skip
+    clause: str = Field(description="the license's section it comes from")
+
+
 class CheckOut(Schema):
     allowed: bool
     status: str
     reasons: list[str]
     approval: CheckApproval | None
     expires: date | None
+    obligations: list[CheckObligation] = Field(
+        default=[], description="required texts of the model's and its ancestors' licenses"
+    )
 
 
 @router.get(
     "/check", response=CheckOut, summary="Pipeline check: may this model be used now?",
     description="Answers from the approvals and waivers in force. `status` is one of approved, "
     "approved_with_conditions, waived, needs_rereview, pending, rejected, expired, not_requested. "
+    "`obligations` lists the texts the model's license and its ancestors' require (attribution, "
+    "derived-model naming, Notice lines, pass-throughs), each with its license and clause. "
     "Needs a token with the `check` scope (or a logged-in session).\n\n"
     "`curl -H 'Authorization: Bearer cnp_...' "
     "'http://127.0.0.1:8000/api/v1/check?model=meta-llama/Llama-2-7b-chat-hf&use=internal_tool'`",

@@ -25,20 +25,24 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from catalog.models import HubModel
+from licenses import obligations
+from licenses.models import ModelLicense
 
 from .auth import TokenRef, token_params, token_ref, token_sql
 from .models import ApprovalRequest, Coverage, Status, Waiver
 
 _A, _C, _W = (m._meta.db_table for m in (ApprovalRequest, Coverage, Waiver))
 _M = HubModel._meta.db_table
+_L = ModelLicense._meta.db_table
 # Column positions of a row; waiver rows (kind 1) reuse ID, STATUS (its reason), REVISION,
 # EXPIRES and REASON (its evidence link), the token's row (kind 2) ID, STATUS (its name), RULE
-# (its user) and CHANGES (its scopes); the rest is NULL.
+# (its user) and CHANGES (its scopes); the model's license row (kind 3) STATUS (its declared key)
+# and CHANGES (its ancestors' keys), from which the answer's obligations are read; the rest NULL.
 KIND, ID, STATUS, SCOPE, REVISION, EXPIRES, REASON, ATTRIBUTION, INTERNAL, TEXT, RULE, CHANGES = (
     range(12)
 )
 FOR_MODEL, SHA = 12, 13
-APPROVAL, WAIVER, TOKEN = 0, 1, 2
+APPROVAL, WAIVER, TOKEN, LICENSE = 0, 1, 2, 3
 
 
 def _sql(*, token: bool) -> str:
@@ -67,6 +71,12 @@ SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
   FROM {_W} w
   JOIN {_M} wm ON wm.id = w.model_id
  WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
+UNION ALL
+SELECT 3, NULL, l.declared, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       l.inherited_keys, NULL, NULL, NULL
+  FROM {_L} l
+  JOIN {_M} lm ON lm.id = l.model_id
+ WHERE lm.repo_id = %s {gate}
 {token_row}
  ORDER BY 1, 15 DESC, 2 DESC  -- kind, then approvals newest first (created_at, id)
 """  # table names come from model meta; every value is a parameter
@@ -126,12 +136,16 @@ def _cursor():
     return conn.make_debug_cursor(raw) if conn.queries_logged else conn.make_cursor(raw)
 
 
-def _rows(sql: str, params: list[Any]) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """(approval rows newest first, active waiver rows, token rows) of one statement."""
+Rows = tuple[list[tuple], list[tuple], list[tuple], list[tuple]]
+
+
+def _rows(sql: str, params: list[Any]) -> Rows:
+    """(approval rows newest first, active waiver rows, token rows, license rows) of one
+    statement."""
     with _cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    out: tuple[list[tuple], list[tuple], list[tuple]] = ([], [], [])
+    out: Rows = ([], [], [], [])
     for row in rows:
         if isinstance(row[EXPIRES], str):
             row = (*row[:EXPIRES], _date(row[EXPIRES]), *row[EXPIRES + 1 :])
@@ -140,13 +154,22 @@ def _rows(sql: str, params: list[Any]) -> tuple[list[tuple], list[tuple], list[t
 
 
 def _params(repo_id: str, revision: str, use: str, today: date) -> list[Any]:
-    return [repo_id, use, Status.WITHDRAWN.value, repo_id, False, today, revision]
+    return [repo_id, use, Status.WITHDRAWN.value, repo_id, False, today, revision, repo_id]
 
 
-def fetch(repo_id: str, revision: str, use: str, today: date) -> tuple[list[tuple], list[tuple]]:
-    """(approval rows newest first, active waiver rows) in one statement."""
-    approvals, waivers, _ = _rows(SQL, _params(repo_id, revision, use, today))
-    return approvals, waivers
+def fetch(repo_id: str, revision: str, use: str, today: date) -> Rows:
+    """(approval rows newest first, active waiver rows, [], license rows) in one statement."""
+    return _rows(SQL, _params(repo_id, revision, use, today))
+
+
+def _obligations(licenses: list[tuple]) -> list[dict[str, str]]:
+    """The required texts of the model's license and its ancestors', from each license's own
+    clauses (licenses.obligations), so a pipeline learns what to ship with the model."""
+    if not licenses:
+        return []
+    keys = licenses[0][CHANGES]
+    keys = json.loads(keys) if isinstance(keys, str | bytes) else keys
+    return obligations.as_json([licenses[0][STATUS], *(keys or [])])
 
 
 @functools.cache
@@ -161,19 +184,21 @@ def token_check(
     the `check` scope, the answer; one statement for both."""
     today = date.today()
     params = [*token_params(digest), *_params(repo_id, revision, use, today)]
-    approvals, waivers, tokens = _rows(_token_check_sql(), params)
+    approvals, waivers, tokens, licenses = _rows(_token_check_sql(), params)
     if not tokens:
         return None, None
     ref = token_ref(tokens[0][ID], tokens[0][RULE], tokens[0][STATUS], tokens[0][CHANGES])
     if "check" not in ref.scopes:
         return ref, None
-    return ref, decide(repo_id, revision, use, today, approvals, waivers)
+    answer = decide(repo_id, revision, use, today, approvals, waivers)
+    return ref, {**answer, "obligations": _obligations(licenses)}
 
 
 def check(repo_id: str, *, revision: str = "", use: str) -> dict[str, Any]:
     today = date.today()
-    rows, waivers = fetch(repo_id, revision, use, today)
-    return decide(repo_id, revision, use, today, rows, waivers)
+    rows, waivers, _, licenses = fetch(repo_id, revision, use, today)
+    answer = decide(repo_id, revision, use, today, rows, waivers)
+    return {**answer, "obligations": _obligations(licenses)}
 
 
 def decide(

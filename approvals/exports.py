@@ -11,6 +11,7 @@ from django.http import StreamingHttpResponse
 
 from catalog import lineage
 from catalog.models import HubModel
+from licenses import obligations
 from licenses.models import License, ModelLicense
 
 TEXTS = Path(__file__).resolve().parent.parent / "licenses" / "data" / "texts"
@@ -96,31 +97,49 @@ def ml_bom(models) -> dict[str, Any]:
     return json.loads(JsonV1Dot6(bom).output_as_string())
 
 
-ATTRIBUTION = {"llama": "Built with Llama", "gemma": "Gemma is provided under and subject to the "
-               "Gemma Terms of Use found at ai.google.dev/gemma/terms"}  # fmt: skip
+def _duty_lines(lic: License) -> list[str]:
+    """The license's own required texts and duties, each with its clause (licenses.obligations:
+    from the license's knowledge-base entry, never from a family table)."""
+    found = obligations.of_license(lic.key)
+    out = []
+    for d in found.duties if found else ():
+        where = f" ({d.clause})" if d.clause else ""
+        if d.text_unknown:
+            out.append(f"  {d.label}{where}: required; its words are not in Canopy's knowledge "
+                       "base: copy them from the license text")  # fmt: skip
+        elif d.code == "naming" and d.text:
+            out.append(f'  Naming{where}: names of derived models begin with "{d.text}"')
+        elif d.text:
+            kind = {"notice_file": "Notice", "attribution": "Attribution"}.get(d.code, d.label)
+            out.append(f"  {kind}{where}: {d.text}")
+        elif d.duty:
+            out.append(f"  Pass-through{where}: {d.duty}")
+        else:
+            out.append(f"  Obligation: {d.label}")
+    return out
 
 
 def notice(model: HubModel) -> str:
     """A NOTICE / obligations bundle: the licenses of the model and its ancestors, their
-    obligations, attribution lines, use-policy links and the license texts."""
+    obligations and required texts, use-policy links and the license texts."""
     chain = [model, *lineage.resolve(
         a["id"] for a in lineage.ancestors(model, depth=10) if a["known"]).values()]  # fmt: skip
     out = [f"NOTICE for {model.repo_id}" + (f" @ {model.sha}" if model.sha else ""), ""]
     texts: dict[str, str] = {}
+    seen: set[str] = set()
     for m in chain:
         lic = _license_of(m)
         out.append(f"{m.repo_id}: {lic.name if lic else 'license unknown'}")
         if lic is None:
             continue
+        if lic.key in seen:
+            out.append("  (the same license: obligations as above)")
+            continue
+        seen.add(lic.key)
+        out += _duty_lines(lic)
         for c in lic.conditions:
-            if c["code"] == "notice_file" and c["value"]:
-                out.append(f"  Notice: {c['value']}")
-            elif c["code"] == "aup":
+            if c["code"] == "aup" and c["value"]:
                 out.append(f"  Acceptable use policy: {c['value']}")
-            elif c["code"] in ("attribution", "naming", "license_copy"):
-                out.append(f"  Obligation: {c['code'].replace('_', ' ')}")
-        if lic.family in ATTRIBUTION:
-            out.append(f"  Attribution: {ATTRIBUTION[lic.family]}")
         if lic.url:
             out.append(f"  License: {lic.url}")
         for name in lic.texts:

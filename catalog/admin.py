@@ -76,8 +76,9 @@ class ModelFileAdmin(admin.ModelAdmin):
 @admin.register(CrawlRun)
 class CrawlRunAdmin(admin.ModelAdmin):
     list_display = ["pk", "kind", "target", "status", "phase", "listed", "created", "updated",
-                    "details_fetched", "error_count", "created_at"]  # fmt: skip
+                    "details_fetched", "not_found", "error_count", "parent", "created_at"]  # fmt: skip
     list_filter = ["kind", "status"]
+    raw_id_fields = ["parent"]
 
     def has_add_permission(self, request):
         return False  # started at /crawls/ (catalog.add_crawlrun), which queues the run

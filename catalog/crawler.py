@@ -52,6 +52,7 @@ from .hub import (
     Page,
 )
 from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
+from .progress import enter as enter_phase
 from .quarantine import Rejected, Step
 from .signals import models_changed
 
@@ -85,6 +86,10 @@ TRANSIENT = (
 # Inside run_sync: the runs it drives, in order (runs queued meanwhile are appended); None in
 # a worker. Consequences of a step (assessments, ancestors runs) are done inline when set.
 _sync: ContextVar[list[int] | None] = ContextVar("canopy_crawl_sync", default=None)
+# The run whose steps are being done here: the models its steps write are sent with its id, so
+# the ancestors walks their assessments call for are grouped under it.
+_running: ContextVar[int | None] = ContextVar("canopy_crawl_running", default=None)
+NOTES = CrawlRun.NOTE_FIELDS
 
 
 class LeaseLost(Exception):
@@ -245,7 +250,10 @@ def _assess(model_ids: list[int]) -> None:
     """Tell the apps above that these models' evidence may have changed (licenses assesses
     them): done before this returns under run_sync, queued for a worker otherwise."""
     if model_ids:
-        models_changed.send(HubModel, model_ids=list(model_ids), inline=_sync.get() is not None)
+        models_changed.send(
+            HubModel, model_ids=list(model_ids), inline=_sync.get() is not None,
+            run_id=_running.get(),
+        )  # fmt: skip
 
 
 def _evict(model: HubModel, now) -> None:
@@ -335,11 +343,15 @@ def fetch_details(
             # Counted with the write that takes it out of the detail scope: a step killed
             # after this (SIGKILL, the database gone) cannot leave it fetched but uncounted,
             # so the run's cap holds and its set of models is the same however it is cut.
+            # The details phase's progress too, for the same reason.
+            phase = int(run.phase == Phase.DETAILS)
             CrawlRun.objects.filter(pk=run.pk).update(
-                details_fetched=F("details_fetched") + 1, files_fetched=F("files_fetched") + files
-            )
+                details_fetched=F("details_fetched") + 1, files_fetched=F("files_fetched") + files,
+                phase_done=F("phase_done") + phase,
+            )  # fmt: skip
     if run is not None:
         run.details_fetched, run.files_fetched = run.details_fetched + 1, run.files_fetched + files
+        run.phase_done += phase
     return fresh, files
 
 
@@ -400,6 +412,7 @@ def start(
     limit: int | None = None,
     endpoint: str | None = None,
     pending: list[str] | None = None,
+    parent: int | None = None,
 ) -> tuple[CrawlRun, bool]:
     """A new run, or the active one already doing the same job. Returns (run, created).
 
@@ -412,7 +425,9 @@ def start(
         return active, False
     if limit is None:
         limit = settings.CANOPY_CRAWL_LIMIT if kind == Kind.FULL else 0
-    run = CrawlRun.objects.create(kind=kind, target=target, endpoint=endpoint, limit=limit)
+    run = CrawlRun.objects.create(
+        kind=kind, target=target, endpoint=endpoint, limit=limit, parent_id=parent
+    )
     quarantine.requeue()  # what earlier runs could not store is tried again
     if kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
         run.pending = pending or [target]
@@ -430,8 +445,12 @@ def missing_parents(*, limit: int) -> list[str]:
     return list(ids.order_by("parent_repo_id")[:limit])  # the same ones under the limit
 
 
-def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> CrawlRun | None:
-    """One ancestors run for the ids no active run is already walking (None if none is left).
+def queue_ancestors(
+    repo_ids: list[str], *, endpoint: str | None = None, parent: int | None = None
+) -> CrawlRun | None:
+    """One ancestors run for the ids no active run is already walking (None if none is left),
+    started for run `parent` (grouped under its top-level run: a walk a walk calls for is
+    still part of the crawl that began it).
 
     While a listing crawl runs, its pages may still bring those models: it sweeps for what is
     missing when its listing ends, so nothing is queued meanwhile."""
@@ -449,7 +468,12 @@ def queue_ancestors(repo_ids: list[str], *, endpoint: str | None = None) -> Craw
     if not ids:
         return None
     target = ids[0] if len(ids) == 1 else f"{len(ids)} missing ancestors"
-    run, created = start(Kind.ANCESTORS, target=target, endpoint=endpoint, pending=ids)
+    if parent is not None:
+        top = CrawlRun.objects.filter(pk=parent).values_list("parent_id", flat=True).first()
+        parent = top or (parent if CrawlRun.objects.filter(pk=parent).exists() else None)
+    run, created = start(
+        Kind.ANCESTORS, target=target, endpoint=endpoint, pending=ids, parent=parent
+    )
     if created:
         driven = _sync.get()
         if driven is not None:
@@ -493,6 +517,7 @@ def advance(run_id: int, *, steps: int, hub: Hub | None = None) -> bool | None:
     token = claim(run_id)
     if token is None:
         return None
+    running = _running.set(run_id)
     try:
         run = CrawlRun.objects.get(pk=run_id)
         hub = hub or Hub(endpoint=run.endpoint)
@@ -507,6 +532,7 @@ def advance(run_id: int, *, steps: int, hub: Hub | None = None) -> bool | None:
     except LeaseLost:
         return None
     finally:
+        _running.reset(running)
         release(run_id, token)
 
 
@@ -724,25 +750,26 @@ def _list_step(run: CrawlRun, hub: Hub, token: str) -> None:
             run.add_error(error)
         quarantine.hold(run, Step.LISTING, counts.rejected)
         run.cursor = "" if done else page.next_url or ""
-        if done:
-            run.phase = Phase.DERIVING
-        _save(run, token, ["cursor", "phase", "watermark", "errors", "error_count"], pages=1,
+        _save(run, token, ["cursor", "watermark", *NOTES], pages=1,
               **_increments(counts, len(items)))  # fmt: skip
+        if done:  # after the counts, so the listing's summary has its last page
+            enter_phase(run, Phase.DERIVING, total=run.created + run.updated)
+            _save(run, token, CrawlRun.PHASE_FIELDS)
 
 
 def _derive_step(run: CrawlRun, token: str) -> None:
     """After the listing, a step of its own: cut before its checkpoint, it is redone
     (derivation and the sweep for missing parents are idempotent), never skipped."""
     _derive_listed(run)
-    run.phase = Phase.DETAILS
+    enter_phase(run, Phase.DETAILS, total=_details_total(run))
     with transaction.atomic():
-        _save(run, token, ["phase"])
+        _save(run, token, CrawlRun.PHASE_FIELDS)
         # With the phase: the sweep cannot be cut off from it (and, now past the listing,
         # queue_ancestors no longer waits for this run's pages).
         if run.kind in (Kind.FULL, Kind.INCREMENTAL):
             missing = missing_parents(limit=settings.CANOPY_DETAILS_PER_RUN)
             if missing:
-                queue_ancestors(missing, endpoint=run.endpoint)
+                queue_ancestors(missing, endpoint=run.endpoint, parent=run.pk)
 
 
 def _date(value: Any):
@@ -784,8 +811,8 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
     """Breadth-first walk down the tree: one page of one parent's children per step."""
     if not run.pending:
         _derive_listed(run)
-        run.phase = Phase.DETAILS
-        _save(run, token, ["phase"])
+        enter_phase(run, Phase.DETAILS, total=_details_total(run))
+        _save(run, token, CrawlRun.PHASE_FIELDS)
         return
     parent = run.pending[0]
     if parent == run.target and not run.cursor and not lineage.resolve([parent]):
@@ -805,15 +832,15 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         for error in counts.errors:
             run.add_error(error)
         quarantine.hold(run, Step.LISTING, counts.rejected)
-        _save(run, token, ["cursor", "pending", "seen", "errors", "error_count"], pages=1,
+        _save(run, token, ["cursor", "pending", "seen", *NOTES], pages=1,
               **_increments(counts, len(page.items)))  # fmt: skip
 
 
 def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
     """Walk up: fetch each missing or stale ancestor with model_info, queue its own parents."""
     if not run.pending:
-        run.phase = Phase.DETAILS
-        _save(run, token, ["phase"])
+        enter_phase(run, Phase.DETAILS, total=_details_total(run))
+        _save(run, token, CrawlRun.PHASE_FIELDS)
         return
     repo_id, rest = run.pending[0], run.pending[1:]
     model = lineage.resolve([repo_id]).get(repo_id)
@@ -829,7 +856,7 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
                 rest.append(edge.parent_repo_id)
     run.pending, run.seen = rest, sorted(seen)
     with transaction.atomic():
-        _save(run, token, ["pending", "seen", "errors", "error_count"])  # counted by fetch_details
+        _save(run, token, ["pending", "seen", *NOTES])  # counted by fetch_details
     if fetched and model is not None:
         # After the checkpoint: its parents are in `seen`, so its assessment, finding them
         # missing, does not queue another run for what this one is about to walk.
@@ -844,7 +871,7 @@ def _details_or_hold(run: CrawlRun, model: HubModel, hub: Hub) -> tuple[HubModel
     try:
         return fetch_details(model, hub, run=run)
     except ModelNotFound:
-        run.add_error(f"{model.repo_id}: not found on the Hub")
+        run.add_not_found(model.repo_id)  # an outcome (deleted, private, misspelt), not an error
     except Quarantined as exc:
         quarantine.hold(run, exc.step, [exc.rejected])
     except (*bulk.ROW_ERRORS, KeyError, ModelRefused) as exc:
@@ -863,6 +890,12 @@ def _detail_scope(run: CrawlRun):
     return models
 
 
+def _details_total(run: CrawlRun) -> int:
+    """What the details phase will fetch, as it begins: its scope, up to the run's cap."""
+    room = max(settings.CANOPY_DETAILS_PER_RUN - run.details_fetched, 0)
+    return min(_detail_scope(run).distinct().count(), room) if room else 0
+
+
 def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
     room = settings.CANOPY_DETAILS_PER_RUN - run.details_fetched
     batch = (
@@ -875,6 +908,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         else []
     )
     done: list[int] = []
+    skipped = 0  # noted or set aside; fetch_details counts the fetched ones in phase_done
     for model in batch:
         try:
             fresh, _ = _details_or_hold(run, model, hub)  # fetch_details counts it in the run
@@ -882,15 +916,18 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             # The step is retried: keep what it did (the fetched models' assessments; they
             # count against the run's room already).
             _assess(done)
+            run.phase_done += skipped
             with transaction.atomic():
-                _save(run, token, ["errors", "error_count"])
+                _save(run, token, [*NOTES, "phase_done"])
             raise
         if fresh is None:  # noted or set aside: not asked again until the model changes
             HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+            skipped += 1
         else:
             done.append(fresh.pk)
-    if len(batch) < DETAILS_PER_STEP or room <= len(batch):
-        run.phase = Phase.FINISHED
+    run.phase_done += skipped
+    finished = len(batch) < DETAILS_PER_STEP or room <= len(batch)
+    if finished:
         # A step cut short (a killed worker) committed details it never assessed, and so never
         # queued the parents they name: assess all this run fetched once more at its end (an
         # unchanged assessment writes nothing; the details cap bounds the list).
@@ -900,9 +937,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             .values_list("pk", flat=True)
         )
     _assess(done)  # their cards and license files are in now
+    if finished:
+        enter_phase(run, Phase.FINISHED)
     with transaction.atomic():
-        _save(
-            run,
-            token,
-            ["phase", "errors", "error_count"],
-        )
+        _save(run, token, [*CrawlRun.PHASE_FIELDS, *NOTES])

@@ -14,14 +14,14 @@ from . import search
 from .models import CrawlRun, HubModel
 
 TTL = 300
-COLOURS = {"allowed": "#1f7a3f", "conditional": "#a86200", "prohibited": "#b3261e"}
 
 
-def bars(rows: list[tuple[str, int]], *, colour: str = "#1f6f4a") -> list[dict[str, Any]]:
-    """Rows as horizontal bars: width in percent of the largest."""
+def bars(rows: list[tuple[str, int]], *, verdicts: bool = False) -> list[dict[str, Any]]:
+    """Rows as horizontal bars: width in percent of the largest. Verdict rows carry their verdict,
+    which the template turns into a v- class: the colours live in static/css/app.css only."""
     top = max((n for _, n in rows), default=0) or 1
     return [{"label": label, "n": n, "pct": round(100 * n / top, 1),
-             "colour": COLOURS.get(label, colour)} for label, n in rows]  # fmt: skip
+             "verdict": label if verdicts else ""} for label, n in rows]  # fmt: skip
 
 
 def _aggregates() -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _aggregates() -> dict[str, Any]:
     return {
         "assessed": states.count(),
         "conflicts": states.filter(conflict=True).count(),
-        "effective": bars([(v or "unknown", n) for v, n in effective]),
+        "effective": bars([(v or "unknown", n) for v, n in effective], verdicts=True),
         "licenses": bars([(v or "none", n) for v, n in licenses]),
         "families": bars(families),
         "relations": bars([(v or "not derived yet", n) for v, n in relations]),

@@ -14,8 +14,6 @@ from . import lineage
 from .models import HubModel, Relation
 
 PAGE = 20
-GRAPH_CHILDREN = 6  # per relation in the drawing
-GRAPH_ANCESTORS = 8
 
 
 NODE_FIELDS = ("id", "repo_id", "downloads", "license_state__effective", "license_state__conflict")
@@ -120,52 +118,3 @@ def ancestors(model: HubModel) -> list[dict[str, Any]]:
         a["model"] = states.get(m.pk) if m else None
         a["state"] = _state(a["model"]) if a["model"] else None
     return chain
-
-
-COLOURS = {"allowed": "#1f7a3f", "conditional": "#a86200", "prohibited": "#b3261e"}
-
-
-def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[str, Any]:
-    """Positions for an SVG of the neighbourhood: ancestors left, the model, children right."""
-    col_w, row_h = 260, 30
-    nodes: list[dict[str, Any]] = []
-    edges: list[tuple[int, int]] = []
-
-    def add(label, x, y, verdict, conflict, href, current=False):
-        nodes.append({"label": label if len(label) <= 34 else label[:32] + "…", "title": label,
-                      "x": x, "y": y, "fill": COLOURS.get(verdict, "#6b6f73"),
-                      "conflict": conflict, "href": href, "current": current})  # fmt: skip
-        return len(nodes) - 1
-
-    def facts(state) -> tuple[str, bool]:
-        return (state.effective, state.conflict) if state else ("unknown", False)
-
-    ups = [a for a in chain if a["depth"] == 1][:GRAPH_ANCESTORS]
-    deeper = [a for a in chain if a["depth"] > 1][:GRAPH_ANCESTORS]
-    kids = [(g["relation"], n) for g in child_groups for n in g["nodes"][:GRAPH_CHILDREN]]
-    rows = max(len(ups), len(deeper), len(kids), 1)
-    height = rows * row_h + 20
-    centre = height // 2
-    me = add(model.repo_id, col_w * 2 + 10, centre, *facts(_state(model)), None, current=True)
-
-    def column(items, x):
-        top = centre - (len(items) - 1) * row_h // 2
-        return [top + i * row_h for i in range(len(items))]
-
-    up_ids = {}
-    for a, y in zip(ups, column(ups, col_w), strict=True):
-        href = a["model"].get_absolute_url() if a["model"] else None
-        up_ids[a["id"]] = add(a["id"], col_w + 10, y, *facts(a["state"]), href)
-        edges.append((up_ids[a["id"]], me))
-    for a, y in zip(deeper, column(deeper, 0), strict=True):
-        href = a["model"].get_absolute_url() if a["model"] else None
-        i = add(a["id"], 10, y, *facts(a["state"]), href)
-        if a["via"] in up_ids:
-            edges.append((i, up_ids[a["via"]]))
-    for (relation, n), y in zip(kids, column(kids, col_w * 3), strict=True):
-        i = add(n["repo_id"], col_w * 3 + 10, y, n["verdict"] or "unknown", n["conflict"], n["url"])
-        nodes[i]["relation"] = relation
-        edges.append((me, i))
-    lines = [{"x1": nodes[a]["x"] + 200, "y1": nodes[a]["y"], "x2": nodes[b]["x"], "y2": nodes[b]["y"]}
-             for a, b in edges]  # fmt: skip
-    return {"nodes": nodes, "lines": lines, "width": col_w * 4 + 20, "height": height}

@@ -312,6 +312,27 @@ class CrawlRun(models.Model):
     resumed_lease = models.CharField(max_length=36, blank=True)
     resumed_progress = models.CharField(max_length=40, blank=True)
     resumptions = models.PositiveIntegerField(default=0)
+    # Runs a run starts (the ancestors walks its models call for) point at the top-level run
+    # whose crawl led to them, so /crawls/ groups them under it.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="the run this one was started for",
+    )  # fmt: skip
+    # Models the Hub answered 404 for: an outcome of the walk (a parent named by a card but
+    # deleted, private or misspelt), not an error of the run.
+    not_found = models.PositiveIntegerField(default=0)
+    not_found_ids = models.JSONField(default=list, blank=True, help_text="the first of them")
+    # The current phase: when it began, what it has to do when that is known as it begins,
+    # and what it has done; earlier phases are summed up in phase_log (see catalog.progress).
+    phase_started_at = models.DateTimeField(null=True, blank=True)
+    phase_total = models.PositiveIntegerField(null=True, blank=True)
+    phase_done = models.PositiveIntegerField(default=0)
+    phase_log = models.JSONField(default=list, blank=True, help_text="finished phases")
+
+    NOT_FOUND_KEPT = 1000
+    # What a phase change writes (crawler saves them with the step that changes the phase).
+    PHASE_FIELDS = ["phase", "phase_started_at", "phase_total", "phase_done", "phase_log"]
+    NOTE_FIELDS = ["errors", "error_count", "not_found", "not_found_ids"]
 
     class Meta:
         ordering = ["-created_at"]
@@ -331,6 +352,11 @@ class CrawlRun(models.Model):
         if not self.started_at:
             return None
         return (self.finished_at or timezone.now()) - self.started_at
+
+    def add_not_found(self, repo_id: str) -> None:
+        self.not_found += 1
+        if len(self.not_found_ids) < self.NOT_FOUND_KEPT:
+            self.not_found_ids = [*self.not_found_ids, repo_id]
 
     def add_error(self, message: str) -> None:
         self.error_count += 1

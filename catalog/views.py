@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -13,7 +13,19 @@ from django_htmx.http import HttpResponseStopPolling
 from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
 
-from . import cards, crawler, dashboard, explorer, families, hardware, lineage, search
+from . import (
+    cards,
+    crawler,
+    crawls,
+    dashboard,
+    explorer,
+    families,
+    hardware,
+    lineage,
+    neighbourhood,
+    progress,
+    search,
+)
 from .forms import CrawlForm, ModelSearchForm
 from .models import CrawlRun, HubModel, ModelFile, Relation, RepoAlias
 from .tasks import crawl
@@ -21,6 +33,7 @@ from .tasks import crawl
 CHILDREN_SHOWN = 25
 FAMILY_SHOWN = 20
 QUARANTINE_SHOWN = 100
+RUNS_SHOWN = 50
 
 
 def _get_model_or_redirect(repo_id: str, defer: tuple[str, ...] = ()) -> HubModel | HttpResponse:
@@ -86,6 +99,9 @@ FACET_ITEM = (
     '<li><a href="?{0}" hx-get="?{0}" data-facet="{1}"{2}>{3}{4}</a> <small>{5}</small></li>'
 )
 CHOSEN = mark_safe(' class="on" aria-current="true"')
+# A verdict facet shows the verdict badge of templates/includes/verdict.html (same classes).
+VERDICT_FACETS = ("effective", "verdict")
+VERDICT_ITEM = '<span class="verdict v-{0}">{0}</span>'
 
 
 def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> list[dict]:
@@ -107,8 +123,11 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                 query.pop(name, None)
             else:
                 query[name] = value
+            shown = (
+                format_html(VERDICT_ITEM, value or "unknown") if name in VERDICT_FACETS else value
+            )
             items.append((query.urlencode(), name, CHOSEN if on else "", "✕ " if on else "",
-                          value, f"{n:,}"))  # fmt: skip
+                          shown, f"{n:,}"))  # fmt: skip
         if items:
             html = format_html_join("", FACET_ITEM, items)
             out.append({"name": name, "label": label, "items": html, "chosen": chosen})
@@ -234,10 +253,10 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
             if created:
                 crawl.delay_on_commit(run.pk)
             return redirect(run)
-    runs = CrawlRun.objects.all()[:50]
-    active = any(r.is_active for r in runs)
+    rows = crawls.overview(RUNS_SHOWN)
+    active = any(row.active for row in rows)
     response = render(request, _fragment(request, "catalog/crawl_list.html", "runs"),
-                      {"runs": runs, "form": form, "active": active})  # fmt: skip
+                      {"rows": rows, "form": form, "active": active})  # fmt: skip
     if request.htmx and not active:  # type: ignore[attr-defined]
         response.status_code = HttpResponseStopPolling.status_code
     return response
@@ -245,10 +264,14 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(CrawlRun, pk=pk)
+    run = get_object_or_404(CrawlRun.objects.select_related("parent"), pk=pk)
     held = run.quarantined.defer("record")
+    children = crawls.rows(run.children.defer(*crawls.LIGHT).order_by("created_at", "pk"))
     context = {
         "run": run,
+        "progress": progress.of(run),
+        "children": children,
+        "children_summary": crawls.summary(children),
         "quarantined": held[:QUARANTINE_SHOWN],
         "quarantined_count": held.count(),
     }
@@ -285,7 +308,7 @@ def _lineage_context(model: HubModel, pages: dict[str, int] | None = None) -> di
     chain = explorer.ancestors(model)
     groups = explorer.groups(model, pages)
     return {"model": model, "chain": chain, "groups": groups,
-            "graph": explorer.graph(model, chain, groups)}  # fmt: skip
+            "graph": neighbourhood.graph(model, chain, groups)}  # fmt: skip
 
 
 def home(request: HttpRequest) -> HttpResponse:

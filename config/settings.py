@@ -191,6 +191,13 @@ TEMPLATES = [
     },
 ]
 
+# Web, worker and beat write to one file: WAL lets readers run beside a writer, IMMEDIATE takes
+# the write lock up front instead of failing half-way ("database is locked" on a page).
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
@@ -200,19 +207,16 @@ if DATABASE_URL:
         # only reaches the pipeline check (approvals/check.py), whose planning costs several
         # times its run. Poolers in transaction mode need PgBouncer >= 1.21 (or None here).
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
-
+    elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # A SQLite file named by URL gets the same options as the embedded default.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "canopy.sqlite3"),
-            # Web, worker and beat write to one file: WAL lets readers run beside a writer,
-            # IMMEDIATE takes the write lock up front instead of failing half-way.
-            "OPTIONS": {
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             # A file (not memory) so a test can share it with a real worker process.
             "TEST": {"NAME": DATA_DIR / f"test-canopy-{os.getpid()}.sqlite3"},
         }

@@ -2,12 +2,16 @@
 
 Run once by hand when the research changes, then review the diff and commit the output:
 
-    .venv/bin/python licenses/build_kb.py [--shared ../shared]
+    .venv/bin/python -m licenses.build_kb [--shared ../shared]
+
+(as a module, so the checkout's own `licenses` package is imported, not an installed one).
 
 Inputs (never read at runtime): `docs/licenses.tsv` (canonical licenses, verdicts, condition codes),
 `docs/hub-license-ids.tsv` (the Hub's identifiers and names), `docs/licenses.md` (the decisive
 clause of each license, quoted in its tables) and `hub-snapshot/license-texts/` (reference texts,
-copied to `licenses/data/texts/`). The hand-reviewed parts below (aliases, link patterns,
+copied to `licenses/data/texts/`). Each license's required texts (attribution, naming, Notice
+lines, pass-throughs, with their clauses) are in `licenses/build_obligations.py`, whose quotes the
+build checks against those texts. The hand-reviewed parts below (aliases, link patterns,
 condition values, names, the few rows for licenses whose text we hold but the TSV lacks) are data
 too: edit them here, rebuild, review the JSON diff.
 """
@@ -19,9 +23,11 @@ import csv
 import json
 import re
 import shutil
+import sysconfig
 from pathlib import Path
 from typing import Any
 
+from licenses.build_obligations import OBLIGATIONS, checked
 from licenses.classify import normalise_name  # one normalisation, for the data and for models
 
 HERE = Path(__file__).resolve().parent
@@ -90,44 +96,15 @@ DEFAULT_VALUES = {
     "revenue_10m": "USD 10,000,000 annual revenue",
 }
 VALUES = {
-    "llama2": {
-        "aup": "https://ai.meta.com/llama/use-policy",
-        "notice_file": "Llama 2 is licensed under the LLAMA 2 Community License, Copyright (c) "
-        "Meta Platforms, Inc. All Rights Reserved.",
-    },
-    "llama3": {
-        "aup": "https://llama.meta.com/llama3/use-policy",
-        "attribution": "Built with Meta Llama 3",
-        "naming": "Llama 3",
-    },
-    "llama3.1": {
-        "aup": "https://llama.meta.com/llama3_1/use-policy",
-        "attribution": "Built with Llama",
-        "naming": "Llama",
-    },
-    "llama3.2": {
-        "aup": "https://www.llama.com/llama3_2/use-policy",
-        "attribution": "Built with Llama",
-        "naming": "Llama",
-    },
-    "llama3.3": {
-        "aup": "https://www.llama.com/llama3_3/use-policy",
-        "attribution": "Built with Llama",
-        "naming": "Llama",
-    },
-    "llama4": {
-        "aup": "https://www.llama.com/llama4/use-policy",
-        "attribution": "Built with Llama",
-        "naming": "Llama",
-    },
+    "llama2": {"aup": "https://ai.meta.com/llama/use-policy"},
+    "llama3": {"aup": "https://llama.meta.com/llama3/use-policy"},
+    "llama3.1": {"aup": "https://llama.meta.com/llama3_1/use-policy"},
+    "llama3.2": {"aup": "https://www.llama.com/llama3_2/use-policy"},
+    "llama3.3": {"aup": "https://www.llama.com/llama3_3/use-policy"},
+    "llama4": {"aup": "https://www.llama.com/llama4/use-policy"},
     "gemma": {"aup": "https://ai.google.dev/gemma/prohibited_use_policy"},
-    "qwen-research": {"attribution": "Built with Qwen / Improved using Qwen"},
-    "stabilityai-ai-community": {
-        "aup": "https://stability.ai/use-policy",
-        "attribution": "Powered by Stability AI",
-    },
+    "stabilityai-ai-community": {"aup": "https://stability.ai/use-policy"},
     "stabilityai-nc-research-community": {"aup": "https://stability.ai/use-policy"},
-    "moonshot-modified-mit": {"attribution": "Kimi K2 (above 100M MAU or USD 20M monthly revenue)"},
     "tencent-hunyuan-community": {
         "territory_restriction": "European Union, United Kingdom, South Korea"
     },
@@ -142,13 +119,14 @@ VALUES = {
     },
     "falcon-180b": {"hosting_restricted": "hosted services may need a separate license"},
     "tongyi-qianwen": {"foreign_law": "PRC law, Hangzhou courts"},
-    "qwen": {
-        "foreign_law": "PRC law, Hangzhou courts",
-        "attribution": "Built with Qwen / Improved using Qwen",
-    },
+    "qwen": {"foreign_law": "PRC law, Hangzhou courts"},
     "deepseek": {"foreign_law": "PRC law, Hangzhou courts"},
     "mrl": {"foreign_law": "French law, Paris courts"},
 }
+# The required words of attribution, naming and notice_file conditions are not values here: they
+# are the license's own texts in build_obligations.OBLIGATIONS (with their clauses), and a
+# condition's value is taken from there, so a text lives in one place.
+TEXT_CODES = ("attribution", "naming", "notice_file")
 for _k in ("llama3.2", "llama3.3", "llama4"):
     VALUES[_k]["eu_restriction"] = (
         "individuals domiciled / companies based in the EU (multimodal models)"
@@ -501,7 +479,8 @@ def build(shared: Path) -> dict:
             (docs / "hub-license-ids.tsv").open(encoding="utf-8"), delimiter="\t"
         )
     }
-    clauses = parse_clauses((docs / "licenses.md").read_text(encoding="utf-8"))
+    research = (docs / "licenses.md").read_text(encoding="utf-8")
+    clauses = parse_clauses(research)
 
     texts_by_key: dict[str, list[str]] = {}
     TEXTS.mkdir(parents=True, exist_ok=True)
@@ -512,7 +491,8 @@ def build(shared: Path) -> dict:
         texts_by_key.setdefault(key, []).append(name)
     src_md = (shared_texts / "SOURCE.md").read_text(encoding="utf-8")
     sources += [line for line in src_md.splitlines() if line.startswith("- ")]
-    site = next((HERE.parent / ".venv" / "lib").glob("python*/site-packages"))
+    # The running interpreter's packages (the project's venv, wherever the checkout is).
+    site = Path(sysconfig.get_paths()["purelib"])
     for name, (key, pattern) in VENV_TEXTS.items():
         path = next(site.glob(pattern))
         shutil.copyfile(path, TEXTS / name)
@@ -546,7 +526,16 @@ def build(shared: Path) -> dict:
         # An unreviewed research-use license is still research-use: the issue's `prohibited`.
         if verdict == "unknown" and {"research_only", "non_commercial"} & set(codes):
             verdict = "prohibited"
-        values = {**DEFAULT_VALUES, **VALUES.get(key, {})}
+        obligations = [checked(e, TEXTS, research) for e in OBLIGATIONS.get(key, [])]
+        stray = [e["code"] for e in obligations if e["code"] not in codes]
+        if stray:
+            raise SystemExit(f"{key}: obligation {stray[0]} is not a condition of its row")
+        required = {
+            e["code"]: e["text"]
+            for e in reversed(obligations)
+            if e["text"] and e["code"] in TEXT_CODES
+        }
+        values = {**DEFAULT_VALUES, **VALUES.get(key, {}), **required}
         conditions = [{"code": c, "value": values.get(c, "")} for c in codes]
         spdx = r.get("spdx", "-")
         spdx = "" if spdx in ("-", "—") else spdx
@@ -589,6 +578,7 @@ def build(shared: Path) -> dict:
                 "aliases": aliases,
                 "links": LINKS.get(key, []),
                 "texts": texts_by_key.get(key, []),
+                "obligations": obligations,
             }
         )
         seen_keys.add(key)
@@ -625,6 +615,9 @@ def build(shared: Path) -> dict:
                 "source": host["source"] + f" (row {host['key']}, same terms)",
             }
         )
+    unknown = set(OBLIGATIONS) - seen_keys
+    if unknown:
+        raise SystemExit(f"obligations for keys the knowledge base lacks: {sorted(unknown)}")
     licenses.sort(key=lambda lic: lic["key"])
     return {
         "generated_by": "licenses/build_kb.py",

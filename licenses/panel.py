@@ -7,6 +7,7 @@ from typing import Any
 from catalog import lineage
 from catalog.models import HubModel
 
+from . import obligations
 from .classify import condition_kind, condition_label
 from .models import Assessment, ModelLicense
 
@@ -48,7 +49,9 @@ def panel_context(model: HubModel) -> dict[str, Any]:
         "assessment": assessment,
         "conditions": labelled(assessment.conditions) if assessment else [],
         "effective_conditions": effective,
-        "obligations": [c for c in effective if c["kind"] == "obligation"],
+        # Per license of the model and its ancestors, from each license's own clauses: a union
+        # by code would keep one license's text and drop the other's.
+        "duties": obligations.for_keys([state.declared, *state.inherited_keys]) if state else [],
         "restrictions": [c for c in effective if c["kind"] != "obligation"],
         "path": path,
         "history": Assessment.objects.filter(model=model).select_related("determination")[:20]

@@ -55,17 +55,20 @@ def db_task(task: Callable[_P, _R]) -> "Task[_P, _R]":
     )(_reopening(task))
 
 
-def on_models_changed(sender, *, model_ids: list[int], inline: bool = False, **kwargs) -> None:
-    """catalog.signals.models_changed: the crawler wrote these models' records or files."""
+def on_models_changed(
+    sender, *, model_ids: list[int], inline: bool = False, run_id: int | None = None, **kwargs
+) -> None:
+    """catalog.signals.models_changed: the crawler wrote these models' records or files (in a
+    step of run `run_id`, for whom the ancestors they lack are walked)."""
     if not settings.CANOPY_ASSESS_ON_CRAWL:
         return
     if inline:
-        assess_tree(model_ids, inline=True)
+        assess_tree(model_ids, inline=True, run_id=run_id)
     else:
-        assess_models.delay_on_commit(model_ids)
+        assess_models.delay_on_commit(model_ids, run_id)
 
 
-def assess_tree(model_ids: list[int], *, inline: bool) -> int:
+def assess_tree(model_ids: list[int], *, inline: bool, run_id: int | None = None) -> int:
     """Re-assess these models, then the children of those whose result changed, and so on;
     returns how many results changed. Queued, each level is a task of its own (chunks of
     FAN_OUT_CHUNK) and this does one level; inline (`crawl --sync`) it does them all.
@@ -85,27 +88,29 @@ def assess_tree(model_ids: list[int], *, inline: bool) -> int:
         if inline:
             frontier.extend(chunks)
             if missing:
-                crawler.queue_ancestors(missing)  # run_sync drives it after the current run
+                # run_sync drives it after the current run
+                crawler.queue_ancestors(missing, parent=run_id)
             continue
         for chunk in chunks:
-            assess_models.delay_on_commit(chunk)
+            assess_models.delay_on_commit(chunk, run_id)
         if missing:
-            queue_missing_ancestors.delay_on_commit(missing)
+            queue_missing_ancestors.delay_on_commit(missing, run_id)
     return changed
 
 
 @django_task
 @db_task
-def assess_models(model_ids: list[int]) -> int:
+def assess_models(model_ids: list[int], run_id: int | None = None) -> int:
     """Re-assess these models; the children of those whose result changed are queued next."""
-    return assess_tree(model_ids, inline=False)
+    return assess_tree(model_ids, inline=False, run_id=run_id)
 
 
 @django_task
 @db_task
-def queue_missing_ancestors(repo_ids: list[str]) -> int | None:
-    """One targeted ancestors crawl for the ancestors not crawled yet (see crawler.queue_ancestors)."""
-    run = crawler.queue_ancestors(repo_ids)
+def queue_missing_ancestors(repo_ids: list[str], run_id: int | None = None) -> int | None:
+    """One targeted ancestors crawl for the ancestors not crawled yet (see crawler.queue_ancestors),
+    grouped under run `run_id` when a crawl's models called for it."""
+    run = crawler.queue_ancestors(repo_ids, parent=run_id)
     return run.pk if run else None
 
 

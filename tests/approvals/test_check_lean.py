@@ -181,7 +181,11 @@ def test_the_lean_check_answers_as_the_orm_implementation_did(states):
     seen = set()
     for repo_id, use, revision in product(repo_ids, USES, ["", SHA, OTHER, "c" * 40]):
         expected = reference_check(repo_id, revision=revision, use=use)
-        assert check(repo_id, revision=revision, use=use) == expected, (repo_id, use, revision)
+        got = check(repo_id, revision=revision, use=use)
+        # The license obligations are new with issue 11 (the oracle predates them); these models
+        # have no license assessment, so none (tests/approvals/test_notice.py reads real ones).
+        assert got.pop("obligations") == [], repo_id
+        assert got == expected, (repo_id, use, revision)
         seen.add(expected["status"])
     # every answer the check can give was compared
     assert seen == {"approved", "approved_with_conditions", "waived", "needs_rereview",

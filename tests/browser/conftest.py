@@ -51,7 +51,7 @@ def browser():
 def _new_page(browser, **options):
     if browser is None:
         return None, None
-    context = browser.new_context(viewport=VIEWPORT, **options)
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.errors = []

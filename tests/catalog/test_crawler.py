@@ -233,5 +233,6 @@ def test_a_full_crawl_queues_one_ancestors_run_for_the_parents_it_did_not_find(r
     walk = CrawlRun.objects.get(kind=CrawlRun.Kind.ANCESTORS)
     assert walk.pk != run.pk and walk.status == "done" and walk.pending == []
     assert set(walk.seen) == parents - known and "allenai/tulu-2-dpo-7b" in walk.seen
-    assert walk.error_count == len(parents - known)
+    assert walk.not_found == len(parents - known) and walk.error_count == 0  # an outcome
+    assert walk.parent_id == run.pk  # grouped under the crawl that called for it
     assert crawler.queue_ancestors(sorted(parents - known), endpoint=server.url) is not None

@@ -29,12 +29,14 @@ class Command(BaseCommand):
     help = "Start web, worker and beat together; offline, replay the bundled real Hub snapshot."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
         parser.add_argument("--offline", action="store_true", help="replay even if the Hub answers")
 
     def handle(self, *args, port, offline, **options):
-        call_command("ensure_admin")  # prints how to log in, the first time only
+        call_command("ensure_admin", port=port)  # prints how to log in, the first time only
         env = dict(os.environ)
+        # Links in notification emails point at this server unless told otherwise.
+        env.setdefault("CANOPY_SITE_URL", f"http://127.0.0.1:{port}")
         procs: dict[str, str] = {}
         py = sys.executable
         if "HF_ENDPOINT" in os.environ and not offline:
@@ -73,8 +75,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Canopy: http://127.0.0.1:{port}/  (crawl progress: http://127.0.0.1:{port}/crawls/)"
         ))  # fmt: skip
+        # Ctrl-C: honcho sends SIGTERM, on which Celery would wait for the crawl step in
+        # flight (minutes); a cold shutdown stops it at once instead (the step is redone).
+        envs = {"worker": {**env, "REMAP_SIGTERM": "SIGQUIT"}}
         manager = Manager()
         for name, cmd in procs.items():
-            manager.add_process(name, cmd, env=env, quiet=False)
+            manager.add_process(name, cmd, env=envs.get(name, env), quiet=False)
         manager.loop()
         sys.exit(manager.returncode)

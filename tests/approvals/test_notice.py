@@ -1,0 +1,26 @@
+"""The NOTICE bundle writes each license's own required texts (the real crawled Llama-2 family).
+
+Bug (issue 11): the Llama 2 bundle said "Attribution: Built with Llama", a Llama 3.1+ duty taken
+from a family-wide table; the Llama 2 license requires only its Notice line (§1.b.iii)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.django_db
+CHILD = "TheBloke/Llama-2-7B-Chat-GGUF"  # a quantization of ROOT
+LLAMA2_NOTICE = (
+    "Llama 2 is licensed under the LLAMA 2 Community License, Copyright (c) Meta Platforms, Inc. "
+    "All Rights Reserved."
+)
+
+
+@pytest.mark.parametrize("repo_id", [ROOT, CHILD])
+def test_the_llama2_notice_has_its_notice_line_and_no_built_with(family, users, client, repo_id):
+    client.force_login(users["viewer"])
+    notice = client.get(f"/approvals/notice/{repo_id}/").content.decode()
+    assert LLAMA2_NOTICE in notice
+    assert "Built with" not in notice  # Llama 3 and 3.1+ only
+    assert "name prefix" not in notice.lower() and "Naming" not in notice
