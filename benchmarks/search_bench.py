@@ -71,7 +71,7 @@ def multi_word(params: dict) -> bool:
     return len(parse(params.get("q", ""))) > 1
 
 
-def report(label: str, times: list[float]) -> None:
+def show(label: str, times: list[float]) -> None:
     print(f"{label} ({len(times)} requests): p50 {pct(times, 50):.1f} ms, "
           f"p95 {pct(times, 95):.1f} ms, max {max(times):.1f} ms")  # fmt: skip
 
@@ -143,7 +143,7 @@ def main() -> None:
     api = [timed(client, "/api/v1/models", p) for _ in range(max(args.rounds // 2, 1)) for p in MIX]
     print(f"search page, cold pass ({len(MIX)} queries): p50 {pct(cold, 50):.1f} ms, "
           f"p95 {pct(cold, 95):.1f} ms")  # fmt: skip
-    report("search page, the old mix", warm)
+    show("search page, the old mix", warm)
     print(f"search API ({len(api)} requests): p50 {pct(api, 50):.1f} ms, p95 {pct(api, 95):.1f} ms")
     slow = sorted(zip(warm[: len(MIX)], MIX, strict=True), key=lambda t: -t[0])[:3]
     print("slowest:", "; ".join(f"{p or 'unfiltered'} {t:.0f} ms" for t, p in slow))
@@ -152,12 +152,12 @@ def main() -> None:
         timed(client, "/models/", p)
     mixed = MIX + table
     times = [(timed(client, "/models/", p), p) for _ in range(args.rounds) for p in mixed]
-    report("search page, the mix with the table's queries", [t for t, _ in times])
-    report("  of which multi-word queries", [t for t, p in times if multi_word(p)])
-    report("  of which one word or none", [t for t, p in times if not multi_word(p)])
+    show("search page, the mix with the table's queries", [t for t, _ in times])
+    show("  of which multi-word queries", [t for t, p in times if multi_word(p)])
+    show("  of which one word or none", [t for t, p in times if not multi_word(p)])
     api_multi = [timed(client, "/api/v1/models", p) for _ in range(max(args.rounds // 2, 1))
                  for p in table if multi_word(p)]  # fmt: skip
-    report("search API, multi-word queries", api_multi)
+    show("search API, multi-word queries", api_multi)
     worst = sorted(times, key=lambda t: -t[0])[:5]
     print("slowest:", "; ".join(f"{p or 'unfiltered'} {t:.0f} ms" for t, p in worst))
 
