@@ -10,7 +10,7 @@ class CatalogConfig(AppConfig):
         from .searchwords import words
 
         def sqlite_functions(sender, connection, **kwargs) -> None:
-            # PostgreSQL has canopy_words() from migration 0012; SQLite gets the Python one.
+            # PostgreSQL has canopy_words() from migration 0013; SQLite gets the Python one.
             if connection.vendor == "sqlite":
                 connection.connection.create_function("canopy_words", 1, words, deterministic=True)
 

@@ -40,7 +40,7 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0011_run_deriving_phase")]
+    dependencies = [("catalog", "0012_run_parent_not_found_progress")]
 
     operations = [
         migrations.AddField(
