@@ -56,10 +56,20 @@ EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
 
 
-def _term_filter(term: Term) -> Q:
+def _term_filter(term: Term, *, indexed: bool = True) -> Q:
     """A term is found in the id's words or in the card summary."""
     found = Q(words__contains=term.pattern) if term.words else Q(pk__in=[])
     if connection.vendor == "postgresql":
+        if term.words and not indexed:
+            # Checked on the rows the other terms' trigrams find: the trigrams of "r 1" or
+            # "7 b" are in most ids, and reading them costs more than the whole match.
+            found = Q(
+                RawSQL(
+                    "(catalog_searchentry.words || '') LIKE %s",
+                    [f"%{term.pattern}%"],
+                    output_field=BooleanField(),
+                )
+            )
         # Only a card's words need the full-text index, which is partial: most models have no
         # summary, and a sampled or scanned row without one is never turned into a tsvector.
         query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
@@ -73,10 +83,17 @@ def _term_filter(term: Term) -> Q:
     return found | Q(summary__icontains=term.text)
 
 
+def _selective(term: Term) -> bool:
+    """A word of three characters or more: trigrams that few ids share."""
+    return any(len(w) >= 3 for w in term.words.split())
+
+
 def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
     """Every term of the query must be found (catalog.searchwords says how)."""
-    for term in parse(q):
-        qs = qs.filter(_term_filter(term))
+    terms = parse(q)
+    some_selective = any(_selective(t) for t in terms)
+    for term in terms:
+        qs = qs.filter(_term_filter(term, indexed=_selective(term) or not some_selective))
     return qs
 
 
