@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from ninja import Query, Schema, Swagger
@@ -58,12 +59,24 @@ class FacetValue(Schema):
     count: int
 
 
+class SuggestionOut(Schema):
+    query: str = Field(description="the suggested q")
+    filters: dict[str, str]
+    dropped: str = Field(description="what it leaves out of the search asked for")
+    count: int = Field(description="models it matches, counted up to 1,000")
+    url: str
+
+
 class ModelPage(Schema):
     items: list[ModelItem]
     count: int
     estimated: bool
     next: str | None
     facets: dict[str, list[FacetValue]]
+    suggestions: list[SuggestionOut] = Field(
+        description="when nothing matches: the nearest searches that do (a word dropped, a "
+        "filter removed)"
+    )
 
 
 class ParentOut(Schema):
@@ -161,7 +174,9 @@ class SearchParams(Schema):
     gated: str = form_param(SEARCH["gated"])
     params: str = form_param(SEARCH["params"])
     memory: float | None = form_param(SEARCH["memory"], None)
-    sort: Literal["downloads", "likes", "modified", "name"] = "downloads"
+    sort: Literal["relevance", "downloads", "likes", "modified", "name"] = Field(
+        "relevance", description="relevance: ranked by the words (by downloads without q)"
+    )
     page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(50, ge=1, le=200)
 
@@ -228,8 +243,14 @@ def list_models(request: HttpRequest, params: Query[SearchParams]):
         name: [{"value": str(v), "count": n} for v, n in values]
         for name, values in result.facets.items()
     }
+    suggestions = [
+        {"query": s.query, "filters": s.filters, "dropped": s.dropped, "count": s.count,
+         "url": request.build_absolute_uri(f"{request.path}?{urlencode(s.params)}")}
+        for s in result.suggestions
+    ]  # fmt: skip
     return {"items": [_item(m) for m in rows[:size]], "count": result.count,
-            "estimated": result.estimated, "next": nxt, "facets": facets}  # fmt: skip
+            "estimated": result.estimated, "next": nxt, "facets": facets,
+            "suggestions": suggestions}  # fmt: skip
 
 
 def explorer_state(m: HubModel) -> ModelLicense | None:

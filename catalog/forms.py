@@ -6,13 +6,17 @@ from licenses.models import Verdict
 
 from .hardware import BUCKET_ORDER
 from .models import CrawlRun
+from .searchwords import MAX_TERMS, count
 
 SORTS = {
+    # The default: by catalog.searchwords' tiers, then downloads; without words, by downloads.
+    "relevance": ("-tier", "-downloads", "id"),
     "downloads": ("-downloads", "id"),
     "likes": ("-likes", "id"),
     "modified": ("-last_modified", "id"),
     "name": ("repo_id",),
 }
+SORT_LABELS = {"relevance": "best match"}
 VERDICTS = [("", "any"), *Verdict.choices]
 RELATIONS = [("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
              ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")]  # fmt: skip
@@ -50,7 +54,15 @@ class ModelSearchForm(forms.Form):
     params = forms.ChoiceField(required=False, choices=PARAMS, label="Parameters")
     memory = forms.FloatField(required=False, min_value=0.1, max_value=10_000,
                               label="Fits in (GB)")  # fmt: skip
-    sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
+    sort = forms.ChoiceField(required=False, choices=[(k, SORT_LABELS.get(k, k)) for k in SORTS])
+
+    def clean_q(self) -> str:
+        q = self.cleaned_data.get("q") or ""
+        if (n := count(q)) > MAX_TERMS:
+            raise forms.ValidationError(
+                f"Search for at most {MAX_TERMS} words or quoted phrases ({n} given)."
+            )
+        return q
 
     def filters(self) -> dict[str, Any]:
         """The active filters (cleaned, non-empty), q and sort excluded."""

@@ -134,6 +134,8 @@ class SearchEntry(models.Model):
     repo_id = models.CharField(max_length=200)
     author = models.CharField(max_length=100, blank=True)
     summary = models.CharField(max_length=300, blank=True)
+    # The id cut into words, as catalog.searchwords says: what text search matches.
+    words = models.TextField(blank=True, default="")
     downloads = models.BigIntegerField(default=0)
     likes = models.IntegerField(default=0)
     last_modified = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,15 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 
 from licenses.models import License
@@ -26,6 +34,7 @@ from licenses.models import License
 from .forms import SORTS, ModelSearchForm
 from .hardware import BUCKET_ORDER
 from .models import Gated, HubModel, SearchEntry
+from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
 
 # facet name -> the SearchEntry column it counts.
 FACETS = {
@@ -47,22 +56,78 @@ EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
 
 
-def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
-    q = q.strip()
-    if not q:
-        return qs
+def _term_filter(term: Term, *, indexed: bool = True) -> Q:
+    """A term is found in the id's words or in the card summary."""
+    found = Q(words__contains=term.pattern) if term.words else Q(pk__in=[])
     if connection.vendor == "postgresql":
-        # The author is the id's first part; only a card's words need the full-text index,
-        # which is partial: most models have no summary, and a sampled or scanned row without
-        # one is never turned into a tsvector.
+        if term.words and not indexed:
+            # Checked on the rows the other terms' trigrams find: the trigrams of "r 1" or
+            # "7 b" are in most ids, and reading them costs more than the whole match.
+            found = Q(
+                RawSQL(
+                    "(catalog_searchentry.words || '') LIKE %s",
+                    [f"%{term.pattern}%"],
+                    output_field=BooleanField(),
+                )
+            )
+        # Only a card's words need the full-text index, which is partial: most models have no
+        # summary, and a sampled or scanned row without one is never turned into a tsvector.
+        query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
         fts = RawSQL(
             "(catalog_searchentry.summary <> '' AND to_tsvector('simple'::regconfig, "
-            "catalog_searchentry.summary::text) @@ plainto_tsquery('simple'::regconfig, %s))",
-            [q],
+            f"catalog_searchentry.summary::text) @@ {query}('simple'::regconfig, %s))",
+            [term.text],
             output_field=BooleanField(),
         )
-        return qs.filter(Q(repo_id__icontains=q) | Q(fts))
-    return qs.filter(Q(repo_id__icontains=q) | Q(summary__icontains=q))
+        return found | Q(fts)
+    return found | Q(summary__icontains=term.text)
+
+
+def _selective(term: Term) -> bool:
+    """A word of three characters or more: trigrams that few ids share."""
+    return any(len(w) >= 3 for w in term.words.split())
+
+
+def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
+    """Every term of the query must be found (catalog.searchwords says how)."""
+    terms = parse(q)
+    some_selective = any(_selective(t) for t in terms)
+    for term in terms:
+        qs = qs.filter(_term_filter(term, indexed=_selective(term) or not some_selective))
+    return qs
+
+
+def _all(lookups: list[Q]) -> Q:
+    both = lookups[0]
+    for one in lookups[1:]:
+        both &= one
+    return both
+
+
+def _any(lookups: list[Q]) -> Q:
+    either = lookups[0]
+    for one in lookups[1:]:
+        either |= one
+    return either
+
+
+def tiers(q: str) -> list[tuple[int, Q]]:
+    """(tier, what puts a match in it), highest first (catalog.searchwords names them)."""
+    terms = [t for t in parse(q) if t.words]
+    rules = [(EXACT, Q(model_id__in=HubModel.objects.filter(repo_id=q.strip()).values("pk")))]
+    if terms:
+        every = " ".join(t.words for t in terms)
+        if " " in every:
+            rules.append((NAME, Q(words__endswith=f"/ {every} ", downloads__gte=NAME_FLOOR)))
+        if len(terms) > 1:
+            rules.append((ORDER, _any([Q(words__contains=run) for run in in_order(terms)])))
+        rules.append((WHOLE, _all([Q(words__contains=t.whole) for t in terms])))
+        rules.append((STARTS, _all([Q(words__contains=t.start) for t in terms])))
+    return rules
+
+
+def tier(q: str) -> Case:
+    return Case(*[When(rule, then=Value(n)) for n, rule in tiers(q)], default=Value(0))
 
 
 def condition_keys(code: str) -> list[str]:
@@ -111,10 +176,17 @@ class Result:
     count: int
     estimated: bool
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestions: list[Suggestion] = field(default_factory=list)
+    facets_without_words: bool = False  # an empty result's facets count the filters alone
+
+    q: str = ""
 
     def page(self, start: int, stop: int) -> list[SearchEntry]:
         """One page of entries: what the catalog list shows, without the catalog table."""
-        return page_of(self.entries, start, stop)
+        # A ranked match of a few thousand rows is one ORDER BY tier; a larger one is read a
+        # tier at a time through the sort window (page_of).
+        small = not self.estimated and self.count <= EXACT_LIMIT
+        return page_of(self.entries, start, stop, "" if small else self.q)
 
     def models(self, start: int, stop: int) -> list[HubModel]:
         return models_for([e.model_id for e in self.page(start, stop)])
@@ -124,7 +196,9 @@ WINDOW = 20_000
 INDEXED_SORTS = {"-downloads", "-likes", "-last_modified"}  # SearchEntry has (key, model) indexes
 
 
-def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[SearchEntry]:
+def page_of(
+    entries: QuerySet[SearchEntry], start: int, stop: int, q: str = ""
+) -> list[SearchEntry]:
     """One page of ordered, filtered entries.
 
     On PostgreSQL a filtered page is first looked for among the WINDOW entries that come first
@@ -135,6 +209,8 @@ def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[Searc
     if stop <= start:
         return []
     order = entries.query.order_by
+    if order and order[0] == "-tier" and q and connection.vendor == "postgresql" and stop <= WINDOW:
+        return _by_tier(entries, start, stop, q)
     if (
         connection.vendor == "postgresql"
         and entries.query.where
@@ -157,6 +233,28 @@ def page_of(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[Searc
         if len(found) == stop - start:
             return found
     return list(entries[start:stop])
+
+
+def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> list[SearchEntry]:
+    """A ranked page, a tier at a time (highest first), each tier's matches by downloads: so each
+    is a filtered page in an indexed sort order, found among the most downloaded entries first
+    (page_of), and a lower tier is read only when the higher ones do not fill the page. The exact
+    id and the name are asked for through what indexes them (the id's unique index, the words'
+    trigrams); the same page as the one ORDER BY tier gives, without scoring every match."""
+    rules = dict(tiers(q))
+    by_downloads = entries.order_by("-downloads", "model_id")
+    found: list[SearchEntry] = []
+    for n in (EXACT, NAME, ORDER, WHOLE, STARTS, 0):
+        if len(found) >= stop:
+            break
+        if n and n not in rules:
+            continue
+        in_tier = by_downloads.filter(tier=n)  # type: ignore[misc]  # annotated by ordered()
+        if n in (EXACT, NAME):  # few rows, found through their index: no window to scan
+            found += list(in_tier.filter(rules[n])[: stop - len(found)])
+        else:
+            found += page_of(in_tier, 0, stop - len(found))
+    return found[start:stop]
 
 
 def _value(name: str, value: Any) -> str:
@@ -278,7 +376,14 @@ def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
 
 
 def ordered(entries: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
-    sort = SORTS.get(data.get("sort") or "downloads", SORTS["downloads"])
+    name = data.get("sort") or "relevance"
+    q = data.get("q") or ""
+    if name == "relevance":
+        if any(t.words for t in parse(q)):
+            entries = entries.annotate(tier=tier(q))
+        else:  # nothing to rank on but downloads
+            name = "downloads"
+    sort = SORTS.get(name, SORTS["downloads"])
     return entries.order_by(*({"id": "model_id"}.get(o, o) for o in sort))  # keyed by model
 
 
@@ -286,19 +391,97 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
     data = form.cleaned_data if form.is_valid() else {}
     models = apply(SearchEntry.objects.all(), data)
     ordered_entries = ordered(models, data)
+    q = data.get("q") or ""
     if not with_facets:
-        return Result(ordered_entries, models.count(), False)
-    unfiltered = not form.filters() and not (data.get("q") or "").strip()
+        return Result(ordered_entries, models.count(), False, q=q)
+    words = bool((data.get("q") or "").strip())
+    unfiltered = not form.filters() and not words
     if unfiltered:
         cached = cache.get("catalog:facets:all")
         if cached:
             facets, total, estimated = cached
-            return Result(ordered_entries, total, estimated, facets)
+            return Result(ordered_entries, total, estimated, facets, q=q)
     facets, total, estimated = facet_counts(models)
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)
-    return Result(ordered_entries, total, estimated, facets)
+    if total or unfiltered:
+        return Result(ordered_entries, total, estimated, facets, q=q)
+    # Nothing matches: the nearest searches that do, and facets to go on from.
+    without_words = words and bool(form.filters())
+    if without_words:
+        facets = facet_counts(apply(SearchEntry.objects.all(), {**data, "q": ""}))[0]
+    elif words:
+        facets = search(ModelSearchForm({})).facets
+    return Result(ordered_entries, 0, False, facets, suggestions(data), words, q)
+
+
+SUGGESTED = 5
+SUGGESTION_CAP = 1000  # a suggestion's count stops here ("1,000+"): it only has to be non-zero
+
+
+@dataclass
+class Suggestion:
+    params: dict[str, str]  # the search's query string, as the form reads it
+    dropped: str  # what it leaves out: a word, or "format: gguf"
+    count: int
+
+    @property
+    def query(self) -> str:
+        return self.params.get("q", "")
+
+    @property
+    def filters(self) -> dict[str, str]:
+        return {k: v for k, v in self.params.items() if k not in ("q", "sort")}
+
+    @property
+    def capped(self) -> bool:
+        return self.count >= SUGGESTION_CAP
+
+
+def _params(data: dict[str, Any]) -> dict[str, str]:
+    """A search's non-empty fields as query parameters, in the form's order."""
+    out = {}
+    for name in ModelSearchForm.base_fields:
+        value = data.get(name)
+        if value not in ("", None) and (name, value) != ("sort", "relevance"):
+            out[name] = f"{value:g}" if isinstance(value, float) else str(value)
+    return out
+
+
+def suggestions(data: dict[str, Any]) -> list[Suggestion]:
+    """For a search that matches nothing: the same search with one word dropped, or one filter
+    removed, or (words and filters both given) the words alone; those that match, most first."""
+    terms = parse(data.get("q") or "")
+    active = [k for k, v in _params(data).items() if k not in ("q", "sort")]
+    candidates: list[tuple[dict[str, Any], str]] = []
+    if len(terms) > 1:
+        for i, term in enumerate(terms):
+            rest = terms[:i] + terms[i + 1 :]
+            candidates.append(({**data, "q": join(rest)}, f"“{term.text}”"))
+
+        # Words that find nothing even alone go, then words from the end (the last typed are
+        # the refinements) until the rest finds something: the nearest search by more than one.
+        def finds(some: list[Term]) -> bool:
+            return apply(SearchEntry.objects.all(), {**data, "q": join(some)}).exists()
+
+        rest = [t for t in terms if finds([t])]
+        while rest and not finds(rest):
+            rest = rest[:-1]
+        if rest and len(terms) - len(rest) > 1:
+            dropped = " ".join(f"“{t.text}”" for t in terms if t not in rest)
+            candidates.append(({**data, "q": join(rest)}, dropped))
+    for name in active:
+        candidates.append(({**data, name: None}, f"{name}: {_params(data)[name]}"))
+    if terms and len(active) > 1:
+        candidates.append(({k: v for k, v in data.items() if k in ("q", "sort")}, "the filters"))
+    found = []
+    for candidate, dropped in candidates:
+        n = apply(SearchEntry.objects.all(), candidate)[:SUGGESTION_CAP].count()
+        if n:
+            found.append(Suggestion(_params(candidate), dropped, n))
+    found.sort(key=lambda s: -s.count)
+    return found[:SUGGESTED]
 
 
 def catalog_size() -> int:

@@ -20,6 +20,7 @@ COLUMNS = {
     "repo_id": "m.repo_id",
     "author": "m.author",
     "summary": "m.summary",
+    "words": "canopy_words(m.repo_id)",
     "downloads": "m.downloads",
     "likes": "m.likes",
     "last_modified": "m.last_modified",

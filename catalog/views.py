@@ -1,4 +1,5 @@
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -89,6 +90,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "form": form, "page": page, "running": running, "result": result,
         "facets": _facet_links(request, form, result.facets),
         "total": search.catalog_size(),
+        "suggestions": [(f"?{urlencode(s.params)}", s) for s in result.suggestions],
     }  # fmt: skip
     return render(request, _fragment(request, "catalog/model_list.html", "results"), context)
 
@@ -119,7 +121,10 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
     for name, label in FACET_LABELS.items():
         chosen = str(form.cleaned_data.get(name) or "") if form.is_valid() else ""
         items = []
-        for value, n in facets.get(name, []):
+        values = facets.get(name, [])
+        if chosen and chosen not in {str(v) for v, _ in values}:
+            values = [(chosen, 0), *values]  # a chosen filter stays removable when nothing matches
+        for value, n in values:
             on = chosen == str(value)
             query = base.copy()
             if on:

@@ -298,7 +298,7 @@ def test_the_schema_declares_what_validation_enforces(anon, db):
     }
     assert params["page"]["minimum"] == 1 and params["page"]["maximum"] >= 1000
     assert params["page_size"] == {**params["page_size"], "minimum": 1, "maximum": 200}
-    assert set(params["sort"]["enum"]) == {"downloads", "likes", "modified", "name"}
+    assert set(params["sort"]["enum"]) == {"relevance", "downloads", "likes", "modified", "name"}
     assert {"allowed", "conditional", "prohibited", "unknown"} <= set(params["verdict"]["enum"])
     assert "cousin" not in params["relation"]["enum"] and "adapter" in params["relation"]["enum"]
     assert params["q"]["maxLength"] == 200

@@ -15,7 +15,7 @@ from tests.catalog.conftest import LEAF, MERGE, MIDDLE, ROOT  # noqa: E402
 
 def test_the_model_list_is_a_page_of_items_with_a_count_and_a_next_link(client, family):
     body = client.get("/api/v1/models").json()
-    assert set(body) == {"items", "count", "estimated", "next", "facets"}
+    assert set(body) == {"items", "count", "estimated", "next", "facets", "suggestions"}
     assert body["count"] == 150 and len(body["items"]) == 50
     assert body["next"] == "http://testserver/api/v1/models?page=2"
     first = body["items"][0]

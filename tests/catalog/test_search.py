@@ -90,9 +90,12 @@ def test_a_page_found_in_the_sort_window_is_the_page(family, monkeypatch, window
     from catalog.models import SearchEntry
 
     monkeypatch.setattr(search, "WINDOW", window)
+    # Ranked searches ("best match", the default with words) are read a tier at a time.
     for data in ({"relation": "quantized"}, {"q": "llama"}, {"q": "7b", "sort": "likes"},
+                 {"q": "llama 2 7b chat"}, {"q": ROOT}, {"q": "Llama-2-7b-chat-hf"},
                  {"format": "gguf", "sort": "modified"}, {"condition": "no-such-code"}):  # fmt: skip
         entries = search.ordered(search.apply(SearchEntry.objects.all(), data), data)
         for start, stop in ((0, 10), (10, 20), (5, 6)):
             expected = list(entries.values_list("model_id", flat=True)[start:stop])
-            assert [e.model_id for e in search.page_of(entries, start, stop)] == expected, data
+            page = search.page_of(entries, start, stop, data.get("q", ""))
+            assert [e.model_id for e in page] == expected, data
