@@ -125,7 +125,10 @@ def tiers(q: str) -> list[tuple[int, Q]]:
         if " " in every:
             rules.append((NAME, Q(words__endswith=f"/ {every} ", downloads__gte=NAME_FLOOR)))
         if len(terms) > 1:
-            rules.append((ORDER, _any([Q(words__contains=run) for run in in_order(terms)])))
+            # Like the name, only in a used repo: the words typed in a run are as often a
+            # 9-download repo's name (sparse_llama_7b) as the model meant (Llama-2-7b).
+            runs = _any([Q(words__contains=run) for run in in_order(terms)])
+            rules.append((ORDER, runs & Q(downloads__gte=NAME_FLOOR)))
         rules.append((WHOLE, _all([Q(words__contains=t.whole) for t in terms])))
         rules.append((STARTS, _all([Q(words__contains=t.start) for t in terms])))
     return rules

@@ -128,11 +128,7 @@ def test_pagination_links_keep_the_query(client, family):
     assert next_href == "?q=llama&sort=name&page=2"
 
     page2 = client.get(f"/models/{next_href}")
-    expected = (
-        HubModel.objects.filter(llama)
-        .order_by("repo_id")
-        .values_list("repo_id", flat=True)
-    )
+    expected = HubModel.objects.filter(llama).order_by("repo_id").values_list("repo_id", flat=True)
     assert repo_ids(page2) == list(expected[50:100])
     prev_href = re.search(r'<a rel="prev" href="([^"]+)"', page2.content.decode())[1]
     assert prev_href.replace("&amp;", "&") == "?q=llama&sort=name&page=1"
