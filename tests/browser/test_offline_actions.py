@@ -60,6 +60,27 @@ def test_the_api_docs_render_their_operations_offline(live_server, page):
     assert blocked == []  # it asked for nothing outside the site
 
 
+def test_every_action_of_the_api_docs_shows_the_sites_focus_ring(live_server, page):
+    """Found by QA: Swagger UI's `.swagger-ui .link:focus` (1px dotted) outranked the docs'
+    focus ring, so the schema link at the top showed a faint dotted box. The keyboard test's
+    rule: an outline of 2px or more (or a box-shadow) on everything Tab reaches."""
+    _offline(page, live_server)
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    faint = set()
+    for _ in range(15):  # the links and buttons of the head, then the first operations
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => {
+          const e = document.activeElement, s = getComputedStyle(e);
+          const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
+            || s.boxShadow !== 'none';
+          return ring ? null : `${e.tagName.toLowerCase()} ${e.getAttribute('href') || e.textContent.trim().slice(0, 30)}`;
+        }""")
+        if focused:
+            faint.add(focused)
+    assert faint == set()
+
+
 def test_request_approval_from_the_model_page_with_the_picker(live_server, family, page):
     blocked = _offline(page, live_server)
     _developer()
