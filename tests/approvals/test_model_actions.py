@@ -147,6 +147,17 @@ def test_the_expiry_is_shown_apart_from_the_conditions(client, users, pending):
     assert f"{expires:%Y-%m-%d}" in expiry.group(1)
 
 
+def test_conditions_written_on_separate_lines_stay_separate(client, users, pending):
+    """Found by QA: two conditions typed on two lines read as one run-on sentence on the
+    request page ("No customer data Keep the NOTICE"), which changes what was approved."""
+    review.decide(pending, by=users["approver"], status=Status.CONDITIONAL,
+                  conditions_text="No customer data\nKeep the NOTICE")  # fmt: skip
+    client.force_login(users["developer"])
+    html = client.get(f"/approvals/{pending.pk}/").content.decode()
+    conditions = re.search(r'<dd id="conditions">(.*?)</dd>', html, re.S).group(1)
+    assert re.search(r"No customer data\s*<br>\s*Keep the NOTICE", conditions), conditions
+
+
 def test_an_expiry_alone_is_not_a_condition(users, pending):
     with pytest.raises(Exception, match="at least one condition"):
         review.decide(pending, by=users["approver"], status=Status.CONDITIONAL,
