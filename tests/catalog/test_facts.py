@@ -118,11 +118,6 @@ def test_a_guess_in_the_search_list_says_what_it_rests_on(client, family):
     assert "assumed quantization" in title or "Q4_K_M assumed" in title, title
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CSV export has no guess columns: its quant column "
-    "holds the internal 'Q4_K_M?' marker, params and memory read as facts",
-)
 def test_the_csv_export_marks_the_same_guesses(client, family):
     """Found by QA: /models/export.csv gives TheBloke/Llama-2-7B-Chat-GGUF as quant
     "Q4_K_M?" (the stored marker of an assumed quantization), params_estimate 7000000000 and
