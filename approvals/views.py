@@ -205,7 +205,8 @@ def audit_log(request: HttpRequest) -> HttpResponseBase:
     if not review.can_read_audit(request.user):
         raise PermissionDenied
     form = AuditFilterForm(request.GET)
-    form.is_valid()
+    if not form.is_valid():
+        raise errors.BadInput(errors.from_form_errors(form.errors), "This filter cannot be run")
     qs = filter_audit(AuditEvent.objects.all(), form.cleaned_data)
     if request.GET.get("format") == "csv":
         return exports.audit_csv(qs)
