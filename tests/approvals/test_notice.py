@@ -39,12 +39,6 @@ def test_the_notice_names_the_ancestors_it_cannot_read_instead_of_dropping_them(
     assert "allenai/tulu-2-dpo-7b: not in the catalog" in head, head
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the check API's obligations carry no sign that an ancestor was not read (the NOTICE "
-    "and the model page say so); a field needs the kind-3 row of approvals/check.py's one "
-    "statement and both paths (fast path and ninja) to carry ModelLicense.lineage_complete",
-)
 def test_the_check_api_says_when_its_obligations_miss_an_ancestor(family, users, client):
     from approvals.models import ApiToken
 
