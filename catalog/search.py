@@ -2,9 +2,8 @@
 
 Everything runs on the narrow search table (SearchEntry, kept by catalog.searchindex); only the
 page of results shown is read from the catalog table.
-Text: PostgreSQL matches partial ids (author included) through a trigram GIN index
-(UPPER(repo_id) LIKE) and words of the card summary through a full-text GIN index; SQLite
-uses LIKE.
+Text: the id's words (catalog.searchwords) are matched with LIKE, through trigram GIN indexes on
+PostgreSQL, and the card summary's words through a full-text GIN index there; SQLite uses LIKE.
 Facet counts come from the entry's columns in one GROUPING SETS query over the matching
 rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 1% block
 sample of the table and the page says "about"; the unfiltered counts are cached for a minute.
@@ -239,7 +238,7 @@ class Result:
         """One page of entries: what the catalog list shows, without the catalog table."""
         # A ranked page is read a tier at a time (page_of): one ORDER BY tier reads every
         # match, 3,410 rows for "mistral 7b instruct" where its tiers read a few hundred.
-        return page_of(self.entries, start, stop, self.q)
+        return page_of(self.entries, start, stop, self.q, broad=self.estimated)
 
     def models(self, start: int, stop: int) -> list[HubModel]:
         return models_for([e.model_id for e in self.page(start, stop)])
@@ -250,7 +249,7 @@ INDEXED_SORTS = {"-downloads", "-likes", "-last_modified"}  # SearchEntry has (k
 
 
 def page_of(
-    entries: QuerySet[SearchEntry], start: int, stop: int, q: str = ""
+    entries: QuerySet[SearchEntry], start: int, stop: int, q: str = "", *, broad: bool = False
 ) -> list[SearchEntry]:
     """One page of ordered, filtered entries.
 
@@ -263,36 +262,43 @@ def page_of(
         return []
     order = entries.query.order_by
     if order and order[0] == "-tier" and q and connection.vendor == "postgresql" and stop <= WINDOW:
-        return _by_tier(entries, start, stop, q)
-    if (
+        return _by_tier(entries, start, stop, q, broad=broad)
+    found = _in_window(entries, start, stop)
+    return found if found is not None else list(entries[start:stop])
+
+
+def _in_window(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[SearchEntry] | None:
+    """The page as found among the WINDOW first entries of an indexed sort order, or None where
+    they do not hold it (or the order has no index, or the backend no window)."""
+    order = entries.query.order_by
+    if not (
         connection.vendor == "postgresql"
         and entries.query.where
         and order
         and order[0] in INDEXED_SORTS
         and stop <= WINDOW
     ):
-        try:
-            sql, params = entries[start:stop].query.sql_with_params()
-        except EmptyResultSet:  # a filter no row can match (a condition no license has)
-            return []
-        keys = ", ".join(
-            f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
-        )
-        table = '"catalog_searchentry"'
-        window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {WINDOW}) AS {table}"
-        found = list(
-            SearchEntry.objects.raw(sql.replace(f"FROM {table}", f"FROM {window}", 1), params)
-        )
-        if len(found) == stop - start:
-            return found
-    return list(entries[start:stop])
+        return None
+    try:
+        sql, params = entries[start:stop].query.sql_with_params()
+    except EmptyResultSet:  # a filter no row can match (a condition no license has)
+        return []
+    keys = ", ".join(
+        f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
+    )
+    table = '"catalog_searchentry"'
+    window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {WINDOW}) AS {table}"
+    found = list(SearchEntry.objects.raw(sql.replace(f"FROM {table}", f"FROM {window}", 1), params))
+    return found if len(found) == stop - start else None
 
 
 POPULAR = 100  # downloads: search_popular_words_trgm (migration 0014) indexes these rows' words
 NAMED = 1000  # ids of the exact id or name looked up alone first; more is left to the planner
 
 
-def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> list[SearchEntry]:
+def _by_tier(
+    entries: QuerySet[SearchEntry], start: int, stop: int, q: str, *, broad: bool = False
+) -> list[SearchEntry]:
     """A ranked page (PostgreSQL): the same page as the one ORDER BY tier over every match, from
     as few rows as the page needs.
 
@@ -302,8 +308,10 @@ def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> l
     tier (a tier is its rule and none of the higher ones) is looked for among the repos of
     POPULAR downloads or more, through the trigrams of those rows only (5% of them): if they
     fill the page, that is the page, as every other row of the tier has fewer downloads and every
-    lower tier comes after it. Otherwise one ORDER BY tier over the matches of the lower tiers:
-    one read of the matches, where a tier at a time read them once a tier."""
+    lower tier comes after it. A broad match (more than EXACT_LIMIT, estimated) is looked for
+    in the window of page_of first: the 20,000 most downloaded rows hold a page of "llama" or
+    "gguf", whose popular matches are thousands. Otherwise one ORDER BY tier over the matches of
+    the lower tiers: one read of the matches, where a tier at a time read them once a tier."""
     by_downloads = entries.order_by("-downloads", "model_id")
     found: list[SearchEntry] = []
     above: list[Q] = []
@@ -313,7 +321,9 @@ def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> l
             return found[start:stop]
         rest = by_downloads.exclude(_any(above)) if above else by_downloads
         if n not in (EXACT, NAME):
-            page = list(rest.filter(rule, downloads__gte=POPULAR)[:need])
+            page = (_in_window(rest.filter(rule), 0, need) if broad else None) or []
+            if len(page) < need:
+                page = list(rest.filter(rule, downloads__gte=POPULAR)[:need])
             if len(page) == need:
                 return (found + page)[start:stop]
             break
