@@ -78,6 +78,10 @@ class CheckOut(Schema):
     obligations: list[CheckObligation] = Field(
         default=[], description="required texts of the model's and its ancestors' licenses"
     )
+    obligations_complete: bool = Field(
+        default=False, description="false when the model is not assessed or an ancestor's "
+        "license was not read (not in the catalog): the obligations may then be incomplete",
+    )  # fmt: skip
 
 
 @router.get(
@@ -85,7 +89,8 @@ class CheckOut(Schema):
     description="Answers from the approvals and waivers in force. `status` is one of approved, "
     "approved_with_conditions, waived, needs_rereview, pending, rejected, expired, not_requested. "
     "`obligations` lists the texts the model's license and its ancestors' require (attribution, "
-    "derived-model naming, Notice lines, pass-throughs), each with its license and clause. "
+    "derived-model naming, Notice lines, pass-throughs), each with its license and clause; "
+    "`obligations_complete` is false when an ancestor's license could not be read. "
     "Needs a token with the `check` scope (or a logged-in session).\n\n"
     "`curl -H 'Authorization: Bearer cnp_...' "
     "'http://127.0.0.1:8000/api/v1/check?model=meta-llama/Llama-2-7b-chat-hf&use=internal_tool'`",

@@ -36,8 +36,9 @@ _M = HubModel._meta.db_table
 _L = ModelLicense._meta.db_table
 # Column positions of a row; waiver rows (kind 1) reuse ID, STATUS (its reason), REVISION,
 # EXPIRES and REASON (its evidence link), the token's row (kind 2) ID, STATUS (its name), RULE
-# (its user) and CHANGES (its scopes); the model's license row (kind 3) STATUS (its declared key)
-# and CHANGES (its ancestors' keys), from which the answer's obligations are read; the rest NULL.
+# (its user) and CHANGES (its scopes); the model's license row (kind 3) STATUS (its declared key),
+# CHANGES (its ancestors' keys), from which the answer's obligations are read, and ATTRIBUTION
+# (whether every ancestor was read); the rest NULL.
 KIND, ID, STATUS, SCOPE, REVISION, EXPIRES, REASON, ATTRIBUTION, INTERNAL, TEXT, RULE, CHANGES = (
     range(12)
 )
@@ -72,7 +73,7 @@ SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
   JOIN {_M} wm ON wm.id = w.model_id
  WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
 UNION ALL
-SELECT 3, NULL, l.declared, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+SELECT 3, NULL, l.declared, NULL, NULL, NULL, NULL, l.lineage_complete, NULL, NULL, NULL,
        l.inherited_keys, NULL, NULL, NULL
   FROM {_L} l
   JOIN {_M} lm ON lm.id = l.model_id
@@ -162,14 +163,18 @@ def fetch(repo_id: str, revision: str, use: str, today: date) -> Rows:
     return _rows(SQL, _params(repo_id, revision, use, today))
 
 
-def _obligations(licenses: list[tuple]) -> list[dict[str, str]]:
+def _obligations(licenses: list[tuple]) -> dict[str, Any]:
     """The required texts of the model's license and its ancestors', from each license's own
-    clauses (licenses.obligations), so a pipeline learns what to ship with the model."""
+    clauses (licenses.obligations), so a pipeline learns what to ship with the model; and
+    whether they are all of them: not when the model is unassessed or an ancestor was not read."""
     if not licenses:
-        return []
+        return {"obligations": [], "obligations_complete": False}
     keys = licenses[0][CHANGES]
     keys = json.loads(keys) if isinstance(keys, str | bytes) else keys
-    return obligations.as_json([licenses[0][STATUS], *(keys or [])])
+    return {
+        "obligations": obligations.as_json([licenses[0][STATUS], *(keys or [])]),
+        "obligations_complete": bool(licenses[0][ATTRIBUTION]),
+    }
 
 
 @functools.cache
@@ -191,14 +196,14 @@ def token_check(
     if "check" not in ref.scopes:
         return ref, None
     answer = decide(repo_id, revision, use, today, approvals, waivers)
-    return ref, {**answer, "obligations": _obligations(licenses)}
+    return ref, {**answer, **_obligations(licenses)}
 
 
 def check(repo_id: str, *, revision: str = "", use: str) -> dict[str, Any]:
     today = date.today()
     rows, waivers, _, licenses = fetch(repo_id, revision, use, today)
     answer = decide(repo_id, revision, use, today, rows, waivers)
-    return {**answer, "obligations": _obligations(licenses)}
+    return {**answer, **_obligations(licenses)}
 
 
 def decide(

@@ -128,8 +128,10 @@ def _duty_lines(lic: License) -> list[str]:
 def notice(model: HubModel) -> str:
     """A NOTICE / obligations bundle: the licenses of the model and its ancestors, their
     obligations and required texts, use-policy links and the license texts."""
-    chain = [model, *lineage.resolve(
-        a["id"] for a in lineage.ancestors(model, depth=10) if a["known"]).values()]  # fmt: skip
+    ancestors = lineage.ancestors(model, depth=10)
+    chain = [model, *lineage.resolve(a["id"] for a in ancestors if a["known"]).values()]
+    # An ancestor the catalog lacks still binds the model: say so rather than read as complete.
+    unread = list(dict.fromkeys(a["id"] for a in ancestors if not a["known"]))
     out = [f"NOTICE for {model.repo_id}" + (f" @ {model.sha}" if model.sha else ""), ""]
     texts: dict[str, str] = {}
     seen: set[str] = set()
@@ -152,6 +154,9 @@ def notice(model: HubModel) -> str:
             path = TEXTS / name
             if path.is_file():
                 texts[name] = path.read_text(errors="replace")
+    for repo_id in unread:
+        out.append(f"{repo_id}: not in the catalog: its license and obligations are not read, "
+                   "so this NOTICE may be incomplete (check that model's license)")  # fmt: skip
     for name, text in texts.items():
         out += ["", "=" * 78, name, "=" * 78, text]
     return "\n".join(out) + "\n"

@@ -111,6 +111,8 @@ class WaiverForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    action = forms.CharField(required=False)
-    actor = forms.CharField(required=False)
-    model = forms.CharField(required=False)
+    # The API's bounds (approvals/api.py AuditFilter): a longer filter matches nothing, and past
+    # 50,000 bytes SQLite refuses the LIKE pattern (a 500).
+    action = forms.CharField(required=False, max_length=40)
+    actor = forms.CharField(required=False, max_length=150)
+    model = forms.CharField(required=False, max_length=200)

@@ -149,6 +149,9 @@ def decide(
         # An expiry is not a condition: every approval has one.
         raise ValidationError("approved with conditions needs at least one condition "
                               "(an expiry is not one: every approval has an expiry)")  # fmt: skip
+    if expires_at is not None and expires_at < date.today():
+        # The form's rule too (DecisionForm): an approval expired when given is no decision.
+        raise ValidationError("the expiry date is in the past")
     if expires_at is None and status in APPROVED:
         expires_at = date.today() + timedelta(days=settings.APPROVALS_DEFAULT_DAYS)
     req = ApprovalRequest.objects.select_for_update().get(pk=req.pk)

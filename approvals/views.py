@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -205,7 +206,8 @@ def audit_log(request: HttpRequest) -> HttpResponseBase:
     if not review.can_read_audit(request.user):
         raise PermissionDenied
     form = AuditFilterForm(request.GET)
-    form.is_valid()
+    if not form.is_valid():
+        raise errors.BadInput(errors.from_form_errors(form.errors), "This filter cannot be run")
     qs = filter_audit(AuditEvent.objects.all(), form.cleaned_data)
     if request.GET.get("format") == "csv":
         return exports.audit_csv(qs)
@@ -235,7 +237,8 @@ def notice(request: HttpRequest, repo_id: str) -> HttpResponse:
     if model is None:
         return errors.missing_model(request, repo_id)
     response = HttpResponse(exports.notice(model), content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="NOTICE-{model.name}.txt"'
+    # Quoted or RFC 5987-encoded as the name needs (a hostile id holds quotes, any letter).
+    response["Content-Disposition"] = content_disposition_header(True, f"NOTICE-{model.name}.txt")
     return response
 
 

@@ -268,7 +268,9 @@ class Facts:
         if self.params_guess:
             reasons.append("the size in its name")
         if self.quant_guess:
-            reasons.append(f"{self.quant} assumed (the repo's file list is not known)")
+            # A search entry knows that the quantization was assumed, not which one.
+            what = f"{self.quant} assumed" if self.quant else "an assumed quantization"
+            reasons.append(f"{what} (the repo's file list is not known)")
         return "a guess from " + " and ".join(reasons) if reasons else ""
 
     def as_json(self) -> dict[str, Any]:

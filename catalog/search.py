@@ -2,9 +2,8 @@
 
 Everything runs on the narrow search table (SearchEntry, kept by catalog.searchindex); only the
 page of results shown is read from the catalog table.
-Text: PostgreSQL matches partial ids (author included) through a trigram GIN index
-(UPPER(repo_id) LIKE) and words of the card summary through a full-text GIN index; SQLite
-uses LIKE.
+Text: the id's words (catalog.searchwords) are matched with LIKE, through trigram GIN indexes on
+PostgreSQL, and the card summary's words through a full-text GIN index there; SQLite uses LIKE.
 Facet counts come from the entry's columns in one GROUPING SETS query over the matching
 rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 1% block
 sample of the table and the page says "about"; the unfiltered counts are cached for a minute.
@@ -56,31 +55,35 @@ EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
 
 
-def _term_filter(term: Term, *, indexed: bool = True) -> Q:
-    """A term is found in the id's words or in the card summary."""
-    found = Q(words__contains=term.pattern) if term.words else Q(pk__in=[])
-    if connection.vendor == "postgresql":
-        if term.words and not indexed:
-            # Checked on the rows the other terms' trigrams find: the trigrams of "r 1" or
-            # "7 b" are in most ids, and reading them costs more than the whole match.
-            found = Q(
-                RawSQL(
-                    "(catalog_searchentry.words || '') LIKE %s",
-                    [f"%{term.pattern}%"],
-                    output_field=BooleanField(),
-                )
-            )
-        # Only a card's words need the full-text index, which is partial: most models have no
-        # summary, and a sampled or scanned row without one is never turned into a tsvector.
-        query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
-        fts = RawSQL(
+def _in_words(term: Term, *, indexed: bool = True) -> Q:
+    """A term is found in the id's words."""
+    if not term.words:
+        return Q(pk__in=[])
+    if not indexed:
+        # Checked on the rows the other terms' trigrams find: the trigrams of "r 1" or "7 b" are
+        # in most ids, and reading them costs more than the whole match.
+        return _checked(term.pattern)
+    return Q(words__contains=term.pattern)
+
+
+def _in_card(term: Term) -> Q:
+    """A term is found in the card summary: its words by full text on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return Q(summary__icontains=term.text)
+    # Only a card's words need the full-text index, which is partial: most models have no
+    # summary, and a sampled or scanned row without one is never turned into a tsvector.
+    query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
+    return Q(
+        RawSQL(
             "(catalog_searchentry.summary <> '' AND to_tsvector('simple'::regconfig, "
             f"catalog_searchentry.summary::text) @@ {query}('simple'::regconfig, %s))",
             [term.text],
             output_field=BooleanField(),
         )
-        return found | Q(fts)
-    return found | Q(summary__icontains=term.text)
+    )
+
+
+HAS_CARD = Q(RawSQL("catalog_searchentry.summary <> ''", [], output_field=BooleanField()))
 
 
 def _selective(term: Term) -> bool:
@@ -89,12 +92,25 @@ def _selective(term: Term) -> bool:
 
 
 def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
-    """Every term of the query must be found (catalog.searchwords says how)."""
+    """Every term of the query must be found (catalog.searchwords says how): in the id's words or
+    in the card summary.
+
+    PostgreSQL gets it as "every term in the id's words, or a card and every term in its words
+    or the id's": the same rows (a row without a card can only match in its id), but the first
+    half is one trigram index condition in which PostgreSQL intersects the terms' trigrams,
+    where one "(in the id or in the card)" per term let it look up a single term and filter
+    thousands of rows on the others ("llama 2 7b chat gguf": 17,752 rows read for 137 matches).
+    The second half is looked up among the rows with a card only (partial indexes: the words'
+    trigrams of the rows with a card, the cards' full text)."""
     terms = parse(q)
+    if not terms:
+        return qs
     some_selective = any(_selective(t) for t in terms)
-    for term in terms:
-        qs = qs.filter(_term_filter(term, indexed=_selective(term) or not some_selective))
-    return qs
+    in_id = [_in_words(t, indexed=_selective(t) or not some_selective) for t in terms]
+    if connection.vendor != "postgresql":
+        return qs.filter(_all([w | _in_card(t) for w, t in zip(in_id, terms, strict=True)]))
+    in_card = [w | _in_card(t) for w, t in zip(in_id, terms, strict=True)]
+    return qs.filter(_all(in_id) | (HAS_CARD & _all(in_card)))
 
 
 def _all(lookups: list[Q]) -> Q:
@@ -121,17 +137,54 @@ def tiers(q: str) -> list[tuple[int, Q]]:
         exact |= Q(words=terms[0].whole, repo_id__iexact=q.strip())
     rules = [(EXACT, exact)]
     if terms:
-        every = " ".join(t.words for t in terms)
+        every = q_words(q)
         if " " in every:
-            rules.append((NAME, Q(words__endswith=f"/ {every} ", downloads__gte=NAME_FLOOR)))
+            rules.append((NAME, name_rule(every)))
         if len(terms) > 1:
             # Like the name, only in a used repo: the words typed in a run are as often a
             # 9-download repo's name (sparse_llama_7b) as the model meant (Llama-2-7b).
-            runs = _any([Q(words__contains=run) for run in in_order(terms)])
+            runs = _any([_checked(run) for run in in_order(terms)])
             rules.append((ORDER, runs & Q(downloads__gte=NAME_FLOOR)))
-        rules.append((WHOLE, _all([Q(words__contains=t.whole) for t in terms])))
-        rules.append((STARTS, _all([Q(words__contains=t.start) for t in terms])))
+        rules.append((WHOLE, _all([_checked(t.whole) for t in terms])))
+        rules.append((STARTS, _all([_checked(t.start) for t in terms])))
     return rules
+
+
+def _checked(words: str) -> Q:
+    """The id's words hold these, checked on the rows the text filter finds (PostgreSQL): a tier
+    rule is always asked with the filter, and its word boundaries are the trigrams of most ids
+    (" 2 ", " b "): looked up, one run of "llama 2 13b chat" read 1,379 index pages."""
+    if connection.vendor != "postgresql":
+        return Q(words__contains=words)
+    return Q(
+        RawSQL(
+            "(catalog_searchentry.words || '') LIKE %s", [f"%{words}%"], output_field=BooleanField()
+        )
+    )
+
+
+# The id's name (its words after the last "/") on PostgreSQL, as search_name_idx indexes it for
+# the repos of NAME_FLOOR downloads or more (migration 0014): the trigrams of "/ vit base patch 16
+# 224" at the end of the words are those of a thousand copies of the name.
+NAME_SQL = r"substring(catalog_searchentry.words from '^.*/ (.*) $')"
+
+
+def _name_is(every: str, *, null_safe: bool = False) -> Q:
+    """The id's words end with "/ " and these words (null_safe: false, not NULL, where the words
+    have no name, so NOT of it holds; the index serves only the plain comparison)."""
+    if connection.vendor == "postgresql" and "/" not in every.split():
+        sql = f"COALESCE({NAME_SQL} = %s, false)" if null_safe else f"{NAME_SQL} = %s"
+        return Q(RawSQL(sql, [every], output_field=BooleanField()))
+    return Q(words__endswith=f"/ {every} ")
+
+
+def name_rule(every: str, *, null_safe: bool = False) -> Q:
+    return _name_is(every, null_safe=null_safe) & Q(downloads__gte=NAME_FLOOR)
+
+
+def q_words(q: str) -> str:
+    """The words of every term, in the order typed: what the name must be."""
+    return " ".join(t.words for t in parse(q) if t.words)
 
 
 def tier(q: str) -> Case:
@@ -197,10 +250,9 @@ class Result:
 
     def page(self, start: int, stop: int) -> list[SearchEntry]:
         """One page of entries: what the catalog list shows, without the catalog table."""
-        # A ranked match of a few thousand rows is one ORDER BY tier; a larger one is read a
-        # tier at a time through the sort window (page_of).
-        small = not self.estimated and self.count <= EXACT_LIMIT
-        return page_of(self.entries, start, stop, "" if small else self.q)
+        # A ranked page is read a tier at a time (page_of): one ORDER BY tier reads every
+        # match, 3,410 rows for "mistral 7b instruct" where its tiers read a few hundred.
+        return page_of(self.entries, start, stop, self.q, broad=self.estimated)
 
     def models(self, start: int, stop: int) -> list[HubModel]:
         return models_for([e.model_id for e in self.page(start, stop)])
@@ -211,7 +263,7 @@ INDEXED_SORTS = {"-downloads", "-likes", "-last_modified"}  # SearchEntry has (k
 
 
 def page_of(
-    entries: QuerySet[SearchEntry], start: int, stop: int, q: str = ""
+    entries: QuerySet[SearchEntry], start: int, stop: int, q: str = "", *, broad: bool = False
 ) -> list[SearchEntry]:
     """One page of ordered, filtered entries.
 
@@ -224,50 +276,76 @@ def page_of(
         return []
     order = entries.query.order_by
     if order and order[0] == "-tier" and q and connection.vendor == "postgresql" and stop <= WINDOW:
-        return _by_tier(entries, start, stop, q)
-    if (
+        return _by_tier(entries, start, stop, q, broad=broad)
+    found = _in_window(entries, start, stop)
+    return found if found is not None else list(entries[start:stop])
+
+
+def _in_window(entries: QuerySet[SearchEntry], start: int, stop: int) -> list[SearchEntry] | None:
+    """The page as found among the WINDOW first entries of an indexed sort order, or None where
+    they do not hold it (or the order has no index, or the backend no window)."""
+    order = entries.query.order_by
+    if not (
         connection.vendor == "postgresql"
         and entries.query.where
         and order
         and order[0] in INDEXED_SORTS
         and stop <= WINDOW
     ):
-        try:
-            sql, params = entries[start:stop].query.sql_with_params()
-        except EmptyResultSet:  # a filter no row can match (a condition no license has)
-            return []
-        keys = ", ".join(
-            f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
-        )
-        table = '"catalog_searchentry"'
-        window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {WINDOW}) AS {table}"
-        found = list(
-            SearchEntry.objects.raw(sql.replace(f"FROM {table}", f"FROM {window}", 1), params)
-        )
-        if len(found) == stop - start:
-            return found
-    return list(entries[start:stop])
+        return None
+    try:
+        sql, params = entries[start:stop].query.sql_with_params()
+    except EmptyResultSet:  # a filter no row can match (a condition no license has)
+        return []
+    keys = ", ".join(
+        f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
+    )
+    table = '"catalog_searchentry"'
+    window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {WINDOW}) AS {table}"
+    found = list(SearchEntry.objects.raw(sql.replace(f"FROM {table}", f"FROM {window}", 1), params))
+    return found if len(found) == stop - start else None
 
 
-def _by_tier(entries: QuerySet[SearchEntry], start: int, stop: int, q: str) -> list[SearchEntry]:
-    """A ranked page, a tier at a time (highest first), each tier's matches by downloads: so each
-    is a filtered page in an indexed sort order, found among the most downloaded entries first
-    (page_of), and a lower tier is read only when the higher ones do not fill the page. The exact
-    id and the name are asked for through what indexes them (the id's unique index, the words'
-    trigrams); the same page as the one ORDER BY tier gives, without scoring every match."""
-    rules = dict(tiers(q))
+POPULAR = 100  # downloads: search_popular_words_trgm (migration 0014) indexes these rows' words
+NAMED = 1000  # ids of the exact id or name looked up alone first; more is left to the planner
+
+
+def _by_tier(
+    entries: QuerySet[SearchEntry], start: int, stop: int, q: str, *, broad: bool = False
+) -> list[SearchEntry]:
+    """A ranked page (PostgreSQL): the same page as the one ORDER BY tier over every match, from
+    as few rows as the page needs.
+
+    The exact id and the name come first, found through their own indexes alone (the id's unique
+    index, search_name_idx) and then checked against the filters: planned together, PostgreSQL
+    also reads the text filter's trigrams (10,785 rows for "distilbert base uncased"). The next
+    tier (a tier is its rule and none of the higher ones) is looked for among the repos of
+    POPULAR downloads or more, through the trigrams of those rows only (5% of them): if they
+    fill the page, that is the page, as every other row of the tier has fewer downloads and every
+    lower tier comes after it. A broad match (more than EXACT_LIMIT, estimated) is looked for
+    in the window of page_of first: the 20,000 most downloaded rows hold a page of "llama" or
+    "gguf", whose popular matches are thousands. Otherwise one ORDER BY tier over the matches of
+    the lower tiers: one read of the matches, where a tier at a time read them once a tier."""
     by_downloads = entries.order_by("-downloads", "model_id")
     found: list[SearchEntry] = []
-    for n in (EXACT, NAME, ORDER, WHOLE, STARTS, 0):
-        if len(found) >= stop:
+    above: list[Q] = []
+    for n, rule in tiers(q):
+        need = stop - len(found)
+        if need <= 0:
+            return found[start:stop]
+        rest = by_downloads.exclude(_any(above)) if above else by_downloads
+        if n not in (EXACT, NAME):
+            page = (_in_window(rest.filter(rule), 0, need) if broad else None) or []
+            if len(page) < need:
+                page = list(rest.filter(rule, downloads__gte=POPULAR)[:need])
+            if len(page) == need:
+                return (found + page)[start:stop]
             break
-        if n and n not in rules:
-            continue
-        in_tier = by_downloads.filter(tier=n)  # type: ignore[misc]  # annotated by ordered()
-        if n in (EXACT, NAME):  # few rows, found through their index: no window to scan
-            found += list(in_tier.filter(rules[n])[: stop - len(found)])
-        else:
-            found += page_of(in_tier, 0, stop - len(found))
+        ids = list(SearchEntry.objects.filter(rule).values_list("pk", flat=True)[: NAMED + 1])
+        found += list((rest.filter(pk__in=ids) if len(ids) <= NAMED else rest.filter(rule))[:need])
+        above.append(rule if n != NAME else name_rule(q_words(q), null_safe=True))
+    rest = entries.exclude(_any(above)) if above else entries
+    found += list(rest[: stop - len(found)])
     return found[start:stop]
 
 

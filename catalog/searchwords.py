@@ -95,6 +95,7 @@ def join(terms: list[Term]) -> str:
 EXACT = 5  # the id as typed
 NAME = 4  # the name after the author, word for word ("vit-base-patch16-224"), two words or more,
 NAME_FLOOR = 1000  # in a repo with this many downloads: not one of the copies of a popular name
+# (catalog migration 0014 indexes the names of these repos: change both together)
 ORDER = 3  # every term whole words, in the order typed, as one run ("llama 2 7b chat gguf"),
 # also in a repo of NAME_FLOOR downloads
 WHOLE = 2  # every term whole words ("llama" in Meta-Llama-3, not in llamafile)

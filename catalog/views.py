@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
@@ -42,14 +43,31 @@ RUNS_SHOWN = 50
 def _get_model_or_redirect(
     request: HttpRequest, repo_id: str, defer: tuple[str, ...] = ()
 ) -> HubModel | HttpResponse:
-    """The model, a redirect from its old id, or a 404 page that offers a search for it."""
+    """The model, a redirect to the same page under its id (from an old id, or the id in
+    another case), or a 404 page that offers a search for it."""
     model = HubModel.objects.filter(repo_id=repo_id).defer(*defer).first()
     if model:
         return model
     alias = RepoAlias.objects.select_related("model").filter(alias=repo_id).first()
     if alias:
-        return redirect(alias.model, permanent=False)
+        return _same_page(request, alias.model.repo_id)
+    # The Hub's ids are case-insensitive: a card naming "mistralai/mistral-7b-v0.1" means
+    # mistralai/Mistral-7B-v0.1. Only on a miss (no index serves iexact), and only when the
+    # case alone picks one model.
+    same = list(
+        HubModel.objects.filter(repo_id__iexact=repo_id).values_list("repo_id", flat=True)[:2]
+    )
+    if len(same) == 1:
+        return _same_page(request, same[0])
     return errors.missing_model(request, repo_id)
+
+
+def _same_page(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """This page (model, family or lineage), with its query, for another id."""
+    match = request.resolver_match
+    url = reverse(match.view_name if match else "catalog:model_detail", args=[repo_id])
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{url}?{query}" if query else url, permanent=False)
 
 
 def _valid(form: ModelSearchForm) -> dict:

@@ -207,21 +207,21 @@ EXTRA_ROWS = [
     {
         "canonical_key": "opt-175b",
         "commercial_use": "prohibited",
-        "conditions": "research_only;non_commercial;license_copy",
+        "conditions": "research_only;non_commercial;license_copy;notice_file",
         "source": "Xtra-Computing/ModelGo license_raw/OPT-175B.txt",
         "quote": "solely for your non-commercial research purposes",
     },
     {
         "canonical_key": "seer",
         "commercial_use": "prohibited",
-        "conditions": "research_only;non_commercial;license_copy",
+        "conditions": "research_only;non_commercial;license_copy;notice_file",
         "source": "Xtra-Computing/ModelGo license_raw/SEER.txt",
         "quote": "for non-commercial research purposes only",
     },
     {
         "canonical_key": "sdxl-0.9-research",
         "commercial_use": "prohibited",
-        "conditions": "research_only;non_commercial;license_copy",
+        "conditions": "research_only;non_commercial;license_copy;notice_file",
         "source": "Stability-AI/generative-models model_licenses/LICENSE-SDXL0.9",
         "quote": "solely for your non-commercial research purposes",
     },
@@ -234,6 +234,13 @@ EXTRA_ROWS = [
         "quote": "",
     },
 ]
+
+# Conditions a licenses.tsv row lacks that the license text we hold states (its Notice line is in
+# build_obligations.OBLIGATIONS with the clause): appended to the row's own.
+EXTRA_CODES = {
+    "tongyi-qianwen-research": ["notice_file", "license_copy", "modification_notice"],  # §3.a-c
+    "deepfloyd-if-license": ["notice_file", "license_copy"],  # §3 (i), (ii)
+}
 
 # license_name variants (after normalise_name) -> key. Keys and Hub ids map to themselves.
 ALIASES = {
@@ -522,6 +529,7 @@ def build(shared: Path) -> dict:
         codes = [c for c in (r.get("conditions") or "").split(";") if c]
         verified = "unverified" not in codes and "(unverified" not in r.get("commercial_use", "")
         codes = [c for c in codes if c != "unverified"]
+        codes += [c for c in EXTRA_CODES.get(canonical, []) if c not in codes]
         verdict = VERDICTS[r["commercial_use"].split(" ")[0]]
         # An unreviewed research-use license is still research-use: the issue's `prohibited`.
         if verdict == "unknown" and {"research_only", "non_commercial"} & set(codes):

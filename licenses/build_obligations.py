@@ -71,6 +71,21 @@ CC_BY_4 = ob(
     "license, and say whether and how you changed it",
 )  # fmt: skip
 
+# Meta's and Stability AI's research licenses of one template (§3 ATTRIBUTION): the notice goes
+# with every copy, derivatives included, beside a copy of the license.
+RESEARCH_ATTRIBUTION_QUOTE = (
+    "Together with any copies of the Software Products (as well as derivative works thereof or "
+    "works incorporating the Software Products) that you distribute, you must provide (i) a copy "
+    "of this License, and (ii) the following attribution notice"
+)
+
+
+def _research_notice(text: str, source: str) -> list[dict[str, str]]:
+    return [ob("notice_file", text, "§3", RESEARCH_ATTRIBUTION_QUOTE, source,
+               "Ship with every copy distributed (derivative works and works incorporating it "
+               "too), beside a copy of the license")]  # fmt: skip
+
+
 OBLIGATIONS: dict[str, list[dict[str, str]]] = {
     "llama2": [
         ob(
@@ -176,6 +191,38 @@ OBLIGATIONS: dict[str, list[dict[str, str]]] = {
             "Ship in a Notice text file with every copy distributed",
         ),
     ],  # fmt: skip
+    "tongyi-qianwen-research": [
+        ob(
+            "notice_file",
+            "Tongyi Qianwen is licensed under the Tongyi Qianwen RESEARCH LICENSE AGREEMENT, "
+            "Copyright (c) Alibaba Cloud. All Rights Reserved.",
+            "§3.c",
+            "You shall retain in all copies of the Materials that You distribute the following "
+            'attribution notices within a "Notice" text file distributed as a part of such copies',
+            "tongyi-qianwen-research__LICENSE_AGREEMENT.txt",
+            "Ship in a Notice text file with every copy distributed",
+        ),
+    ],  # fmt: skip
+    "deepfloyd-if-license": _research_notice(
+        "DeepFloyd is licensed under the DeepFloyd License, Copyright (c) Stability AI Ltd. All "
+        "Rights Reserved.",
+        "deepfloyd-if__LICENSE-MODEL.txt",
+    ),
+    "opt-175b": _research_notice(
+        "OPT-175B is licensed under the OPT-175B license, Copyright (c) Meta Platforms, Inc. All "
+        "Rights Reserved.",
+        "modelgo__OPT-175B.txt",
+    ),
+    "seer": _research_notice(
+        "SEER is licensed under SEER license, Copyright (c) Meta Platforms, Inc. All Rights "
+        "Reserved.",
+        "modelgo__SEER.txt",
+    ),
+    "sdxl-0.9-research": _research_notice(
+        "SDXL 0.9 is licensed under the SDXL Research License, Copyright (c) Stability AI Ltd. "
+        "All Rights Reserved.",
+        "sdxl0.9-research__LICENSE.txt",
+    ),
     "qwen": [
         ob(
             "attribution",

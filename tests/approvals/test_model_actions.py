@@ -147,6 +147,17 @@ def test_the_expiry_is_shown_apart_from_the_conditions(client, users, pending):
     assert f"{expires:%Y-%m-%d}" in expiry.group(1)
 
 
+def test_conditions_written_on_separate_lines_stay_separate(client, users, pending):
+    """Found by QA: two conditions typed on two lines read as one run-on sentence on the
+    request page ("No customer data Keep the NOTICE"), which changes what was approved."""
+    review.decide(pending, by=users["approver"], status=Status.CONDITIONAL,
+                  conditions_text="No customer data\nKeep the NOTICE")  # fmt: skip
+    client.force_login(users["developer"])
+    html = client.get(f"/approvals/{pending.pk}/").content.decode()
+    conditions = re.search(r'<dd id="conditions">(.*?)</dd>', html, re.S).group(1)
+    assert re.search(r"No customer data\s*<br>\s*Keep the NOTICE", conditions), conditions
+
+
 def test_an_expiry_alone_is_not_a_condition(users, pending):
     with pytest.raises(Exception, match="at least one condition"):
         review.decide(pending, by=users["approver"], status=Status.CONDITIONAL,
@@ -164,3 +175,34 @@ def test_the_bom_links_the_real_hub_and_this_site_not_the_replay(client, users, 
     assert urls["website"] == f"https://huggingface.co/{ROOT}"
     assert urls["documentation"] == f"http://testserver/models/{ROOT}/"
     assert client.get(f"/models/{ROOT}/").status_code == 200
+
+
+def test_the_api_refuses_a_past_expiry_as_the_form_does(client, users, pending):
+    """The decision form refuses an expiry in the past; the API took one and wrote an approval
+    that was expired when it was given (one rule, in review.decide, for both)."""
+    from approvals.models import ApiToken
+
+    _, secret = ApiToken.issue(users["approver"], name="t", scopes=["read", "write"])
+    past = date.today() - timedelta(days=1)
+    response = client.post(f"/api/v1/requests/{pending.pk}/decision",
+                           {"status": "approved", "expires_at": past.isoformat()},
+                           content_type="application/json",
+                           headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+    assert response.status_code == 422, response.content
+    assert "past" in response.json()["detail"]
+    pending.refresh_from_db()
+    assert pending.status == Status.PENDING
+
+
+def test_the_notice_download_name_of_a_hostile_id_is_a_valid_header(client, users):
+    """CONSTRUCTED model: a repo id with a quote and non-ASCII letters (hostile Hub data is
+    stored as it comes). The attachment's file name must be quoted per RFC 6266, not break out
+    of its quotes or arrive MIME-encoded."""
+    HubModel.objects.create(repo_id='someone/na\u00efve"x.gguf', author="someone")
+    client.force_login(users["viewer"])
+    response = client.get("/approvals/notice/someone/na\u00efve%22x.gguf/")
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment; ")
+    assert '"x.gguf' not in disposition and "=?utf-8?" not in disposition, disposition
+    assert "filename*=utf-8''NOTICE-na%C3%AFve%22x.gguf.txt" in disposition, disposition

@@ -106,3 +106,28 @@ def test_the_api_lists_the_files_too(client, rich):
     assert est["quant"] == "Q2_K–Q8_0" and not est["quant_guess"]
     assert [f["quant"] for f in est["files"]] == SAILOR_QUANTS
     assert all(f["memory_guess"] and f["size"] is None for f in est["files"])
+
+
+def test_a_guess_in_the_search_list_says_what_it_rests_on(client, family):
+    """Found by QA: the search list's row has no quantization column (SearchEntry), so the
+    title of an assumed quantization's memory read "a guess from  assumed (...)": no name."""
+    listing = client.get("/models/", {"format": "gguf"}).content.decode()
+    row = re.search(rf'href="/models/{LISTED_ONLY_GGUF}/".*?</tr>', listing, re.S).group(0)
+    title = re.search(r'<span class="guess" title="([^"]*)">~', row).group(1)
+    assert "from  " not in title and not re.search(r"\bfrom assumed\b", title), title
+    assert "assumed quantization" in title or "Q4_K_M assumed" in title, title
+
+
+def test_the_csv_export_marks_the_same_guesses(client, family):
+    """Found by QA: /models/export.csv gives TheBloke/Llama-2-7B-Chat-GGUF as quant
+    "Q4_K_M?" (the stored marker of an assumed quantization), params_estimate 7000000000 and
+    memory_gb 5.1 with nothing saying they are guesses from the name."""
+    import csv
+    import io
+
+    response = client.get("/models/export.csv", {"format": "gguf"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    row = next(r for r in rows if r["repo_id"] == LISTED_ONLY_GGUF)
+    assert not row["quant"].endswith("?"), row["quant"]
+    assert row.get("quant_guess") == "yes" and row.get("memory_guess") == "yes", row
+    assert row.get("params_guess") == "yes", row

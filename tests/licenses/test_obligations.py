@@ -129,3 +129,37 @@ def test_notice_page_and_check_show_the_models_own_license_texts(
     if key == "gemma":
         assert "Built with" not in notice and "Pass-through (§3.1)" in notice
         assert rows[("gemma", "use_restrictions")]["clause"] == "§3.1"
+
+
+# Research licenses whose held text fixes an attribution notice to ship with every copy: the
+# words are read off the file by hand, and the test checks they are in it (issue 11, item 4:
+# "missing for a license that has one"). The knowledge base had none of them.
+HELD_NOTICES = {
+    "tongyi-qianwen-research": ("tongyi-qianwen-research__LICENSE_AGREEMENT.txt", "§3.c",
+                                "Tongyi Qianwen is licensed under the Tongyi Qianwen RESEARCH "
+                                "LICENSE AGREEMENT, Copyright (c) Alibaba Cloud. All Rights "
+                                "Reserved."),
+    "deepfloyd-if-license": ("deepfloyd-if__LICENSE-MODEL.txt", "§3", "DeepFloyd is licensed "
+                             "under the DeepFloyd License, Copyright (c) Stability AI Ltd. All "
+                             "Rights Reserved."),
+    "opt-175b": ("modelgo__OPT-175B.txt", "§3", "OPT-175B is licensed under the OPT-175B "
+                 "license, Copyright (c) Meta Platforms, Inc. All Rights Reserved."),
+    "seer": ("modelgo__SEER.txt", "§3", "SEER is licensed under SEER license, Copyright (c) Meta "
+             "Platforms, Inc. All Rights Reserved."),
+    "sdxl-0.9-research": ("sdxl0.9-research__LICENSE.txt", "§3", "SDXL 0.9 is licensed under "
+                          "the SDXL Research License, Copyright (c) Stability AI Ltd. All Rights "
+                          "Reserved."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", sorted(HELD_NOTICES))
+def test_a_research_license_carries_the_attribution_notice_its_held_text_fixes(key):
+    name, clause, words = HELD_NOTICES[key]
+    held = " ".join((TEXTS / name).read_text(encoding="utf-8").split())
+    assert words in held  # the expectation itself is the license's own words
+    found = obligations.of_license(key)
+    assert found is not None
+    notices = [d for d in found.duties if d.code == "notice_file"]
+    assert [(d.text, d.clause, d.checked_in) for d in notices] == [(words, clause, name)]
+    rows = obligations.as_json([key])
+    assert {"license": key, "code": "notice_file", "text": words, "clause": clause} in rows
