@@ -335,6 +335,10 @@ def fetch_details(
             raise Quarantined(Step.FILES, refused[0])
         if refused and run is not None:
             quarantine.hold(run, Step.FILES, refused)
+        if files:
+            # ingest() derived the columns before the card was read: the summary (which search
+            # looks in) comes from the README just stored.
+            families.refresh([fresh.pk])
     with transaction.atomic():
         HubModel.objects.filter(pk=fresh.pk).update(
             details_key=fresh.change_key, details_at=timezone.now()

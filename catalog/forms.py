@@ -17,13 +17,20 @@ SORTS = {
     "name": ("repo_id",),
 }
 SORT_LABELS = {"relevance": "best match"}
-VERDICTS = [("", "any"), *Verdict.choices]
+# "unassessed" (and gated "unknown"): values the facets count, so their links must work.
+UNASSESSED = "unassessed"
+VERDICTS = [("", "any"), *Verdict.choices, (UNASSESSED, "not assessed yet")]
 RELATIONS = [("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
              ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")]  # fmt: skip
 FORMATS = [("", "any"), ("safetensors", "safetensors"), ("gguf", "GGUF"),
            ("pickle-only", "pickle only"), ("other", "other")]  # fmt: skip
-GATED = [("", "any"), ("no", "not gated"), ("yes", "gated")]
-CONFLICT = [("", "any"), ("yes", "conflict"), ("no", "no conflict")]
+GATED = [("", "any"), ("no", "not gated"), ("yes", "gated"), ("unknown", "unknown")]
+CONFLICT = [
+    ("", "any"),
+    ("yes", "conflict"),
+    ("no", "no conflict"),
+    (UNASSESSED, "not assessed yet"),
+]
 PARAMS = [("", "any"), *[(b, b) for b in BUCKET_ORDER]]
 
 

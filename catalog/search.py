@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 
 from licenses.models import License
 
-from .forms import SORTS, ModelSearchForm
+from .forms import SORTS, UNASSESSED, ModelSearchForm
 from .hardware import BUCKET_ORDER
 from .models import Gated, HubModel, SearchEntry
 from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
@@ -130,13 +130,21 @@ def _any(lookups: list[Q]) -> Q:
 def tiers(q: str) -> list[tuple[int, Q]]:
     """(tier, what puts a match in it), highest first (catalog.searchwords names them)."""
     terms = [t for t in parse(q) if t.words]
-    rules = [(EXACT, Q(model_id__in=HubModel.objects.filter(repo_id=q.strip()).values("pk")))]
+    exact = Q(model_id__in=HubModel.objects.filter(repo_id=q.strip()).values("pk"))
+    if len(terms) == 1 and "/" in terms[0].words:
+        # Hub ids are case-insensitive (huggingface.co/Google/Gemma-7B is google/gemma-7b): the
+        # same id in other case, found through the words' index, the case compared on those.
+        exact |= Q(words=terms[0].whole, repo_id__iexact=q.strip())
+    rules = [(EXACT, exact)]
     if terms:
         every = q_words(q)
         if " " in every:
             rules.append((NAME, name_rule(every)))
         if len(terms) > 1:
-            rules.append((ORDER, _any([_checked(run) for run in in_order(terms)])))
+            # Like the name, only in a used repo: the words typed in a run are as often a
+            # 9-download repo's name (sparse_llama_7b) as the model meant (Llama-2-7b).
+            runs = _any([_checked(run) for run in in_order(terms)])
+            rules.append((ORDER, runs & Q(downloads__gte=NAME_FLOOR)))
         rules.append((WHOLE, _all([_checked(t.whole) for t in terms])))
         rules.append((STARTS, _all([_checked(t.start) for t in terms])))
     return rules
@@ -190,12 +198,16 @@ def condition_keys(code: str) -> list[str]:
 def apply(qs: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
     """Filter search entries by cleaned SearchForm data."""
     qs = text_filter(qs, data.get("q") or "")
-    for name in ("verdict", "effective", "license"):
-        if data.get(name):
-            qs = qs.filter(**{FACETS[name]: data[name]})
+    for name in ("verdict", "effective"):
+        if data.get(name):  # an entry without a license result has "" (searchindex)
+            qs = qs.filter(**{FACETS[name]: "" if data[name] == UNASSESSED else data[name]})
+    if data.get("license"):
+        qs = qs.filter(declared=data["license"])
     if data.get("condition"):
         qs = qs.filter(declared__in=condition_keys(data["condition"]))
-    if data.get("conflict"):
+    if data.get("conflict") == UNASSESSED:
+        qs = qs.filter(conflict__isnull=True)
+    elif data.get("conflict"):
         qs = qs.filter(conflict=data["conflict"] == "yes")
     for name in ("relation", "base", "author", "task", "library", "format", "params"):
         if data.get(name):
@@ -204,6 +216,8 @@ def apply(qs: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEnt
         qs = qs.filter(gated=Gated.NO)
     elif data.get("gated") == "yes":
         qs = qs.filter(gated__in=[Gated.AUTO, Gated.MANUAL])
+    elif data.get("gated") == "unknown":  # whatever _value() counts as unknown
+        qs = qs.exclude(gated__in=[Gated.NO, Gated.AUTO, Gated.MANUAL])
     if data.get("memory"):
         qs = qs.filter(memory_gb__lte=data["memory"])
     return qs

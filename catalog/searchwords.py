@@ -16,6 +16,7 @@ and at the end (the last word typed is a prefix while one types).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 MAX_TERMS = 12  # more is refused with a message, not silently cut
@@ -32,6 +33,13 @@ def words(repo_id: str | None) -> str:
     return " " + " ".join(tokens(repo_id or "")) + " "
 
 
+def fold(text: str) -> str:
+    """A query's letters as an id spells them: full-width forms (a CJK keyboard's Ｌｌａｍａ ７Ｂ)
+    and accents (mistrál) become ASCII. Only the query is folded: ids are ASCII on the Hub, and
+    canopy_words() in SQL must cut them as tokens() does."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 @dataclass(frozen=True)
 class Term:
     text: str  # as typed: what the card summary is searched for
@@ -41,12 +49,15 @@ class Term:
     @property
     def pattern(self) -> str:
         """What the id's words must contain: a leading number from its start, a trailing one to
-        its end; letters may continue a word (either side)."""
+        its end; letters may continue a word (either side), except a one-letter unit after a
+        number ("4b", "560m", "4k"), which ends there: 4b is a size, 4bit a quantization."""
         if not self.words:
             return ""
-        first, last = self.words.split()[0], self.words.split()[-1]
+        every = self.words.split()
+        first, last = every[0], every[-1]
+        unit = len(every) > 1 and every[-2].isdigit() and len(last) == 1 and last != "/"
         lead = " " if first.isdigit() or first == "/" else ""
-        tail = " " if last.isdigit() or last == "/" else ""
+        tail = " " if last.isdigit() or last == "/" or unit else ""
         return f"{lead}{self.words}{tail}"
 
     @property
@@ -60,11 +71,13 @@ class Term:
 
 def parse(q: str) -> list[Term]:
     terms = []
-    for m in TERM.finditer(q.replace("\x00", "")):
+    for m in TERM.finditer(unicodedata.normalize("NFKC", q.replace("\x00", ""))):
         phrase = m.group(1) is not None
         text = " ".join((m.group(1) if phrase else m.group(2)).split())
-        if text:
-            terms.append(Term(text, " ".join(tokens(text)), phrase))
+        # A term of signs alone ("-", "—", "&", an emoji) is no term: with no id words it
+        # could only match a card summary that holds the same sign.
+        if any(c.isalnum() for c in text):
+            terms.append(Term(text, " ".join(tokens(fold(text))), phrase))
     return terms
 
 
@@ -83,7 +96,8 @@ EXACT = 5  # the id as typed
 NAME = 4  # the name after the author, word for word ("vit-base-patch16-224"), two words or more,
 NAME_FLOOR = 1000  # in a repo with this many downloads: not one of the copies of a popular name
 # (catalog migration 0014 indexes the names of these repos: change both together)
-ORDER = 3  # every term whole words, in the order typed, as one run ("llama 2 7b chat gguf")
+ORDER = 3  # every term whole words, in the order typed, as one run ("llama 2 7b chat gguf"),
+# also in a repo of NAME_FLOOR downloads
 WHOLE = 2  # every term whole words ("llama" in Meta-Llama-3, not in llamafile)
 STARTS = 1  # every term begins at a word ("llama" in llamafile)
 # 0: a term inside a word ("llama" in CodeLlama)
