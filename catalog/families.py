@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q, QuerySet
 
 from . import bulk, cards, hardware, lineage, searchindex
 from .models import HubModel, LineageEdge, ModelFile, Relation
@@ -212,7 +212,10 @@ def members(root: HubModel) -> QuerySet[HubModel]:
 def direct(root: HubModel, known: list[str], relation: str, within: QuerySet[HubModel]):
     """The root's direct children of one relation among `within`, most downloaded first."""
     ids = lineage.child_edges(root, known).filter(relation=relation).values("child_id")
-    return within.filter(pk__in=ids).order_by("-downloads", "id")
+    # Sorted by an expression, not the column: PostgreSQL would otherwise walk the whole
+    # downloads index looking for the few thousand children (107 ms instead of 11 on 760k).
+    by_downloads = ExpressionWrapper(F("downloads") + 0, output_field=BigIntegerField())
+    return within.filter(pk__in=ids).order_by(by_downloads.desc(), "id")
 
 
 def further(root: HubModel, known: list[str], within: QuerySet[HubModel]) -> QuerySet[HubModel]:
