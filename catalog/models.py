@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,6 +172,8 @@ class SearchEntry(models.Model):
             models.Index(fields=["param_bucket"], name="search_bucket_idx"),
             models.Index(fields=["memory_gb"], name="search_memory_idx"),
             models.Index(fields=["gated"], name="search_gated_idx"),
+            # An id typed in another case (Hub ids are case-insensitive): the exact-id tier.
+            models.Index(Upper("repo_id"), name="search_repo_upper_idx"),
         ]
 
     def __str__(self) -> str:

@@ -130,12 +130,9 @@ def _any(lookups: list[Q]) -> Q:
 def tiers(q: str) -> list[tuple[int, Q]]:
     """(tier, what puts a match in it), highest first (catalog.searchwords names them)."""
     terms = [t for t in parse(q) if t.words]
-    exact = Q(model_id__in=HubModel.objects.filter(repo_id=q.strip()).values("pk"))
-    if len(terms) == 1 and "/" in terms[0].words:
-        # Hub ids are case-insensitive (huggingface.co/Google/Gemma-7B is google/gemma-7b): the
-        # same id in other case, found through the words' index, the case compared on those.
-        exact |= Q(words=terms[0].whole, repo_id__iexact=q.strip())
-    rules = [(EXACT, exact)]
+    # Hub ids are case-insensitive (huggingface.co/Google/Gemma-7B is google/gemma-7b): the id in
+    # any case, through search_repo_upper_idx (an OR with the exact case read the whole table).
+    rules = [(EXACT, Q(repo_id__iexact=q.strip()))]
     if terms:
         every = q_words(q)
         if " " in every:
