@@ -111,6 +111,34 @@ def test_request_approval_from_the_model_page_with_the_picker(live_server, famil
     assert [u for u in blocked if "huggingface.co" not in u] == []
 
 
+def test_the_picker_clears_its_suggestions_for_a_nul_or_blanks(live_server, family, page):
+    """Found by testing: a NUL pasted in made the suggestion request a 400 (the site refuses
+    NUL in a query) and the old suggestions stayed up; blanks showed 'Models that match “ ”'."""
+    _developer()
+    page.goto(f"{live_server.url}/approvals/login/?next=/approvals/new/")
+    page.get_by_label("Username").fill("dev")
+    page.get_by_label("Password").fill("pw-dev")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("load")
+    model, links = page.get_by_label("Model (repo id)"), page.locator(".suggestion-links a")
+    model.fill("llama-2-7b-chat-gguf")
+    expect(links.first).to_have_text(GGUF)
+    model.fill("llama-2-7b\x00-chat")
+    expect(page.locator("#suggestions")).to_contain_text("a NUL character, which no repo id has")
+    expect(links).to_have_count(0)
+    expect(page.locator("#model-suggestions option")).to_have_count(0)
+    model.fill("llama-2-7b-chat-gguf")
+    expect(links.first).to_have_text(GGUF)
+    model.fill("   ")
+    expect(links).to_have_count(0)
+    expect(page.locator("#suggestions")).not_to_contain_text("match")
+    # Typed text echoed on the page is isolated: an override in it cannot reverse the page's words.
+    model.fill("\u202ellama-2-7b-chat-gguf")
+    echo = page.locator("#suggestions bdi")
+    expect(echo).to_have_text("\u202ellama-2-7b-chat-gguf")
+    assert echo.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
+
+
 def test_the_picker_without_javascript_suggests_after_a_miss(live_server, family, browser):
     _developer()
     context, page = _new_page(browser, java_script_enabled=False)
