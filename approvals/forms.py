@@ -14,6 +14,22 @@ from .models import IntendedUse, Scope, Status, Waiver, WaiverReason
 SUGGESTIONS = 10
 
 
+NUL_NOTE = "The text holds a NUL character, which no repo id has: type or paste the id again."
+
+
+def picker(typed: str, *, as_typed: bool = False) -> dict:
+    """What the model picker shows for what is in the box: the text trimmed (echoed on the
+    page), its suggestions, and a note where there are none to give. `as_typed`: the answer to
+    typing (htmx), where a cleared or blank box clears the suggestions; the form page itself
+    offers the most downloaded models for nothing typed."""
+    if "\x00" in typed:  # pasted from somewhere: no id has one, so nothing it matches is meant
+        return {"typed": "", "suggestions": [], "note": NUL_NOTE}
+    text = typed.strip()[:200]
+    if as_typed and not text:
+        return {"typed": "", "suggestions": []}
+    return {"typed": text, "suggestions": model_suggestions(text)}
+
+
 def model_suggestions(text: str, n: int = SUGGESTIONS) -> list[str]:
     """Repo ids the catalog search finds for what was typed, best first (the most downloaded
     models for nothing typed): the model picker's <datalist> and its no-JavaScript links."""
@@ -28,8 +44,11 @@ class ModelPicker(forms.TextInput):
     from the search as one types where htmx runs (the suggestions fragment of the form page)."""
 
     def __init__(self, attrs=None):
+        # POSTed, not a query: the site refuses a NUL in a query with 400 (config.errors) and
+        # htmx would leave the old suggestions up; a body may carry whatever was pasted.
         super().__init__({"list": "model-suggestions", "autocomplete": "off",
-                          "hx-get": reverse_lazy("approvals:request_new"),
+                          "hx-post": reverse_lazy("approvals:request_suggestions"),
+                          "hx-params": "model",
                           "hx-trigger": "input changed delay:300ms", "hx-sync": "this:replace",
                           "hx-target": "#suggestions", "hx-swap": "outerHTML",
                           **(attrs or {})})  # fmt: skip
@@ -58,13 +77,17 @@ class ReopenForm(forms.Form):
     )
 
 
+DECISIONS = [(s.value, s.label) for s in (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)]
+CHOOSE = "Choose a decision: approved, approved with conditions or rejected."
+
+
 class DecisionForm(forms.Form):
+    # Radios and no initial value: a select always shows (and sends) its first option, so an
+    # untouched form approved the model (found by testing). The approver has to choose.
     status = forms.ChoiceField(
-        label="Decision",
-        choices=[
-            (s.value, s.label) for s in (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)
-        ],
-    )
+        label="Decision", choices=DECISIONS, widget=forms.RadioSelect,
+        error_messages={"required": CHOOSE, "invalid_choice": CHOOSE},
+    )  # fmt: skip
     scope = forms.ChoiceField(choices=Scope.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     conditions_text = forms.CharField(

@@ -8,6 +8,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.request_list, name="request_list"),
     path("new/", views.request_new, name="request_new"),
+    path("new/suggestions/", views.request_suggestions, name="request_suggestions"),
     path("<int:pk>/", views.request_detail, name="request_detail"),
     path("<int:pk>/reopen/", views.request_reopen, name="request_reopen"),
     path("export.csv", views.export_approvals, name="export_approvals"),

@@ -32,7 +32,7 @@ from .forms import (
     ReopenForm,
     RequestForm,
     WaiverForm,
-    model_suggestions,
+    picker,
 )
 from .models import APPROVED, ApprovalRequest, AuditEvent, Policy, Status, Waiver
 from .policy import dry_run
@@ -71,10 +71,6 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if not review.can_request(request.user):
         raise PermissionDenied
     typed = (request.POST if request.method == "POST" else request.GET).get("model", "")
-    suggestions = {"typed": typed, "suggestions": model_suggestions(typed)}
-    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
-        # The picker's suggestions as one types (the input's hx-get)
-        return render(request, "approvals/request_new.html#suggestions", suggestions)
     form = RequestForm(request.POST or None, initial={"model": request.GET.get("model", "")})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -83,7 +79,17 @@ def request_new(request: HttpRequest) -> HttpResponse:
                             scope=d["scope"])  # fmt: skip
         messages.success(request, f"Request #{req.pk} sent ({req.get_status_display()}).")
         return redirect(req)
-    return render(request, "approvals/request_new.html", {"form": form, **suggestions})
+    return render(request, "approvals/request_new.html", {"form": form, **picker(typed)})
+
+
+@login_required
+@require_http_methods(["POST"])
+def request_suggestions(request: HttpRequest) -> HttpResponse:
+    """The picker's suggestions as one types (its hx-post): only the suggestions fragment."""
+    if not review.can_request(request.user):
+        raise PermissionDenied
+    context = picker(request.POST.get("model", ""), as_typed=True)
+    return render(request, "approvals/request_new.html#suggestions", context)
 
 
 @login_required
@@ -92,12 +98,13 @@ def request_new(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request_or_404(request, pk)
     may_decide = review.can_decide(request.user, req)
-    form = DecisionForm(initial={"scope": req.scope, "status": Status.APPROVED})
+    form = DecisionForm(initial={"scope": req.scope})
     refused, status = "", 200
     if request.method == "POST":
         if not may_decide:
             raise PermissionDenied
         form = DecisionForm(request.POST)
+        status = 422  # the form again, with what to correct (htmx swaps a 422: base.html)
         if form.is_valid():
             try:
                 review.decide(req, by=request.user, **form.cleaned_data)
@@ -105,15 +112,17 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, exc)
             except review.AlreadyDecided as exc:
                 # A stale page (another approver decided meanwhile): show the decision in force.
-                # htmx swaps only 2xx answers, so its fragment comes back with 200.
+                # htmx swaps 2xx answers (and a 422 form), so its fragment comes back with 200.
                 refused, status = str(exc), 200 if request.htmx else 409  # type: ignore[attr-defined]
                 req = _get_request_or_404(request, pk)
             else:
-                if not request.htmx:  # type: ignore[attr-defined]
-                    messages.success(request, "Decision recorded.")
-                    return redirect(req)
                 req = _get_request_or_404(request, pk)
-                form = DecisionForm(initial={"scope": req.scope})
+                # The outcome is the message at the top: after the redirect, or (htmx) swapped
+                # in out of band over whatever the top said before ("Request #N sent").
+                messages.success(request, f"Request #{req.pk} decided: {req.get_status_display()}.")
+                if not request.htmx:  # type: ignore[attr-defined]
+                    return redirect(req)
+                form, status = DecisionForm(initial={"scope": req.scope}), 200
     context = {
         "req": req,
         "form": form,

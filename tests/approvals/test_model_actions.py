@@ -89,9 +89,9 @@ def test_the_request_form_suggests_models_from_the_search(client, family, users)
     assert "TheBloke/Llama-2-7B-Chat-GGUF" in options, options
     # Without JavaScript: each suggestion is also a link that fills the form in.
     assert 'href="/approvals/new/?model=TheBloke/Llama-2-7B-Chat-GGUF"' in html
-    # With htmx, typing fetches only the suggestions.
-    fragment = client.get("/approvals/new/", {"model": "Llama-2-7b-chat-hf"},
-                          headers={"HX-Request": "true"}).content.decode()  # fmt: skip
+    # With htmx, typing fetches only the suggestions (posted: see test_picker_text.py).
+    fragment = client.post("/approvals/new/suggestions/", {"model": "Llama-2-7b-chat-hf"},
+                           headers={"HX-Request": "true"}).content.decode()  # fmt: skip
     assert "<html" not in fragment and f'<option value="{ROOT}"' in fragment
 
 

@@ -100,7 +100,7 @@ def test_request_approve_check_then_a_base_license_change_asks_for_re_review(
         _log_in(approver_page, base, approver, req_path)
         expect(approver_page.locator("h1")).to_contain_text(FINETUNE)
         expect(approver_page.locator("#license")).to_be_visible()
-        approver_page.get_by_label("Decision").select_option("approved")
+        approver_page.get_by_role("radio", name="approved", exact=True).check()
         approver_page.get_by_label("Expires").fill(expiry.isoformat())
         approver_page.get_by_role("button", name="Record decision").click()
         decision = approver_page.locator("#decision")
@@ -143,3 +143,45 @@ def test_request_approve_check_then_a_base_license_change_asks_for_re_review(
     email = mail.outbox[0]
     assert approver.email in email.to and developer.email in email.to
     assert FINETUNE in email.subject and req_path in email.body
+
+
+def test_the_decision_is_a_choice_and_its_outcome_replaces_the_message_at_the_top(
+    live_server, hub, page
+):
+    """Found by testing (issue 11, item 8): the form preselected "approved", so sending it
+    untouched approved; after the (htmx) decision "Request #N sent" stayed at the top."""
+    base = live_server.url
+    boss = User.objects.create_superuser("boss", "boss@example.com", "pw-boss")  # may do both
+    _log_in(page, base, boss, "/approvals/new/")
+    page.wait_for_load_state("load")
+    page.get_by_label("Model (repo id)").fill(FINETUNE)
+    page.get_by_label("Intended use").select_option("internal_tool")
+    page.get_by_label("Justification").fill("Support chat bot.")
+    page.get_by_role("button", name="Send request").click()
+    expect(page.locator("#messages")).to_contain_text("sent (pending review)")
+    req = ApprovalRequest.objects.get(model__repo_id=FINETUNE)
+
+    decision = page.locator("#decision")
+    radios = decision.get_by_role("radio")
+    expect(radios).to_have_count(3)
+    for i in range(3):
+        expect(radios.nth(i)).not_to_be_checked()
+    # Untouched, the browser itself asks for a choice (required radios) and sends nothing ...
+    page.get_by_role("button", name="Record decision").click()
+    assert page.evaluate(
+        "document.querySelector('#decision input[name=status]').validity.valueMissing"
+    )
+    req.refresh_from_db()
+    assert req.status == Status.PENDING
+    # ... and past the browser (no validation), the site answers 422 with the form and why.
+    page.evaluate("document.querySelector('#decision form').noValidate = true")
+    page.get_by_role("button", name="Record decision").click()
+    expect(decision.locator(".errorlist")).to_contain_text("Choose a decision")
+    req.refresh_from_db()
+    assert req.status == Status.PENDING
+
+    decision.get_by_role("radio", name="approved", exact=True).check()
+    page.get_by_role("button", name="Record decision").click()
+    expect(decision.locator("#status")).to_have_text("approved")
+    expect(page.locator("#messages")).to_have_text(f"Request #{req.pk} decided: approved.")
+    expect(page.get_by_role("button", name="Record decision")).to_have_count(0)
