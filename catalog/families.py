@@ -245,6 +245,16 @@ def quant_groups(qs: QuerySet[HubModel]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def article(phrase: str) -> str:
+    """ "a" or "an" as the phrase is spoken: an adapter, an AWQ, an 8-bit, a GGUF, a Q4_K_M."""
+    word = phrase.split(" ", 1)[0]
+    if word[:1].isdigit():
+        return "an" if word.startswith(("8", "11", "18")) else "a"
+    if word.isupper() and len(word) > 1 and "_" not in word:  # an acronym, read letter by letter
+        return "an" if word[0] in "AEFHILMNORSX" else "a"
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str:
     """What a model is, in one line: "a Q4_K_M GGUF quantization of X by Y"."""
     names = [p.repo_id if p else e.parent_repo_id for e, p in parents]
@@ -259,7 +269,7 @@ def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str
         f = hardware.facts(model)
         named = f.quant if f.quant != "16-bit" and not (f.quant_guess or f.several) else ""
         what = " ".join(x for x in (named, fmt) if x)
-        line = f"a {what + ' ' if what else ''}quantization of {of}{by}"
+        line = f"{article(what or 'quantization')} {what + ' ' if what else ''}quantization of {of}{by}"
         if f.quant_guess:
             return f"{line} (which quantization is not known: {f.quant} is assumed)"
         if f.several:
@@ -267,7 +277,7 @@ def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str
         return line
     if rel == Relation.ADAPTER:
         lora = "LoRA " if "lora" in {t.lower() for t in model.tags} else ""
-        return f"a {lora}adapter of {of}{by}"
+        return f"{article(lora or 'adapter')} {lora}adapter of {of}{by}"
     if rel == Relation.MERGE:
         return f"a merge of {of}{by}"
     if rel == Relation.FINETUNE:

@@ -28,7 +28,7 @@ def test_a_guessed_quantization_is_a_guess_in_the_headline_too(client, family):
     assert "a Q4_K_M GGUF quantization" not in line
     assert "Q4_K_M is assumed" in line and "quantization of meta-llama/Llama-2-7b-chat-hf" in line
     # The memory line says why, and the file table says the file list is not known.
-    memory = re.search(r'<dd id="memory">(.*?)</dd>', html, re.S).group(1)
+    memory = re.search(r'<dd[^>]* id="memory"[^>]*>(.*?)</dd>', html, re.S).group(1)
     assert memory.startswith('<span class="guess"') and "Q4_K_M assumed" in memory
     assert 'id="files-unknown"' in html
 

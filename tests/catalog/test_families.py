@@ -3,6 +3,7 @@
 
 import pytest
 
+from catalog import families
 from catalog.models import HubModel
 from tests.catalog.conftest import MERGE, MIDDLE, ROOT
 from tests.catalog.test_views import HTMX
@@ -81,3 +82,14 @@ def test_the_lineage_explorer_makes_a_bounded_number_of_queries(
         client.get(f"/lineage/{ROOT}/")
     with django_assert_max_num_queries(20):
         client.get(f"/lineage/{MERGE}/")
+
+
+@pytest.mark.parametrize(
+    "phrase, expected",
+    [("adapter", "an"), ("LoRA ", "a"), ("AWQ", "an"), ("GGUF", "a"), ("Q4_K_M GGUF", "a"),
+     ("8-bit", "an"), ("4-bit", "a"), ("MLX", "an"), ("GPTQ", "a"), ("quantization", "a"),
+     ("EXL2", "an"), ("HQQ", "an")],
+)  # fmt: skip
+def test_the_one_line_description_takes_the_right_article(phrase, expected):
+    # Found on the model page: "This is a adapter of meta-llama/Llama-2-7b-chat-hf".
+    assert families.article(phrase) == expected
