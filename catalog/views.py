@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 from config import errors
 from config.errors import BadInput, from_form_errors
 from config.inputs import page_number
+from licenses.templatetags.verdicts import badge
 
 from . import (
     actions,
@@ -125,9 +126,7 @@ FACET_ITEM = (
     '<li><a href="?{0}" hx-get="?{0}" data-facet="{1}"{2}>{3}{4}</a> <small>{5}</small></li>'
 )
 CHOSEN = mark_safe(' class="on" aria-current="true"')
-# A verdict facet shows the verdict badge of templates/includes/verdict.html (same classes).
-VERDICT_FACETS = ("effective", "verdict")
-VERDICT_ITEM = '<span class="verdict v-{0}">{0}</span>'
+VERDICT_FACETS = ("effective", "verdict")  # shown as the verdict badge
 
 
 def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> list[dict]:
@@ -149,9 +148,7 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                 query.pop(name, None)
             else:
                 query[name] = value
-            shown = (
-                format_html(VERDICT_ITEM, value or "unknown") if name in VERDICT_FACETS else value
-            )
+            shown = badge(value) if name in VERDICT_FACETS else value
             items.append((query.urlencode(), name, CHOSEN if on else "", "✕ " if on else "",
                           shown, f"{n:,}"))  # fmt: skip
         if items:

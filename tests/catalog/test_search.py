@@ -81,21 +81,27 @@ def test_the_api_refuses_an_unknown_facet_value(client, family):
     assert response.status_code == 422 and "relation" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("broad", [False, True])
+@pytest.mark.parametrize("popular", [0, 100, 10**9])
 @pytest.mark.parametrize("window", [20, 10_000])
-def test_a_page_found_in_the_sort_window_is_the_page(family, monkeypatch, window):
+def test_a_page_found_in_the_sort_window_is_the_page(family, monkeypatch, window, popular, broad):
     """PostgreSQL looks for a filtered page among the first `window` entries of its sort order
-    first: whether it finds it there (a wide window) or falls back (a narrow one), the page is
-    the one the plain query gives."""
+    first, and a ranked page a tier at a time among the popular rows (a tier that asks more
+    downloads than that, such as the words in order, is whole there and the next tier follows):
+    whether it finds it there (a wide window, every row popular) or falls back (a narrow one,
+    no row popular), the page is the one the plain query gives."""
     from catalog import search
     from catalog.models import SearchEntry
 
     monkeypatch.setattr(search, "WINDOW", window)
+    monkeypatch.setattr(search, "TIER_WINDOW", window)
+    monkeypatch.setattr(search, "POPULAR", popular)
     # Ranked searches ("best match", the default with words) are read a tier at a time.
     for data in ({"relation": "quantized"}, {"q": "llama"}, {"q": "7b", "sort": "likes"},
-                 {"q": "llama 2 7b chat"}, {"q": ROOT}, {"q": "Llama-2-7b-chat-hf"},
+                 {"q": "llama 2 7b chat"}, {"q": "llama 2"}, {"q": "llama chat"}, {"q": ROOT}, {"q": "Llama-2-7b-chat-hf"},
                  {"format": "gguf", "sort": "modified"}, {"condition": "no-such-code"}):  # fmt: skip
         entries = search.ordered(search.apply(SearchEntry.objects.all(), data), data)
         for start, stop in ((0, 10), (10, 20), (5, 6)):
             expected = list(entries.values_list("model_id", flat=True)[start:stop])
-            page = search.page_of(entries, start, stop, data.get("q", ""))
+            page = search.page_of(entries, start, stop, data.get("q", ""), broad=broad)
             assert [e.model_id for e in page] == expected, data
