@@ -456,12 +456,13 @@ class _Builder:
                 vals + (rowid,),
             )
             con.execute(f"DELETE FROM {self.kind.files} WHERE model_rowid=?", (rowid,))
-        self.pending.append((rowid, _dumps([t for t in ftags if "\0" not in t])))
-        with_nul = [t for t in ftags if "\0" in t]
-        if with_nul:
-            self.nul_tags[rowid] = with_nul
+        tags_json = _dumps(ftags)
+        if "\\u0000" in tags_json:  # rare: one look at the text, not one per tag
+            self.nul_tags[rowid] = [t for t in ftags if "\0" in t]
+            tags_json = _dumps([t for t in ftags if "\0" not in t])
         else:
             self.nul_tags.pop(rowid, None)
+        self.pending.append((rowid, tags_json))
         for name, text in files.items():
             if isinstance(text, str):
                 # A text that is not UTF-8 (lone surrogates) is kept as the bytes served.
