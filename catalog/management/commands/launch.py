@@ -18,7 +18,8 @@ REPLAY_PORT = int(os.environ.get("CANOPY_REPLAY_PORT", "8765"))
 
 
 def replay_command(py: str) -> str:
-    """The bundled models (2025 records replacing 2024 ones) and the datasets they declare."""
+    """The bundled models (2025 records replacing 2024 ones) and the datasets they declare
+    (hubreplay/README.md, "Bundled data")."""
     files = sorted(DEMO.glob("demo-*.jsonl.gz"))
     datasets = sorted(DEMO.glob("datasets-*.jsonl.gz"))
     cmd = f"{py} -m hubreplay {' '.join(map(str, files))}"
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             )
         else:
             endpoint = f"http://127.0.0.1:{REPLAY_PORT}"
-            files = sorted(DEMO.glob("demo-*.jsonl.gz"))
+            files = sorted(DEMO.glob("demo-*.jsonl.gz")) + sorted(DEMO.glob("datasets-*.jsonl.gz"))
             self.stdout.write(self.style.WARNING(
                 "Offline: the Hub is not reachable, so Canopy replays the bundled real snapshot "
                 f"({', '.join(f.name for f in files)}; see hubreplay/data/DEMO.md) at {endpoint}."
