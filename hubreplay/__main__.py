@@ -1,4 +1,5 @@
-"""Command line: python -m hubreplay FILE.jsonl.gz [...] [--then FILE ...]... --port N"""
+"""Command line: python -m hubreplay FILE.jsonl.gz [...] [--then FILE ...]... [--datasets FILE ...]
+--port N"""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ def parse_args(argv=None):
         default=[],
         metavar="FILE",
         help="files layered on the previous state to make the next state (repeatable)",
+    )
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="dataset snapshot files, served in every state (repeatable, later ones win)",
     )
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
@@ -67,6 +76,7 @@ def main(argv=None) -> int:
     srv = ReplayServer(
         [a.files] + a.then,
         port=a.port,
+        datasets=a.datasets,
         host=a.host,
         api_budget=a.api_budget,
         resolvers_budget=a.resolvers_budget,
@@ -91,7 +101,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     # Build missing indexes in a child process: the serving process then stays small.
     ctx = multiprocessing.get_context("spawn")
-    child = ctx.Process(target=build_states_logged, args=(srv.layers, a.index_dir))
+    child = ctx.Process(target=build_states_logged, args=(srv.layers, a.index_dir, srv.datasets))
     child.start()
     child.join()
     if child.exitcode:
@@ -101,8 +111,9 @@ def main(argv=None) -> int:
     if a.verbose:
         print(f"hubreplay: indexes ready in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     srv.make_httpd()
-    n = srv.counts[0]["models"]
-    print(f"hubreplay: serving {n} models (state 0 of {srv.num_states}) on {srv.url}", flush=True)
+    n, d = srv.counts[0]["models"], srv.counts[0]["datasets"]
+    what = f"{n} models" + (f" and {d} datasets" if srv.datasets else "")
+    print(f"hubreplay: serving {what} (state 0 of {srv.num_states}) on {srv.url}", flush=True)
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -18,9 +18,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-FORMAT_VERSION = "hubreplay-index/4"
+FORMAT_VERSION = "hubreplay-index/5"
 
 # Keys of the default GET /api/models item, in the Hub's order.
 LIST_KEYS = (
@@ -36,13 +37,68 @@ LIST_KEYS = (
     "createdAt",
     "modelId",
 )
+# Keys of the default GET /api/datasets item, in the Hub's order (a record lacking one has none).
+DATASET_LIST_KEYS = (
+    "_id",
+    "id",
+    "author",
+    "cardData",
+    "sha",
+    "lastModified",
+    "private",
+    "gated",
+    "disabled",
+    "likes",
+    "trendingScore",
+    "tags",
+    "citation",
+    "description",
+    "downloads",
+    "paperswithcode_id",
+    "createdAt",
+    "key",
+)
 SORT_KEYS = ("downloads", "likes", "createdAt", "lastModified", "trendingScore")
 RELATIONS = ("adapter", "finetune", "merge", "quantized")
 
 FLAG_CARD_OR_CONFIG = 1
 
-SCHEMA = """
-CREATE TABLE models(
+
+@dataclass(frozen=True)
+class RepoKind:
+    """A kind of Hub repo and its tables in an index: models and datasets are indexed, layered,
+    filtered, paged and served by the same code, each in tables of its own."""
+
+    name: str  # "model", "dataset": the meta counts and the /api/<name>s path
+    table: str
+    tags: str
+    files: str
+    aliases: str
+    list_keys: tuple[str, ...]
+    # scalar keys a `filter` value also matches, as the Hub does for models
+    filter_keys: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        return f"/api/{self.table}"
+
+
+MODELS = RepoKind(
+    "model", "models", "tags", "files", "aliases", LIST_KEYS, ("library_name", "pipeline_tag")
+)
+DATASETS = RepoKind(
+    "dataset",
+    "datasets",
+    "dataset_tags",
+    "dataset_files",
+    "dataset_aliases",
+    DATASET_LIST_KEYS,
+    (),
+)
+KINDS = (MODELS, DATASETS)
+
+_TABLES = """
+CREATE TABLE {table}(
   rowid INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   _id TEXT,
@@ -60,19 +116,28 @@ CREATE TABLE models(
   list_json TEXT,
   flags INT NOT NULL DEFAULT 0
 );
-CREATE INDEX models__id ON models(_id);
-CREATE TABLE tags(tag TEXT NOT NULL, model_rowid INT NOT NULL);
-CREATE TABLE files(model_rowid INT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL);
-CREATE INDEX files_by_model ON files(model_rowid, name);
-CREATE TABLE aliases(old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL);
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE INDEX {table}__id ON {table}(_id);
+CREATE TABLE {tags}(tag TEXT NOT NULL, model_rowid INT NOT NULL);
+CREATE TABLE {files}(model_rowid INT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX {files}_by_model ON {files}(model_rowid, name);
+CREATE TABLE {aliases}(old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL);
 """
+# `model_rowid` is the row of the kind's own table (the models' name, kept for every kind).
+SCHEMA = (
+    "".join(
+        _TABLES.format(table=k.table, tags=k.tags, files=k.files, aliases=k.aliases) for k in KINDS
+    )
+    + "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);\n"
+)
 
-FINAL_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS tags_by_tag ON tags(tag, model_rowid)",
-    "CREATE INDEX IF NOT EXISTS models_author ON models(author)",
-    "CREATE INDEX IF NOT EXISTS models_pipeline ON models(pipeline_tag)",
-] + [f"CREATE INDEX IF NOT EXISTS models_sort_{k} ON models({k} DESC)" for k in SORT_KEYS]
+
+def final_indexes(kind: RepoKind) -> list[str]:
+    t = kind.table
+    return [
+        f"CREATE INDEX IF NOT EXISTS {kind.tags}_by_tag ON {kind.tags}(tag, model_rowid)",
+        f"CREATE INDEX IF NOT EXISTS {t}_author ON {t}(author)",
+        f"CREATE INDEX IF NOT EXISTS {t}_pipeline ON {t}(pipeline_tag)",
+    ] + [f"CREATE INDEX IF NOT EXISTS {t}_sort_{k} ON {t}({k} DESC)" for k in SORT_KEYS]
 
 
 def default_index_dir() -> Path:
@@ -104,11 +169,12 @@ def derived_sha(model_id: str, date: str | None) -> str:
     return hashlib.sha1((model_id + (date or "")).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def state_key(layers: Sequence[Sequence[str]], k: int) -> str:
+def state_key(layers: Sequence[Sequence[str]], k: int, datasets: Sequence[str] = ()) -> str:
     h = hashlib.sha256(FORMAT_VERSION.encode())
-    for n, layer in enumerate(layers[: k + 1]):
-        h.update(f"|layer{n}".encode())
-        for f in layer:
+    named = [(f"layer{n}", layer) for n, layer in enumerate(layers[: k + 1])]
+    for name, files in named + ([("datasets", datasets)] if datasets else []):
+        h.update(f"|{name}".encode())
+        for f in files:
             p = os.path.abspath(f)
             st = os.stat(p)
             h.update(f"|{p}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -206,23 +272,30 @@ def _ascii_dumps(obj) -> str:
 class _Builder:
     """Applies snapshot files to an open (writable) index database."""
 
-    def __init__(self, con: sqlite3.Connection, fresh: bool):
+    def __init__(self, con: sqlite3.Connection, fresh: bool, kind: RepoKind = MODELS):
         self.con = con
         self.fresh = fresh
+        self.kind = kind
+        self.t = t = kind.table
         con.execute("CREATE TEMP TABLE pending(rowid INTEGER PRIMARY KEY, tags_json TEXT)")
         self.pending: list[tuple[int, str]] = []
+        # Tags holding a NUL byte, by row: SQLite's json_each cuts a string at NUL (a tag
+        # "license:mit\0x" would be indexed as "license:mit"), so these are inserted as they are.
+        self.nul_tags: dict[int, list[str]] = {}
         self.files_rows: list[tuple[int, str, str | bytes]] = []
         # models rows not yet written: inserted in batches with explicit rowids
         self.new_rows: list[tuple] = []
         self.new_by_id: dict[str, int] = {}
         self.new_by__id: dict[str | int, int] = {}
-        self.next_rowid = (con.execute("SELECT max(rowid) FROM models").fetchone()[0] or 0) + 1
-        self.has_aliases = con.execute("SELECT 1 FROM aliases LIMIT 1").fetchone() is not None
+        self.next_rowid = (con.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0] or 0) + 1
+        self.has_aliases = (
+            con.execute(f"SELECT 1 FROM {kind.aliases} LIMIT 1").fetchone() is not None
+        )
 
     def _flush(self):
         if self.new_rows:
             self.con.executemany(
-                "INSERT INTO models(rowid, id, _id, author, downloads, likes, createdAt,"
+                f"INSERT INTO {self.t}(rowid, id, _id, author, downloads, likes, createdAt,"
                 " lastModified, trendingScore, pipeline_tag, library_name, gated, sha, json,"
                 " list_json, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 self.new_rows,
@@ -237,14 +310,16 @@ class _Builder:
             self.pending.clear()
         if self.files_rows:
             self.con.executemany(
-                "INSERT INTO files(model_rowid, name, text) VALUES (?, ?, ?)", self.files_rows
+                f"INSERT INTO {self.kind.files}(model_rowid, name, text) VALUES (?, ?, ?)",
+                self.files_rows,
             )
             self.files_rows.clear()
 
     def _delete_row(self, rowid: int):
-        self.con.execute("DELETE FROM models WHERE rowid=?", (rowid,))
-        self.con.execute("DELETE FROM files WHERE model_rowid=?", (rowid,))
+        self.con.execute(f"DELETE FROM {self.t} WHERE rowid=?", (rowid,))
+        self.con.execute(f"DELETE FROM {self.kind.files} WHERE model_rowid=?", (rowid,))
         self.pending.append((rowid, "[]"))
+        self.nul_tags.pop(rowid, None)
 
     def apply_file(self, path: str) -> int:
         n = 0
@@ -270,7 +345,7 @@ class _Builder:
     def apply_record(self, rec: dict, line: str | None = None):
         if not isinstance(rec, dict):
             return
-        con = self.con
+        con, t, aliases = self.con, self.t, self.kind.aliases
         files: dict = rec["__files"] if isinstance(rec.get("__files"), dict) else {}
         api = {k: v for k, v in rec.items() if not k.startswith("__")}
         if not isinstance(api.get("id"), str):
@@ -284,8 +359,8 @@ class _Builder:
         existing = None  # (rowid, id, _id)
         by__id = by_id = None
         for r in con.execute(
-            "SELECT 0, rowid, id, _id FROM models WHERE _id=?1 UNION ALL"
-            " SELECT 1, rowid, id, _id FROM models WHERE id=?2",
+            f"SELECT 0, rowid, id, _id FROM {t} WHERE _id=?1 UNION ALL"
+            f" SELECT 1, rowid, id, _id FROM {t} WHERE id=?2",
             (_id, mid),
         ):
             if r[0] == 0:
@@ -304,19 +379,21 @@ class _Builder:
                     existing = row
         if existing is not None and existing[1] != mid:
             # Rename: same _id, new id.  Another row holding the new id is superseded.
-            clash = con.execute("SELECT rowid FROM models WHERE id=?", (mid,)).fetchone()
+            clash = con.execute(f"SELECT rowid FROM {t} WHERE id=?", (mid,)).fetchone()
             if clash is not None and clash[0] != existing[0]:
                 self._delete_row(clash[0])
             old = existing[1]
-            con.execute("UPDATE aliases SET new_id=? WHERE new_id=?", (mid, old))
-            con.execute("INSERT OR REPLACE INTO aliases(old_id, new_id) VALUES (?, ?)", (old, mid))
+            con.execute(f"UPDATE {aliases} SET new_id=? WHERE new_id=?", (mid, old))
+            con.execute(
+                f"INSERT OR REPLACE INTO {aliases}(old_id, new_id) VALUES (?, ?)", (old, mid)
+            )
             self.has_aliases = True
         if self.has_aliases:
-            con.execute("DELETE FROM aliases WHERE old_id=?", (mid,))
+            con.execute(f"DELETE FROM {aliases} WHERE old_id=?", (mid,))
 
         tags = api.get("tags")
         ftags = [db_text(t) for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-        for extra in (api.get("library_name"), api.get("pipeline_tag")):
+        for extra in (api.get(k) for k in self.kind.filter_keys):
             if isinstance(extra, str) and db_text(extra) not in ftags:
                 ftags.append(db_text(extra))
         ftags = list(dict.fromkeys(ftags))
@@ -330,7 +407,7 @@ class _Builder:
         )
         date = _text_col(api.get("lastModified")) or _text_col(api.get("createdAt"))
         sha = _text_col(api.get("sha")) or derived_sha(mid, date)
-        lkeys = [k for k in LIST_KEYS if k in api]
+        lkeys = [k for k in self.kind.list_keys if k in api]
         full = (line is not None and _strip_capture(line, rec)) or None
         members = _members(line) if line is not None and full is None else None
         if full is None and line is not None and members:
@@ -373,13 +450,19 @@ class _Builder:
         else:
             rowid = existing[0]
             con.execute(
-                "UPDATE models SET id=?, _id=?, author=?, downloads=?, likes=?, createdAt=?,"
+                f"UPDATE {t} SET id=?, _id=?, author=?, downloads=?, likes=?, createdAt=?,"
                 " lastModified=?, trendingScore=?, pipeline_tag=?, library_name=?, gated=?, sha=?,"
                 " json=?, list_json=?, flags=? WHERE rowid=?",
                 vals + (rowid,),
             )
-            con.execute("DELETE FROM files WHERE model_rowid=?", (rowid,))
-        self.pending.append((rowid, _dumps(ftags)))
+            con.execute(f"DELETE FROM {self.kind.files} WHERE model_rowid=?", (rowid,))
+        tags_json = _dumps(ftags)
+        if "\\u0000" in tags_json:  # rare: one look at the text, not one per tag
+            self.nul_tags[rowid] = [t for t in ftags if "\0" in t]
+            tags_json = _dumps([t for t in ftags if "\0" not in t])
+        else:
+            self.nul_tags.pop(rowid, None)
+        self.pending.append((rowid, tags_json))
         for name, text in files.items():
             if isinstance(text, str):
                 # A text that is not UTF-8 (lone surrogates) is kept as the bytes served.
@@ -387,22 +470,27 @@ class _Builder:
                 self.files_rows.append((rowid, db_text(name), data))
 
     def finalize(self):
-        con = self.con
+        con, kind = self.con, self.kind
         self._flush()
         if not self.fresh:
-            con.execute("DELETE FROM tags WHERE model_rowid IN (SELECT rowid FROM temp.pending)")
+            con.execute(
+                f"DELETE FROM {kind.tags} WHERE model_rowid IN (SELECT rowid FROM temp.pending)"
+            )
         con.execute(
-            "INSERT INTO tags(tag, model_rowid) SELECT j.value, p.rowid"
+            f"INSERT INTO {kind.tags}(tag, model_rowid) SELECT j.value, p.rowid"
             " FROM temp.pending p, json_each(p.tags_json) j"
         )
+        con.executemany(
+            f"INSERT INTO {kind.tags}(tag, model_rowid) VALUES (?, ?)",
+            [(t, rowid) for rowid, tags in self.nul_tags.items() for t in tags],
+        )
         con.execute("DROP TABLE temp.pending")
-        for stmt in FINAL_INDEXES:
+        for stmt in final_indexes(kind):
             con.execute(stmt)
-        count = con.execute("SELECT count(*) FROM models").fetchone()[0]
-        aliases = con.execute("SELECT count(*) FROM aliases").fetchone()[0]
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('models', ?)", (str(count),))
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (str(aliases),))
-        con.execute("ANALYZE")
+        count = con.execute(f"SELECT count(*) FROM {kind.table}").fetchone()[0]
+        aliases = con.execute(f"SELECT count(*) FROM {kind.aliases}").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (kind.table, str(count)))
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (kind.aliases, str(aliases)))
 
 
 def _open_build(path: str) -> sqlite3.Connection:
@@ -418,14 +506,18 @@ def build_states(
     layers: Sequence[Sequence[str]],
     index_dir: str | os.PathLike | None = None,
     log=None,
+    datasets: Sequence[str] = (),
 ) -> list[str]:
-    """Return the database path of every state, building the missing ones."""
+    """Return the database path of every state, building the missing ones.
+
+    The dataset files are applied once, in state 0, which every later state copies: the
+    layers (`--then`) are model files."""
     idir = Path(index_dir) if index_dir else default_index_dir()
     idir.mkdir(parents=True, exist_ok=True)
     paths: list[str] = []
     prev: str | None = None
     for k, layer in enumerate(layers):
-        target = idir / f"state-{state_key(layers, k)}.sqlite"
+        target = idir / f"state-{state_key(layers, k, datasets)}.sqlite"
         if not target.exists():
             t0 = time.monotonic()
             fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".sqlite", dir=idir)
@@ -439,11 +531,13 @@ def build_states(
                     shutil.copyfile(prev, tmp)
                     con = _open_build(tmp)
                 con.execute("BEGIN")
-                b = _Builder(con, fresh=prev is None)
                 n = 0
-                for f in layer:
-                    n += b.apply_file(f)
-                b.finalize()
+                for kind, files in ((MODELS, layer), (DATASETS, datasets if k == 0 else ())):
+                    b = _Builder(con, fresh=prev is None, kind=kind)
+                    for f in files:
+                        n += b.apply_file(f)
+                    b.finalize()
+                con.execute("ANALYZE")
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (str(k),))
                 con.execute("COMMIT")
                 con.close()
@@ -467,6 +561,6 @@ def _log_stderr(msg: str):
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_states_logged(layers, index_dir=None):
+def build_states_logged(layers, index_dir=None, datasets=()):
     """Picklable entry point for building in a child process (logs to stderr)."""
-    build_states(layers, index_dir, log=_log_stderr)
+    build_states(layers, index_dir, log=_log_stderr, datasets=datasets)

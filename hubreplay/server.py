@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
-from .index import RELATIONS, SORT_KEYS, build_states, db_text
+from .index import DATASETS, KINDS, MODELS, RELATIONS, SORT_KEYS, RepoKind, build_states, db_text
 
 EXPAND_MODEL = (
     "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
@@ -30,6 +30,15 @@ EXPAND_MODEL = (
 )  # fmt: skip
 DETAIL_ONLY = ("baseModels", "childrenModelCount", "usedStorage")
 EXPAND_LIST = tuple(e for e in EXPAND_MODEL if e not in DETAIL_ONLY)
+EXPAND_DATASET = (
+    "author", "cardData", "citation", "createdAt", "description", "disabled", "downloads",
+    "downloadsAllTime", "gated", "lastModified", "likes", "mainSize", "paperswithcode_id",
+    "private", "resourceGroup", "sha", "siblings", "tags", "trendingScore", "usedStorage",
+)  # fmt: skip
+# Per kind: the expand names of a listing and of one repo, and the keys `full=true` leaves out
+# unless asked for by name (models: `cardData=true`, `config=true`; datasets: none).
+EXPAND = {MODELS: (EXPAND_LIST, EXPAND_MODEL), DATASETS: (EXPAND_DATASET, EXPAND_DATASET)}
+FULL_OPTIONAL = {MODELS: ("cardData", "config"), DATASETS: ()}
 SORT_ALIASES = {
     "downloads": "downloads",
     "likes": "likes",
@@ -173,10 +182,12 @@ class ReplayServer:
         accept_token: str | None = None,
         verbose: bool = False,
         log_size: int = 100_000,
+        datasets=(),
     ):
         if states and isinstance(states[0], (str, Path)):
             states = [states]
         self.layers = [[str(f) for f in layer] for layer in states]
+        self.datasets = [str(f) for f in datasets]
         if not self.layers:
             raise ValueError("at least one state (list of files) is needed")
         self.host = host
@@ -210,15 +221,19 @@ class ReplayServer:
     # -- setup ---------------------------------------------------------------------------
     def build(self, log=None) -> list[str]:
         if self.db_paths is None:
-            self.db_paths = build_states(self.layers, self.index_dir, log=log)
+            self.db_paths = build_states(
+                self.layers, self.index_dir, log=log, datasets=self.datasets
+            )
             self.counts = []
             for p in self.db_paths:
                 con = self.connect(p)
                 meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
                 con.close()
-                self.counts.append(
-                    {"models": int(meta.get("models", 0)), "aliases": int(meta.get("aliases", 0))}
-                )
+                self.counts.append({
+                    "models": int(meta.get("models", 0)),
+                    "aliases": int(meta.get("aliases", 0)),
+                    "datasets": int(meta.get("datasets", 0)),
+                })  # fmt: skip
         return self.db_paths
 
     @staticmethod
@@ -472,10 +487,10 @@ class _Handler(BaseHTTPRequestHandler):
                 status = self._resolve(path)
             elif method == "POST":
                 raise HttpError(405, "Method not allowed")
-            elif path == "/api/models":
-                status = self._list_models()
-            elif path.startswith("/api/models/"):
-                status = self._model_info(path[len("/api/models/") :])
+            elif kind := _LIST_PATHS.get(path):
+                status = self._list(kind)
+            elif kind := _info_kind(path):
+                status = self._repo_info(kind, path[len(kind.path) + 1 :])
             elif path == "/api/agent-harnesses":
                 status = self._send_json(200, {"standardEnvVars": [], "harnesses": {}})
             else:
@@ -612,15 +627,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send_json(200, rp.state_info())
 
     # -- lookups ---------------------------------------------------------------------------
-    def _lookup(self, repo_id: str):
+    def _lookup(self, repo_id: str, kind: RepoKind = MODELS):
         """Return ('row', row) or ('alias', new_id) or (None, None)."""
         con = self.db()
         row = con.execute(
-            "SELECT rowid, id, _id, sha, gated, json FROM models WHERE id=?", (repo_id,)
+            f"SELECT rowid, id, _id, sha, gated, json FROM {kind.table} WHERE id=?", (repo_id,)
         ).fetchone()
         if row is not None:
             return "row", row
-        a = con.execute("SELECT new_id FROM aliases WHERE old_id=?", (repo_id,)).fetchone()
+        a = con.execute(f"SELECT new_id FROM {kind.aliases} WHERE old_id=?", (repo_id,)).fetchone()
         if a is not None:
             return "alias", a[0]
         return None, None
@@ -641,22 +656,23 @@ class _Handler(BaseHTTPRequestHandler):
                     out.append(part)
         return out
 
-    def _tag_count(self, tag: str) -> int:
+    def _tag_count(self, tag: str, kind: RepoKind) -> int:
         cache = self.server.replay._tag_counts
-        key = (self._state, tag)
+        key = (self._state, kind.name, tag)
         n = cache.get(key)
         if n is None:
-            n = self.db().execute("SELECT count(*) FROM tags WHERE tag = ?", (tag,)).fetchone()[0]
+            sql = f"SELECT count(*) FROM {kind.tags} WHERE tag = ?"
+            n = self.db().execute(sql, (tag,)).fetchone()[0]
             if len(cache) > 50_000:
                 cache.clear()
             cache[key] = n
         return n
 
-    # -- GET /api/models -------------------------------------------------------------------
-    def _list_models(self) -> int:
+    # -- GET /api/models, /api/datasets ---------------------------------------------------
+    def _list(self, kind: RepoKind) -> int:
         rp = self.server.replay
         con = self.db()
-        expand = self._expand_names(EXPAND_LIST)
+        expand = self._expand_names(EXPAND[kind][0])
         sort_p = self._param("sort")
         if sort_p:
             key = SORT_ALIASES.get(sort_p)
@@ -674,8 +690,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         where: list[str] = []
         args: list = []
-        search = self._param("search")
-        if search:
+        # list_datasets sends `search` twice when given `dataset_name` too: each must match.
+        for search in dict.fromkeys(s for s in self._params_all("search") if s):
             where.append("instr(lower(id), ?) > 0")
             args.append(search.lower())
         author = self._param("author")
@@ -698,14 +714,15 @@ class _Handler(BaseHTTPRequestHandler):
         if tags:
             # Drive the query from the rarest tag when it is rare enough; otherwise walk the
             # sort index and probe the (tag, model_rowid) index for each candidate row.
-            counts = {t: self._tag_count(t) for t in tags}
+            counts = {t: self._tag_count(t, kind) for t in tags}
             rarest = min(tags, key=counts.__getitem__)
             for tag in tags:
                 if tag == rarest and counts[tag] <= TAG_DRIVE_MAX:
-                    where.append("rowid IN (SELECT model_rowid FROM tags WHERE tag = ?)")
+                    where.append(f"rowid IN (SELECT model_rowid FROM {kind.tags} WHERE tag = ?)")
                 else:
                     where.append(
-                        "EXISTS (SELECT 1 FROM tags WHERE tag = ? AND model_rowid = models.rowid)"
+                        f"EXISTS (SELECT 1 FROM {kind.tags} WHERE tag = ?"
+                        f" AND model_rowid = {kind.table}.rowid)"
                     )
                 args.append(tag)
 
@@ -727,7 +744,7 @@ class _Handler(BaseHTTPRequestHandler):
             col = "json, flags"
         else:
             col = "COALESCE(list_json, json)"
-        base_sql = f"SELECT rowid, {key}, {col} FROM models"
+        base_sql = f"SELECT rowid, {key}, {col} FROM {kind.table}"
         n = page + 1
         rows: list = []
 
@@ -772,17 +789,17 @@ class _Handler(BaseHTTPRequestHandler):
                 if rec is None:
                     items.append(r[2])
                     continue
+                asked = {"cardData": want_card, "config": want_config}
                 if not full:
-                    base = {k: rec[k] for k in _LIST_KEYS if k in rec}
-                    for flag, k in ((want_card, "cardData"), (want_config, "config")):
+                    base = {k: rec[k] for k in kind.list_keys if k in rec}
+                    for k, flag in asked.items():
                         if flag and k in rec:
                             base[k] = rec[k]
                     rec = base
                 else:
-                    if not want_card:
-                        rec.pop("cardData", None)
-                    if not want_config:
-                        rec.pop("config", None)
+                    for k in FULL_OPTIONAL[kind]:
+                        if not asked[k]:
+                            rec.pop(k, None)
                 items.append(_json(rec))
         else:
             items = [r[2] for r in rows]
@@ -794,11 +811,11 @@ class _Handler(BaseHTTPRequestHandler):
             kept = [p for p in self._query.split("&") if p and not p.startswith("cursor=")]
             kept.append("cursor=" + quote(cur, safe=""))
             host = self.headers.get("Host") or f"{rp.host}:{rp.port}"
-            headers["Link"] = f'<http://{host}/api/models?{"&".join(kept)}>; rel="next"'
+            headers["Link"] = f'<http://{host}{kind.path}?{"&".join(kept)}>; rel="next"'
         return self._send(200, body, "application/json; charset=utf-8", headers)
 
-    # -- GET /api/models/{id}[/revision/{rev}] --------------------------------------------
-    def _model_info(self, rest: str) -> int:
+    # -- GET /api/models/{id}[/revision/{rev}], /api/datasets/... --------------------------
+    def _repo_info(self, kind: RepoKind, rest: str) -> int:
         parts = rest.split("/")
         rev = None
         if len(parts) >= 4 and parts[2] == "revision":
@@ -811,16 +828,16 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(404, "Sorry, we can't find the page you are looking for.")
         repo_id = "/".join(unquote(p) for p in repo_parts)
         del tail
-        expand = self._expand_names(EXPAND_MODEL)
-        kind, row = self._lookup(repo_id)
-        if kind == "alias":
-            loc = "/api/models/" + row
+        expand = self._expand_names(EXPAND[kind][1])
+        found, row = self._lookup(repo_id, kind)
+        if found == "alias":
+            loc = f"{kind.path}/{row}"
             if rev is not None:
                 loc += "/revision/" + quote(rev, safe="")
             if self._query:
                 loc += "?" + self._query
             return self._redirect(loc)
-        if kind is None:
+        if found is None:
             raise HttpError(404, "Repository not found", "RepoNotFound")
         rowid, mid, _id, sha, gated, js = row
         if rev is not None and rev not in ("main", sha):
@@ -833,11 +850,11 @@ class _Handler(BaseHTTPRequestHandler):
         item = {"_id": rec["_id"]} if "_id" in rec else {}
         item["id"] = rec["id"]
         for e in expand:
-            if e == "baseModels":
+            if e == "baseModels" and kind is MODELS:
                 bm = self._base_models(rec)
                 if bm is not None:
                     item[e] = bm
-            elif e == "childrenModelCount":
+            elif e == "childrenModelCount" and kind is MODELS:
                 item[e] = self._children_count(mid)
             elif e in rec:
                 item[e] = rec[e]
@@ -972,7 +989,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(status, data, "text/plain; charset=utf-8", headers)
 
 
-_LIST_KEYS = (
-    "_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
-    "library_name", "createdAt", "modelId",
-)  # fmt: skip
+_LIST_PATHS = {k.path: k for k in KINDS}
+
+
+def _info_kind(path: str) -> RepoKind | None:
+    return next((k for k in KINDS if path.startswith(k.path + "/")), None)

@@ -40,6 +40,16 @@ def test_the_login_url_follows_the_port_launch_was_given(capsys):
     assert "http://127.0.0.1:9321/approvals/login/" in capsys.readouterr().out
 
 
+def test_the_replay_serves_the_bundled_models_and_the_datasets_they_declare():
+    from catalog.management.commands.launch import replay_command
+
+    data = ROOT / "hubreplay" / "data"
+    cmd = replay_command("python").split()
+    assert cmd[:3] == ["python", "-m", "hubreplay"]
+    assert cmd[3:5] == [str(data / "demo-2024.jsonl.gz"), str(data / "demo-2025.jsonl.gz")]
+    assert cmd[5:7] == ["--datasets", str(data / "datasets-2024.jsonl.gz")]
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below `pid` (honcho starts each in a session of its own)."""
     parents: dict[int, int] = {}

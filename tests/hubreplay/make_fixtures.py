@@ -23,6 +23,14 @@ RICH_2025 = [
     "AeNyoung/lora-llama-2-7b-nsmc",
 ]
 RICH_2024 = ["neuralmagic/phi-2-pruned50", "prsdm/phi-2-medquad"]
+# Real dataset records (hub-datasets-2024-07): legacy ids without author, three authors with
+# several datasets each, and the licenses a test filters on.
+DATASET_IDS = [
+    "glue", "squad", "imdb", "wikitext",
+    "tatsu-lab/alpaca", "Open-Orca/OpenOrca", "HuggingFaceH4/ultrachat_200k",
+    "0-hero/Matter-0.1", "0-hero/Matter-0.1-Slim-A", "0-hero/Matter-0.1-Slim-B",
+    "allenai", "jondurbin", "lmqg",
+]  # fmt: skip
 LIST_IDS = {
     "TheBloke/Llama-2-7B-Chat-GGUF",
     "TheBloke/Llama-2-7B-GGUF",
@@ -42,6 +50,19 @@ def write(name, recs):
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(name, len(recs))
+
+
+def datasets_slice():
+    """The named datasets, and the first 3 of each named author (sorted by id, as the file)."""
+    named = {i for i in DATASET_IDS if "/" in i or i in ("glue", "squad", "imdb", "wikitext")}
+    per_author: dict = {}
+    out = []
+    for r in read(SNAP / "hub-datasets-2024-07.jsonl.gz"):
+        a = r.get("author")
+        if r["id"] in named or (a in DATASET_IDS and per_author.get(a, 0) < 3):
+            per_author[a] = per_author.get(a, 0) + (r["id"] not in named)
+            out.append(r)
+    return out
 
 
 def main():
@@ -71,6 +92,7 @@ def main():
         if take:
             picked.append(r)
     write("list_2024.jsonl.gz", picked)
+    write("datasets_2024.jsonl.gz", datasets_slice())
 
 
 if __name__ == "__main__":

@@ -342,7 +342,13 @@ def test_python_api_basics(index_dir):
     s.start()
     try:
         assert s.url.startswith("http://127.0.0.1:")
-        assert s.state_info() == {"state": 0, "states": 1, "models": 10, "aliases": 0}
+        assert s.state_info() == {
+            "state": 0,
+            "states": 1,
+            "models": 10,
+            "aliases": 0,
+            "datasets": 0,
+        }
         HfApi(endpoint=s.url, token=False).model_info(LLAMA)
         assert s.request_log[-1] == ("GET", f"/api/models/{LLAMA}", 200)
         with pytest.raises(ValueError):

@@ -17,6 +17,17 @@ DEMO = Path(settings.BASE_DIR) / "hubreplay" / "data"
 REPLAY_PORT = int(os.environ.get("CANOPY_REPLAY_PORT", "8765"))
 
 
+def replay_command(py: str) -> str:
+    """The bundled models (2025 records replacing 2024 ones) and the datasets they declare
+    (hubreplay/README.md, "Bundled data")."""
+    files = sorted(DEMO.glob("demo-*.jsonl.gz"))
+    datasets = sorted(DEMO.glob("datasets-*.jsonl.gz"))
+    cmd = f"{py} -m hubreplay {' '.join(map(str, files))}"
+    if datasets:
+        cmd += f" --datasets {' '.join(map(str, datasets))}"
+    return f"{cmd} --port {REPLAY_PORT}"
+
+
 def hub_reachable(host: str = "huggingface.co") -> bool:
     try:
         socket.create_connection((host, 443), timeout=3).close()
@@ -50,12 +61,12 @@ class Command(BaseCommand):
             )
         else:
             endpoint = f"http://127.0.0.1:{REPLAY_PORT}"
-            files = sorted(DEMO.glob("demo-*.jsonl.gz"))
+            files = sorted(DEMO.glob("demo-*.jsonl.gz")) + sorted(DEMO.glob("datasets-*.jsonl.gz"))
             self.stdout.write(self.style.WARNING(
                 "Offline: the Hub is not reachable, so Canopy replays the bundled real snapshot "
                 f"({', '.join(f.name for f in files)}; see hubreplay/data/DEMO.md) at {endpoint}."
             ))  # fmt: skip
-            procs["hub"] = f"{py} -m hubreplay {' '.join(map(str, files))} --port {REPLAY_PORT}"
+            procs["hub"] = replay_command(py)
             # The budget follows the replay's announced quota; every model's details in one run.
             env.setdefault("CANOPY_DETAILS_PER_RUN", "100000")
         env["HF_ENDPOINT"] = endpoint
