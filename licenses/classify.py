@@ -115,12 +115,6 @@ def classify(key: str | None) -> tuple[str, list[dict[str, str]]]:
     return entry.verdict, [{"code": c, "value": v} for c, v in entry.conditions]
 
 
-def most_restrictive(verdicts) -> str:
-    """The most restrictive known verdict (prohibited < conditional < allowed), else unknown."""
-    ranked = [v for v in verdicts if v in RANK]
-    return min(ranked, key=RANK.__getitem__) if ranked else UNKNOWN
-
-
 def more_permissive(a: str, b: str) -> bool:
     """True when verdict a permits more than verdict b (both known)."""
     return a in RANK and b in RANK and RANK[a] > RANK[b]
