@@ -18,11 +18,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
 from catalog import lineage
 from catalog.models import HubModel
 from config import errors
+from config.fragments import fragment, swaps_fragment, vary_on_htmx
 from licenses.panel import panel_context
 
 from . import audit, exports, review
@@ -38,10 +38,6 @@ from .models import APPROVED, ApprovalRequest, AuditEvent, Policy, Status, Waive
 from .policy import dry_run
 
 
-def _fragment(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if request.htmx else template  # type: ignore[attr-defined]
-
-
 def _get_request_or_404(request: HttpRequest, pk: int) -> ApprovalRequest:
     qs = ApprovalRequest.objects.visible_to(request.user).select_related(
         "model", "requested_by", "decided_by", "decided_by_rule"
@@ -50,7 +46,7 @@ def _get_request_or_404(request: HttpRequest, pk: int) -> ApprovalRequest:
 
 
 @login_required
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def request_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     qs = ApprovalRequest.objects.visible_to(request.user).select_related("model", "requested_by")
@@ -62,7 +58,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "statuses": Status.choices,
         "can_request": review.can_request(request.user),
     }
-    return render(request, _fragment(request, "approvals/request_list.html", "results"), context)
+    return render(request, fragment(request, "approvals/request_list.html", "results"), context)
 
 
 @login_required
@@ -93,7 +89,7 @@ def request_suggestions(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request_or_404(request, pk)
@@ -113,14 +109,14 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except review.AlreadyDecided as exc:
                 # A stale page (another approver decided meanwhile): show the decision in force.
                 # htmx swaps 2xx answers (and a 422 form), so its fragment comes back with 200.
-                refused, status = str(exc), 200 if request.htmx else 409  # type: ignore[attr-defined]
+                refused, status = str(exc), 200 if swaps_fragment(request) else 409
                 req = _get_request_or_404(request, pk)
             else:
                 req = _get_request_or_404(request, pk)
                 # The outcome is the message at the top: after the redirect, or (htmx) swapped
                 # in out of band over whatever the top said before ("Request #N sent").
                 messages.success(request, f"Request #{req.pk} decided: {req.get_status_display()}.")
-                if not request.htmx:  # type: ignore[attr-defined]
+                if not swaps_fragment(request):
                     return redirect(req)
                 form, status = DecisionForm(initial={"scope": req.scope}), 200
     context = {
@@ -130,11 +126,12 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_open": req.status in review.OPEN,
         "reopen_form": ReopenForm(),
         "refused": refused,
+        "swapped": swaps_fragment(request),  # the messages then come out of band, with it
         "ancestors": lineage.ancestors(req.model, depth=10),
         "covers": req.covers.select_related("model").order_by("model__repo_id"),
         **panel_context(req.model),
     }
-    template = _fragment(request, "approvals/request_detail.html", "decision")
+    template = fragment(request, "approvals/request_detail.html", "decision")
     return render(request, template, context, status=status)
 
 
@@ -210,7 +207,7 @@ def filter_audit(qs, data: dict):
 
 
 @login_required
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def audit_log(request: HttpRequest) -> HttpResponseBase:
     if not review.can_read_audit(request.user):
         raise PermissionDenied
@@ -227,7 +224,7 @@ def audit_log(request: HttpRequest) -> HttpResponseBase:
         # The walk reads every entry, so it runs when asked, not on each page view.
         "chain": audit.verify() if request.GET.get("verify") else None,
     }
-    return render(request, _fragment(request, "approvals/audit_log.html", "results"), context)
+    return render(request, fragment(request, "approvals/audit_log.html", "results"), context)
 
 
 @login_required

@@ -112,11 +112,6 @@ class Budget:
         server_used = max(0, p.limit + p.reserve - announced.remaining)
         self.store.sync(bucket, time.time() + announced.reset, server_used)
 
-    def used(self, bucket: str) -> int:
-        """Requests counted in the bucket's current window."""
-        end, used = self.store.window(bucket)
-        return used if end > time.time() else 0
-
 
 class _DatabaseStore:
     def _rows(self, bucket: str) -> Any:
@@ -126,10 +121,6 @@ class _DatabaseStore:
     def announced(self, bucket: str) -> tuple[int, int]:
         row, _ = HubBudget.objects.get_or_create(bucket=bucket)
         return row.quota, row.window
-
-    def window(self, bucket: str) -> tuple[float, int]:
-        row, _ = HubBudget.objects.get_or_create(bucket=bucket)
-        return row.window_end, row.used
 
     def take(self, bucket: str, now: float, limit: int, window: int) -> float | None:
         """None when a request was granted, else the seconds to wait before trying again.
@@ -200,10 +191,6 @@ class _RedisStore:
     def announced(self, bucket: str) -> tuple[int, int]:
         quota, window = self._get(bucket, "quota", "window")
         return int(quota or 0), int(window or 0)
-
-    def window(self, bucket: str) -> tuple[float, int]:
-        end, used = self._get(bucket, "end", "used")
-        return float(end or 0), int(used or 0)
 
     def take(self, bucket: str, now: float, limit: int, window: int) -> float | None:
         wait = self._take(keys=[self.key(bucket)], args=[repr(now), limit, window])

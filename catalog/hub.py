@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx2
 import orjson
@@ -175,14 +174,12 @@ def _bucket(url: httpx2.URL) -> str | None:
 # of huggingface_hub in the same process (a shell, a test) are not rationed.
 _budget: ContextVar[Budget | None] = ContextVar("canopy_hub_budget", default=None)
 _installed = False
-request_counts = {"api": 0, "resolvers": 0}
 
 
 def _take_slot(request: httpx2.Request) -> None:
     budget, bucket = _budget.get(), _bucket(request.url)
     if budget is not None and bucket:
         budget.acquire(bucket)
-        request_counts[bucket] += 1
 
 
 def _read_limits(response: httpx2.Response) -> None:
@@ -390,9 +387,6 @@ class Hub:
                 raise HubUnavailable(error)
             time.sleep(wait)
         raise AssertionError("unreachable")
-
-    def file_url(self, repo_id: str, path: str, revision: str = "main") -> str:
-        return f"{self.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
 
 
 def _wait_for(exc: BaseException, attempt: int) -> float:

@@ -8,11 +8,11 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from config import errors
 from config.errors import BadInput, from_form_errors
+from config.fragments import fragment, swaps_fragment, vary_on_htmx
 from config.inputs import page_number
 from licenses.templatetags.verdicts import badge
 
@@ -78,20 +78,10 @@ def _valid(form: ModelSearchForm) -> dict:
     return form.cleaned_data
 
 
-def _swaps_fragment(request: HttpRequest) -> bool:
-    htmx = request.htmx  # type: ignore[attr-defined]
-    # A history restore (back button after a cache miss) needs the whole page.
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def _fragment(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if _swaps_fragment(request) else template
-
-
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelSearchForm(request.GET)
-    if _swaps_fragment(request) and not form.is_valid():
+    if swaps_fragment(request) and not form.is_valid():
         # htmx 2 swaps no 4xx answer, so the form would seem to do nothing: the fragment it
         # swaps into #results says what is wrong instead. A full page stays a 400.
         problems = {"problems": from_form_errors(form.errors)}
@@ -111,7 +101,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "total": search.catalog_size(),
         "suggestions": [(f"?{urlencode(s.params)}", s) for s in result.suggestions],
     }  # fmt: skip
-    return render(request, _fragment(request, "catalog/model_list.html", "results"), context)
+    return render(request, fragment(request, "catalog/model_list.html", "results"), context)
 
 
 FACET_LABELS = {
@@ -220,7 +210,7 @@ def _gate(model: HubModel) -> dict | None:
     }
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     """A base model's variants grouped by kind, with the "find a variant" filter."""
     root = _get_model_or_redirect(request, repo_id)
@@ -260,11 +250,11 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         ),
         "shown": FAMILY_SHOWN, "facts": hardware.facts(root),
     }  # fmt: skip
-    return render(request, _fragment(request, "catalog/family_detail.html", "variants"), context)
+    return render(request, fragment(request, "catalog/family_detail.html", "variants"), context)
 
 
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def crawl_list(request: HttpRequest) -> HttpResponse:
     form = CrawlForm(request.POST or None)
     if request.method == "POST":
@@ -280,14 +270,14 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
             return redirect(run)
     rows = crawls.overview(RUNS_SHOWN)
     active = any(row.active for row in rows)
-    response = render(request, _fragment(request, "catalog/crawl_list.html", "runs"),
+    response = render(request, fragment(request, "catalog/crawl_list.html", "runs"),
                       {"rows": rows, "form": form, "active": active})  # fmt: skip
-    if request.htmx and not active:  # type: ignore[attr-defined]
+    if swaps_fragment(request) and not active:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(CrawlRun.objects.select_related("parent"), pk=pk)
     held = run.quarantined.defer("record")
@@ -300,13 +290,13 @@ def crawl_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "quarantined": held[:QUARANTINE_SHOWN],
         "quarantined_count": held.count(),
     }
-    response = render(request, _fragment(request, "catalog/crawl_detail.html", "progress"), context)
-    if request.htmx and not run.is_active:  # type: ignore[attr-defined]
+    response = render(request, fragment(request, "catalog/crawl_detail.html", "progress"), context)
+    if swaps_fragment(request) and not run.is_active:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
     """The lineage explorer. htmx asks for one node's children (part=children) or one more
     page of a relation (relation=...&page=N); without JS every node links to its own page."""
@@ -316,8 +306,7 @@ def model_lineage(request: HttpRequest, repo_id: str) -> HttpResponse:
     template = "catalog/model_lineage.html"
     relation = request.GET.get("relation", "")
     number = page_number(request.GET.get("page"))
-    htmx = request.htmx  # type: ignore[attr-defined]
-    if htmx and not htmx.history_restore_request:
+    if swaps_fragment(request):
         if relation:
             group = explorer.children_page(model, relation, number)
             return render(request, f"{template}#group", {"model": model, "group": group})

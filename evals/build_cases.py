@@ -14,7 +14,8 @@ from running the classifier. Categories:
   under `license: other` (text matching tolerant to whitespace and edits).
 - lineage-chains: the 1,463 base -> derivative chains of Stalnaker et al. (TOSEM 2025) with each
   node's declared licenses; the expected effective verdict of the last node is the most restrictive
-  verdict (licenses.tsv) along the chain, per the rules of issue #3.
+  verdict (licenses.tsv) along the chain (prohibited < conditional < allowed; a node without a
+  license of its own takes an ancestor's only when that is prohibited or conditional).
 """
 
 from __future__ import annotations

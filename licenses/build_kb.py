@@ -6,14 +6,18 @@ Run once by hand when the research changes, then review the diff and commit the 
 
 (as a module, so the checkout's own `licenses` package is imported, not an installed one).
 
-Inputs (never read at runtime): `docs/licenses.tsv` (canonical licenses, verdicts, condition codes),
-`docs/hub-license-ids.tsv` (the Hub's identifiers and names), `docs/licenses.md` (the decisive
-clause of each license, quoted in its tables) and `hub-snapshot/license-texts/` (reference texts,
-copied to `licenses/data/texts/`). Each license's required texts (attribution, naming, Notice
-lines, pass-throughs, with their clauses) are in `licenses/build_obligations.py`, whose quotes the
-build checks against those texts. The hand-reviewed parts below (aliases, link patterns,
-condition values, names, the few rows for licenses whose text we hold but the TSV lacks) are data
-too: edit them here, rebuild, review the JSON diff.
+Inputs (never read at runtime), under the shared research folder `--shared` (by default `../shared`,
+beside the checkout; the repository does not hold it): `docs/licenses.tsv` (canonical licenses,
+verdicts, condition codes), `docs/hub-license-ids.tsv` (the Hub's identifiers and names),
+`docs/licenses.md` (the research: the decisive clause of each license, quoted in its tables, and the
+rules of resolution) and `hub-snapshot/license-texts/` (reference texts, copied to
+`licenses/data/texts/`). What the build takes from them is in `licenses/data/licenses.json`;
+"licenses.md §N" below is a section of that research file. Each license's required texts
+(attribution, naming, Notice lines, pass-throughs, with their clauses) are in
+`licenses/build_obligations.py`, whose quotes the build checks against those texts. The
+hand-reviewed parts below (aliases, link patterns, condition values, names, the few rows for
+licenses whose text we hold but the TSV lacks) are data too: edit them here, rebuild, review the
+JSON diff.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 TEXTS = DATA / "texts"
 
-# Verdict words of issue #3; the TSV's "unclear" is our "unknown".
+# The TSV's verdict words to ours (licenses.classify.VERDICTS, the words of the pages and the
+# API); its "unclear" is our "unknown": nothing identifies the terms, never `allowed`.
 VERDICTS = {
     "allowed": "allowed",
     "conditional": "conditional",
@@ -531,7 +536,8 @@ def build(shared: Path) -> dict:
         codes = [c for c in codes if c != "unverified"]
         codes += [c for c in EXTRA_CODES.get(canonical, []) if c not in codes]
         verdict = VERDICTS[r["commercial_use"].split(" ")[0]]
-        # An unreviewed research-use license is still research-use: the issue's `prohibited`.
+        # An unreviewed research-use license is still research-use, and research-only or
+        # non-commercial terms are `prohibited` (commercial use is not permitted), verified or not.
         if verdict == "unknown" and {"research_only", "non_commercial"} & set(codes):
             verdict = "prohibited"
         obligations = [checked(e, TEXTS, research) for e in OBLIGATIONS.get(key, [])]

@@ -4,8 +4,9 @@ One entry per duty that fixes words or a pass-through: `code` (a condition code 
 row), `text` (the exact words to reproduce, "" where the license fixes none), `duty` (what to do,
 in our words), `clause` (the section of the license) and `quote` (the license's own words).
 `source` is the reference text the quote comes from: a file of licenses/data/texts/ (the build
-stops when the quote or the text is not in it, whitespace folded), `licenses.md` (the research's
-quote, checked against it the same way), or a description of a text we do not hold (then
+stops when the quote or the text is not in it, whitespace folded), `licenses.md` (a quote of the
+shared research, ../shared/docs/licenses.md, which the repository does not hold; the build checks
+it against that file the same way), or a description of a text we do not hold (then
 `checked_in` stays empty and the pages say the text is not held here).
 
 Nothing is filled in by family: Llama 2 has a Notice line and no "Built with" or name prefix, and

@@ -22,7 +22,8 @@ ALLOWED, CONDITIONAL, PROHIBITED, UNKNOWN = "allowed", "conditional", "prohibite
 VERDICTS = (ALLOWED, CONDITIONAL, PROHIBITED, UNKNOWN)
 # prohibited < conditional < allowed; unknown is not a rank (it never restricts nor permits).
 RANK = {PROHIBITED: 0, CONDITIONAL: 1, ALLOWED: 2}
-# Family tags and placeholders: never decisive on their own (licenses.md §5).
+# Family tags and placeholders: never decisive on their own (the shared research's rule,
+# ../shared/docs/licenses.md §5, outside the repository; licenses/build_kb.py builds with it).
 PLACEHOLDERS = frozenset(
     {"other", "unknown", "none", "cc", "bsd", "gpl", "lgpl", "openrail", "gfdl", "c-uda"}
 )
@@ -63,7 +64,8 @@ class KnowledgeBase:
 
 
 def normalise_name(value: str) -> str:
-    """licenses.md §5: lowercase, then strip -license, -agreement and -terms-of-use."""
+    """Lowercase, then strip -license, -agreement and -terms-of-use (the shared research's
+    rule, ../shared/docs/licenses.md §5)."""
     name = re.sub(r"[\s_]+", "-", value.strip().lower()).strip("-")
     # Suffixes are peeled off by moving an end index and the name is cut once: cutting a copy at
     # each suffix was quadratic on a name of repeated suffixes ("x" + "-license" * 125000).
@@ -113,12 +115,6 @@ def classify(key: str | None) -> tuple[str, list[dict[str, str]]]:
     if entry is None:
         return UNKNOWN, []
     return entry.verdict, [{"code": c, "value": v} for c, v in entry.conditions]
-
-
-def most_restrictive(verdicts) -> str:
-    """The most restrictive known verdict (prohibited < conditional < allowed), else unknown."""
-    ranked = [v for v in verdicts if v in RANK]
-    return min(ranked, key=RANK.__getitem__) if ranked else UNKNOWN
 
 
 def more_permissive(a: str, b: str) -> bool:

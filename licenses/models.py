@@ -1,4 +1,6 @@
-"""License knowledge and assessments (see issue 3)."""
+"""License knowledge and assessments: the knowledge base's rows (License, loaded from
+licenses/data/licenses.json), each model's current result (ModelLicense) and its history
+(Assessment), and the manual determinations of the review queue (Determination)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Resolution of a model's declared license from its evidence, each piece with its source.
 
-Evidence is read in the order of licenses.md §5: `license:` tags and the card's `license`,
-`license_name` (normalised, through the alias table), `license_link` (host and path patterns; a
-link to a file of the repo means that file is read), the text of LICENSE* / USE_POLICY* files
-(and a license pasted into the gating prompt) matched against the reference texts, and last the
-README's license section. Rules:
+Evidence is read in the order of the shared research's §5 (../shared/docs/licenses.md, which the
+repository does not hold; "licenses.md §N" below is that file): `license:` tags and the card's
+`license`, `license_name` (normalised, through the alias table), `license_link` (host and path
+patterns; a link to a file of the repo means that file is read), the text of LICENSE* / USE_POLICY*
+files (and a license pasted into the gating prompt) matched against the reference texts, and last
+the README's license section. Rules:
 
 - a license text we recognise wins over metadata; when they disagree the mismatch is flagged;
 - among metadata that disagree, the most restrictive reading is kept (never `allowed` by

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
 from catalog.models import HubModel
+from config.fragments import fragment, swaps_fragment, vary_on_htmx
 
 from . import assessment
 from .assessment import can_determine
@@ -35,11 +35,7 @@ def _fan_out(report: assessment.Report) -> None:
         assess_models.delay_on_commit(children)
 
 
-def _fragment(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if request.htmx else template  # type: ignore[attr-defined]
-
-
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def license_list(request: HttpRequest) -> HttpResponse:
     verdict = request.GET.get("verdict", "")
     licenses = License.objects.all()
@@ -48,7 +44,7 @@ def license_list(request: HttpRequest) -> HttpResponse:
     counts = dict(ModelLicense.objects.values_list("declared").annotate(n=Count("pk")).order_by())
     rows = [(lic, counts.get(lic.key, 0)) for lic in licenses]
     context = {"rows": rows, "verdict": verdict, "verdicts": Verdict.choices}
-    return render(request, _fragment(request, "licenses/license_list.html", "results"), context)
+    return render(request, fragment(request, "licenses/license_list.html", "results"), context)
 
 
 def license_detail(request: HttpRequest, key: str) -> HttpResponse:
@@ -67,7 +63,7 @@ def license_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def model_license(request: HttpRequest, repo_id: str) -> HttpResponse:
     """The license panel; legal reviewers record, change or revoke a determination here
     (named submit buttons: action=determine or action=revoke)."""
@@ -94,7 +90,7 @@ def model_license(request: HttpRequest, repo_id: str) -> HttpResponse:
         except ValidationError as exc:
             error = "; ".join(exc.messages)
         else:
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not swaps_fragment(request):
                 messages.success(request, done)
                 return redirect(reverse("licenses:model_license", args=[model.repo_id]))
     context = panel_context(model)
@@ -106,14 +102,14 @@ def model_license(request: HttpRequest, repo_id: str) -> HttpResponse:
         .first(),
         form=DeterminationForm() if allowed else None,
     )
-    response = render(request, _fragment(request, "licenses/model_license.html", "panel"), context)
-    if error and not request.htmx:  # type: ignore[attr-defined]
+    response = render(request, fragment(request, "licenses/model_license.html", "panel"), context)
+    if error and not swaps_fragment(request):
         response.status_code = 400  # htmx swaps only 2xx answers: there the error shows inline
     return response
 
 
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def review_queue(request: HttpRequest) -> HttpResponse:
     allowed = can_determine(request.user)
     if request.method == "POST":
@@ -123,7 +119,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             model = get_object_or_404(HubModel, repo_id=form.cleaned_data["repo_id"])
             _determine(model, form.cleaned_data, request.user)
-            if request.htmx:  # type: ignore[attr-defined]
+            if swaps_fragment(request):
                 state = ModelLicense.objects.select_related("model").get(model=model)
                 return render(
                     request,
@@ -154,4 +150,4 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "can_determine": allowed,
         "form": DeterminationForm() if allowed else None,
     }
-    return render(request, _fragment(request, "licenses/review_queue.html", "queue"), context)
+    return render(request, fragment(request, "licenses/review_queue.html", "queue"), context)

@@ -1,4 +1,4 @@
-"""Every bad request gets a 4xx with a clear message, never a 500 (issue 9, item 4).
+"""Every bad request gets a 4xx with a clear message, never a 500.
 
 The JSON API answers one error shape everywhere ({"detail": str, "errors": [{"field",
 "message"}]}); HTML pages answer a readable error page that extends base.html. pytest-django

@@ -1,9 +1,9 @@
-"""Schema fuzzing (issue 9, item 5): schemathesis generates requests from /api/v1/openapi.json
-for every operation and sends them to the WSGI application in this process (the lean check
-path of config/wsgi.py included), anonymous and with a read+write token, over the crawled and
-assessed Llama-2 family with a request, a waiver and a policy. No answer may be a server error,
-and every answer must match the schema: its status code declared, its body the declared model.
-Bounded and derandomised: the same examples on every run."""
+"""Schema fuzzing: schemathesis generates requests from /api/v1/openapi.json for every operation and
+sends them to the WSGI application in this process (the lean check path of config/wsgi.py included),
+anonymous and with a read+write token, over the crawled and assessed Llama-2 family with a request,
+a waiver and a policy. No answer may be a server error, and every answer must match the schema: its
+status code declared, its body the declared model. Bounded and derandomised: the same examples on
+every run."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The audit log holds against the people with the most access (issue 10, item 4): the
-database refuses UPDATE / DELETE / TRUNCATE, the ORM paths that change rows raise, the actor
-survives the user, and a hash chain makes any rewrite done anyway visible to `verify_audit`."""
+"""The audit log holds against the people with the most access: the database refuses UPDATE / DELETE
+/ TRUNCATE, the ORM paths that change rows raise, the actor survives the user, and a hash chain
+makes any rewrite done anyway visible to `verify_audit`."""
 
 from __future__ import annotations
 

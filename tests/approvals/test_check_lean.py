@@ -182,7 +182,7 @@ def test_the_lean_check_answers_as_the_orm_implementation_did(states):
     for repo_id, use, revision in product(repo_ids, USES, ["", SHA, OTHER, "c" * 40]):
         expected = reference_check(repo_id, revision=revision, use=use)
         got = check(repo_id, revision=revision, use=use)
-        # The license obligations are new with issue 11 (the oracle predates them); these models
+        # The license obligations are newer than the oracle (it has none of them); these models
         # have no license assessment, so none (tests/approvals/test_notice.py reads real ones).
         assert got.pop("obligations") == [], repo_id
         assert got.pop("obligations_complete") is False, repo_id  # unassessed: not known

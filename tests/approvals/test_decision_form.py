@@ -1,8 +1,8 @@
-"""The decision form of an approval request, found by testing (issue 11, item 8): it preselected
-"approved", so sending it untouched approved the model; a form error answered 200; after an
-htmx decision the message at the top ("Request #N sent", "... reopened") stayed until reload.
-The decision is now an explicit choice, refused with 422 and the form shown again when missing
-(htmx swaps a 422 in: base.html's htmx-config), and the decision's outcome replaces the message."""
+"""The decision form of an approval request, found by testing: it preselected "approved", so sending
+it untouched approved the model; a form error answered 200; after an htmx decision the message at
+the top ("Request #N sent", "... reopened") stayed until reload. The decision is now an explicit
+choice, refused with 422 and the form shown again when missing (htmx swaps a 422 in: base.html's
+htmx-config), and the decision's outcome replaces the message."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Decisions are final: a decided request is not decided again unless an approver reopens it
-explicitly, with a reason that the audit log keeps (issue 10, item 3)."""
+explicitly, with a reason that the audit log keeps."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The escalations of issue 10, each as it was tried: an admin-role user (staff, not superuser)
-in /admin/, their own API token, and staff without the legal role."""
+"""Escalations once found, each as it was tried: an admin-role user (staff, not superuser) in
+/admin/, their own API token, and staff without the legal role."""
 
 from __future__ import annotations
 

@@ -49,7 +49,9 @@ NA = "–"  # not applicable: a command run on the server acts for a named user,
 
 # action -> the columns it is allowed for; every other column is refused (NA where named).
 # The token columns' user holds every role but is no superuser, so only the token decides.
-# (E1)-(E3): the escalations of issue 10; (E5) the decision made twice.
+# (E1)-(E3): escalations once found (an admin-role user making themself superuser, re-pointing
+# or widening their own token, a staff user without the legal role deciding a license);
+# (E5) the decision made twice.
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "page: request a model": {"allowed": {"developer", "superuser"}},
     "page: decide a request": {"allowed": {"approver", "superuser"}},

@@ -1,7 +1,7 @@
-"""Actions where people are (issue 11, item 8): the model page's "Request approval" (the form
-prefilled), NOTICE, print stylesheet and check `curl` line; the request form's model picker;
-a decided request shows its decision, not an open form; an expiry is not a condition. The BOM
-links the real Hub and this site, never the replay the catalog came from."""
+"""Actions where people are: the model page's "Request approval" (the form prefilled), NOTICE, print
+stylesheet and check `curl` line; the request form's model picker; a decided request shows its
+decision, not an open form; an expiry is not a condition. The BOM links the real Hub and this site,
+never the replay the catalog came from."""
 
 from __future__ import annotations
 

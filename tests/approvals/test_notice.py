@@ -1,6 +1,6 @@
 """The NOTICE bundle writes each license's own required texts (the real crawled Llama-2 family).
 
-Bug (issue 11): the Llama 2 bundle said "Attribution: Built with Llama", a Llama 3.1+ duty taken
+A bug once found: the Llama 2 bundle said "Attribution: Built with Llama", a Llama 3.1+ duty taken
 from a family-wide table; the Llama 2 license requires only its Notice line (§1.b.iii)."""
 
 from __future__ import annotations

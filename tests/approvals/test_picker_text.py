@@ -1,9 +1,8 @@
-"""The request form's model picker and the user-typed text of a request, found by testing
-(issue 11, item 8): a NUL pasted into the picker made htmx's suggestion request a 400 (the site
-refuses NUL in a query) and left the old suggestions up; whitespace showed 'Models that match
-“ ”'; a right-to-left override in typed text reversed the rest of its line on the page.
-The suggestions come by POST (a body may carry what was pasted; the view cleans it), and every
-user-typed text shown is bidi-isolated (<bdi>)."""
+"""The request form's model picker and the user-typed text of a request, found by testing: a NUL
+pasted into the picker made htmx's suggestion request a 400 (the site refuses NUL in a query) and
+left the old suggestions up; whitespace showed 'Models that match “ ”'; a right-to-left override in
+typed text reversed the rest of its line on the page. The suggestions come by POST (a body may carry
+what was pasted; the view cleans it), and every user-typed text shown is bidi-isolated (<bdi>)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Accessibility in Chromium (issue 11) over every main page (tests/browser/site.py's PAGES):
-axe-core (bundled by axe-playwright-python, no CDN) finds no WCAG 2.1 A/AA violation; on the
-key pages every action is reached with Tab and shows a visible focus ring; at phone width
-(390 px) no page scrolls sideways."""
+"""Accessibility in Chromium over every main page (tests/browser/site.py's PAGES): axe-core (bundled
+by axe-playwright-python, no CDN) finds no WCAG 2.1 A/AA violation; on the key pages every action is
+reached with Tab and shows a visible focus ring; at phone width (390 px) no page scrolls
+sideways."""
 
 from __future__ import annotations
 

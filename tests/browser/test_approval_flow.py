@@ -148,8 +148,8 @@ def test_request_approve_check_then_a_base_license_change_asks_for_re_review(
 def test_the_decision_is_a_choice_and_its_outcome_replaces_the_message_at_the_top(
     live_server, hub, page
 ):
-    """Found by testing (issue 11, item 8): the form preselected "approved", so sending it
-    untouched approved; after the (htmx) decision "Request #N sent" stayed at the top."""
+    """Found by testing: the form preselected "approved", so sending it untouched approved; after
+    the (htmx) decision "Request #N sent" stayed at the top."""
     base = live_server.url
     boss = User.objects.create_superuser("boss", "boss@example.com", "pw-boss")  # may do both
     _log_in(page, base, boss, "/approvals/new/")

@@ -1,7 +1,6 @@
-"""In Chromium with no network beyond this site (issue 11, items 7 and 8): the API docs render
-their operations, the model page's actions and the request form's model picker work, the
-picker's suggestions follow what is typed (htmx) and are links without JavaScript, and the
-model page prints to one PDF page."""
+"""In Chromium with no network beyond this site: the API docs render their operations, the model
+page's actions and the request form's model picker work, the picker's suggestions follow what is
+typed (htmx) and are links without JavaScript, and the model page prints to one PDF page."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Verdicts people can read (issue 11): every verdict badge on the pages that show one has its
-text at WCAG AA contrast on its own background and names its verdict in words; the four
-verdicts have four colours, taken from the stylesheet's custom properties by the badges, the
-dashboard's chart and the lineage explorer's drawing alike."""
+"""Verdicts people can read: every verdict badge on the pages that show one has its text at WCAG AA
+contrast on its own background and names its verdict in words; the four verdicts have four colours,
+taken from the stylesheet's custom properties by the badges, the dashboard's chart and the lineage
+explorer's drawing alike."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Links to the Hub (issue 11, item 7): the real Hub page for a real repo id, never the replay
-server the catalog was crawled from (it serves the API, not pages: its links 404), and a page
-that says when the catalog came from a replay. The CSV's URLs are the Hub's and this site's."""
+"""Links to the Hub: the real Hub page for a real repo id, never the replay server the catalog was
+crawled from (it serves the API, not pages: its links 404), and a page that says when the catalog
+came from a replay. The CSV's URLs are the Hub's and this site's."""
 
 from __future__ import annotations
 

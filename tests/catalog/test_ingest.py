@@ -1,4 +1,5 @@
-"""One hostile record costs only itself: the named bugs of issue 9, through the real client.
+"""One hostile record costs only itself: bugs once found, each named by its test, through the real
+client.
 
 Each test writes a small snapshot of real records (tests/fixtures/family.jsonl.gz) in which ONE
 value is constructed, as named in the test, and crawls it through hubreplay.

@@ -1,5 +1,5 @@
-"""The |breakable filter: repo ids wrap at their separators and camelCase steps, not mid-word
-(issue 11: ids wrapped mid-word under `word-break: break-all`)."""
+"""The |breakable filter: repo ids wrap at their separators and camelCase steps, not mid-word (they
+wrapped mid-word under `word-break: break-all`)."""
 
 from catalog.templatetags.repo_ids import breakable
 

@@ -1,6 +1,6 @@
-"""Error pages that hold offline and with debug off (issue 11, item 7): an unknown model answers
-the site's own 404 with a search for it, with DEBUG on (not Django's yellow debug page) and off;
-the 500 page renders with debug off; the API docs' Swagger UI files are served by the site."""
+"""Error pages that hold offline and with debug off: an unknown model answers the site's own 404
+with a search for it, with DEBUG on (not Django's yellow debug page) and off; the 500 page renders
+with debug off; the API docs' Swagger UI files are served by the site."""
 
 from __future__ import annotations
 

@@ -43,9 +43,7 @@ def test_verdicts_and_conditions_follow_the_reviewed_table():
         )
         want = VERDICT[row["commercial_use"].split(" ")[0]]
         if want == "unknown" and {"research_only", "non_commercial"} & set(codes):
-            want = (
-                "prohibited"  # research-use titles are the issue's `prohibited`, still unverified
-            )
+            want = "prohibited"  # research-only or non-commercial terms, though unverified
         assert lic.verdict == want, lic.key
 
 

@@ -132,8 +132,8 @@ def test_notice_page_and_check_show_the_models_own_license_texts(
 
 
 # Research licenses whose held text fixes an attribution notice to ship with every copy: the
-# words are read off the file by hand, and the test checks they are in it (issue 11, item 4:
-# "missing for a license that has one"). The knowledge base had none of them.
+# words are read off the file by hand, and the test checks they are in it (a notice was once
+# missing for a license that has one). The knowledge base had none of them.
 HELD_NOTICES = {
     "tongyi-qianwen-research": ("tongyi-qianwen-research__LICENSE_AGREEMENT.txt", "§3.c",
                                 "Tongyi Qianwen is licensed under the Tongyi Qianwen RESEARCH "

@@ -36,7 +36,8 @@ def test_a_list_valued_card_license():
 
 
 def test_license_name_variants_are_normalised():
-    # Real strings from hub-rich cards and the Hacktoberfest suggestions (licenses.md §4.2).
+    # Real strings from hub-rich cards and the Hacktoberfest suggestions (the variants listed in
+    # the shared research, ../shared/docs/licenses.md §4.2, outside the repository).
     cases = {
         "llama-2-community-license": "llama2",
         "llama-license": "llama-1",
@@ -98,7 +99,8 @@ def test_a_link_to_a_file_of_the_repo_reads_that_file():
 
 
 def test_a_link_to_another_repos_file_reads_it_when_crawled():
-    # licenses.md §4.4 (2): a LoRA names tongyi-qianwen but links Qwen2.5's LICENSE, Apache-2.0.
+    # A real case (../shared/docs/licenses.md §4.4 (2)): a LoRA names tongyi-qianwen but links
+    # Qwen2.5's LICENSE, Apache-2.0.
     card = {
         "license": "other",
         "license_name": "tongyi-qianwen",
@@ -138,7 +140,8 @@ def test_an_unrelated_text_matches_nothing():
 
 
 def test_card_and_file_disagree_the_file_wins_and_the_mismatch_is_flagged():
-    # licenses.md §4.4 (1): card says sai-nc-community, the LICENSE.md is another license.
+    # A real case (../shared/docs/licenses.md §4.4 (1)): the card says sai-nc-community, the
+    # LICENSE.md is another license.
     r = resolve(
         card={"license": "other", "license_name": "sai-nc-community"},
         files={"LICENSE.md": text("tongyi-qianwen__LICENSE_AGREEMENT.txt")},

@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from catalog.models import HubModel
+from catalog import search
+from catalog.models import HubModel, SearchEntry
 from licenses import assessment
 from licenses.api import license_fields
 from licenses.models import Assessment, Determination, ModelLicense
@@ -116,10 +117,10 @@ def test_api_license_fields_and_endpoints(client, family):
     assert client.get("/api/v1/licenses/nope").status_code == 404
 
 
-def test_facets_filter_and_count(family):
-    from licenses.facets import facet_counts, filter_models
-
-    qs = filter_models(HubModel.objects.all(), {"effective": "conditional", "conflict": True})
-    assert qs.filter(repo_id="Arjs/Llama-2-7b-chatbot-finetune").exists()
-    counts = facet_counts(HubModel.objects.all())
+def test_license_facets_filter_and_count_in_the_catalog_search(family):
+    """The license facets of the catalog search: the effective verdict and conflict filters find
+    the mislabelled fine-tune, and the counts hold the verdicts and declared licenses."""
+    found = search.apply(SearchEntry.objects.all(), {"effective": "conditional", "conflict": "yes"})
+    assert found.filter(repo_id="Arjs/Llama-2-7b-chatbot-finetune").exists()
+    counts, _, _ = search.facet_counts(SearchEntry.objects.all())
     assert dict(counts["verdict"])["conditional"] >= 1 and dict(counts["license"])["llama2"] >= 1
