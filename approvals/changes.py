@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog import lineage
 from catalog.models import Gated, HubModel, ModelFile
+from licenses import ancestry
 from licenses.models import ModelLicense
 
 THIS = "this model"
@@ -54,22 +54,17 @@ SOURCES = {
 
 def snapshot(model: HubModel) -> dict[str, Any]:
     """The model's facts (top level, with its sha) and each known ancestor's, by repo id."""
-    known = lineage.resolve(a["id"] for a in lineage.ancestors(model, depth=10) if a["known"])
-    models = [model, *known.values()]
-    states = {
-        s.model_id: s
-        for s in ModelLicense.objects.filter(model__in=models).select_related("assessment")
-    }
+    chain = [a for a in ancestry.ancestors(model) if a["model"]]
+    models = [model, *(a["model"] for a in chain)]
+    own = ModelLicense.objects.filter(model=model).select_related("assessment").first()
     etags: dict[tuple[int, str], str] = {
         (mid, path): etag
         for mid, path, etag in ModelFile.objects.filter(model__in=models).values_list(
             "model_id", "path", "etag"
         )
     }
-    snap = {"sha": model.sha, **facts(model, states.get(model.pk), etags)}
-    snap["ancestors"] = {
-        m.repo_id: facts(m, states[m.pk], etags) for m in known.values() if m.pk in states
-    }
+    snap = {"sha": model.sha, **facts(model, own, etags)}
+    snap["ancestors"] = {a["id"]: facts(a["model"], a["state"], etags) for a in chain if a["state"]}
     return snap
 
 

@@ -93,12 +93,11 @@ def ml_bom(models, site: str = "") -> dict[str, Any]:
     bom = Bom()
     for model in models:
         comp = component(model, f"model:{model.repo_id}")
-        known = lineage.resolve(a["id"] for a in lineage.ancestors(model, depth=10) if a["known"])
+        known = lineage.ancestor_models(model)
         if known:
             comp.pedigree = Pedigree(
-                ancestors=[component(a, f"ancestor:{model.repo_id}:{a.repo_id}")
-                           for a in known.values()]
-            )  # fmt: skip
+                ancestors=[component(a, f"ancestor:{model.repo_id}:{a.repo_id}") for a in known]
+            )
         bom.components.add(comp)
     return json.loads(JsonV1Dot6(bom).output_as_string())
 
@@ -129,7 +128,7 @@ def notice(model: HubModel) -> str:
     """A NOTICE / obligations bundle: the licenses of the model and its ancestors, their
     obligations and required texts, use-policy links and the license texts."""
     ancestors = lineage.ancestors(model, depth=10)
-    chain = [model, *lineage.resolve(a["id"] for a in ancestors if a["known"]).values()]
+    chain = [model, *(a["model"] for a in ancestors if a["model"])]
     # An ancestor the catalog lacks still binds the model: say so rather than read as complete.
     unread = list(dict.fromkeys(a["id"] for a in ancestors if not a["known"]))
     out = [f"NOTICE for {model.repo_id}" + (f" @ {model.sha}" if model.sha else ""), ""]

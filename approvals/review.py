@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import HubModel, LineageEdge, Relation
+from catalog import lineage
+from catalog.models import HubModel, Relation
 from licenses.models import ModelLicense
 
 from . import audit
@@ -77,12 +78,9 @@ def covered_models(model: HubModel, scope: str) -> list[HubModel]:
     if scope != Scope.FAMILY:
         return [model]
     base = ModelLicense.objects.filter(model=model).first()
-    out, frontier, seen = [model], [model.repo_id], {model.repo_id}
+    out, frontier, seen = [model], [model], {model.repo_id}
     for _ in range(3):
-        ids = LineageEdge.objects.filter(
-            parent_repo_id__in=frontier, relation=Relation.QUANTIZED
-        ).values_list("child_id", flat=True)
-        kids = HubModel.objects.filter(pk__in=ids).exclude(repo_id__in=seen)
+        kids = lineage.child_models(frontier, relation=Relation.QUANTIZED).exclude(repo_id__in=seen)
         states = {s.model_id: s for s in ModelLicense.objects.filter(model__in=kids)}
         frontier = []
         for kid in kids:
@@ -97,7 +95,7 @@ def covered_models(model: HubModel, scope: str) -> list[HubModel]:
             )
             if same:
                 out.append(kid)
-                frontier.append(kid.repo_id)
+                frontier.append(kid)
             seen.add(kid.repo_id)
         if not frontier:
             break

@@ -10,7 +10,6 @@ its id); a base model with children is its own family; a lone base model has non
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,7 +28,6 @@ KINDS = [
     (Relation.MERGE, "Merges"),
     (Relation.UNSPECIFIED, "Other derivatives"),
 ]
-MAX_DEPTH = 20
 
 
 def weights_format(formats: Iterable[str]) -> str:
@@ -51,37 +49,6 @@ def _relation(parents: list[tuple[str, str]]) -> str:
     return parents[0][1]
 
 
-def _up_map(repo_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-    """child repo id -> [(parent id, relation)] for these models and all their ancestors."""
-    up: dict[str, list[tuple[str, str]]] = {}
-    frontier = set(repo_ids)
-    for _ in range(MAX_DEPTH):
-        frontier -= up.keys()
-        if not frontier:
-            break
-        for rid in frontier:
-            up[rid] = []
-        rows = LineageEdge.objects.filter(child__repo_id__in=frontier).order_by("parent_repo_id")
-        for child, parent, relation in rows.values_list(
-            "child__repo_id", "parent_repo_id", "relation"
-        ):
-            up[child].append((parent, relation))
-        frontier = {p for rid in frontier for p, _ in up[rid]}
-    return up
-
-
-def root_of(repo_id: str, up: dict[str, list[tuple[str, str]]]) -> str:
-    seen = {repo_id}
-    current = repo_id
-    while up.get(current):
-        parent = up[current][0][0]
-        if parent in seen:  # a cycle in declared lineage: stop where it closes
-            break
-        seen.add(parent)
-        current = parent
-    return current
-
-
 def _derive(
     m: HubModel, up, with_children: set[str], readme: dict[int, str], files: dict[int, Any]
 ) -> None:
@@ -89,7 +56,7 @@ def _derive(
     m.base_relation = _relation(parents)
     m.base_parent = parents[0][0][:200] if parents else ""
     if parents:
-        m.base_family = root_of(m.repo_id, up)[:200]
+        m.base_family = lineage.root_of(m.repo_id, up)[:200]
     else:
         m.base_family = m.repo_id if m.repo_id in with_children else ""
     m.weights_format = weights_format(m.formats)
@@ -155,10 +122,11 @@ def refresh(ids: list[int]) -> None:
     models = list(HubModel.objects.filter(pk__in=ids).only(*COLUMNS))
     # Models that were the root of a family (or new) before this refresh.
     was_root = {m.repo_id for m in models if m.base_family in ("", m.repo_id)}
-    up = _up_map(m.repo_id for m in models)
-    names = [m.repo_id for m in models]
+    up = lineage.up_map(m.repo_id for m in models)
+    named = lineage.names_of({m.pk: m.repo_id for m in models})
     with_children = {
-        r[0] for r in bulk.find(LineageEdge, "parent_repo_id", names, ["parent_repo_id"])
+        named[r[0]]
+        for r in bulk.find(LineageEdge, "parent_repo_id", list(named), ["parent_repo_id"])
     }
     _write(models, up, with_children)
     # A root that gained a parent takes its former descendants into its new family (one
@@ -180,12 +148,7 @@ def refresh(ids: list[int]) -> None:
 
 def refresh_all(*, chunk: int = 5000) -> int:
     """The bulk pass over the whole catalog; the lineage is loaded once, in memory."""
-    up: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    rows = LineageEdge.objects.order_by("parent_repo_id").values_list(
-        "child__repo_id", "parent_repo_id", "relation"
-    )
-    for child, parent, relation in rows.iterator(chunk_size=20000):
-        up[child].append((parent, relation))
+    up = lineage.whole_up_map()
     with_children = {p for parents in up.values() for p, _ in parents}
     done, last = 0, 0
     while True:

@@ -1,4 +1,4 @@
-"""Lineage: which models a model derives from, how, and walks up and down the tree.
+"""Lineage: which models a model derives from, how, and every walk up and down the tree.
 
 The Hub's typed `base_model:RELATION:X` tags are coarse (in the real data every typed tag says
 finetune, GGUF quantizations and LoRA adapters included) and 2024 listings only carry untyped
@@ -10,11 +10,12 @@ tag (a non-finetune typed tag goes first), else the Hub's documented default, fi
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 
 from .models import HubModel, LineageEdge, Relation, RelationSource, RepoAlias
 from .records import repo_name
@@ -156,17 +157,35 @@ def edges_for(
     return edges
 
 
-def resolve(repo_ids: Iterable[str]) -> dict[str, HubModel]:
-    """Models for repo ids, following aliases (renamed repos, legacy un-namespaced ids)."""
+# --- Walks ---------------------------------------------------------------------------------
+# One alias rule for every walk: an edge names its parent by a repo id string, and an id that a
+# RepoAlias maps to a model (a renamed repo's old id, a legacy un-namespaced id) names that
+# model. So the model is the parent going up, and the edge's child is the model's child going
+# down, whichever name the child's card used.
+
+MAX_DEPTH = 20
+
+
+def resolve(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> dict[str, HubModel]:
+    """Models for repo ids, following aliases. `related`: relations loaded in the same query."""
     ids = set(repo_ids)
     if not ids:
         return {}
-    found = {m.repo_id: m for m in HubModel.objects.filter(repo_id__in=ids)}
+    found = {
+        m.repo_id: m for m in HubModel.objects.filter(repo_id__in=ids).select_related(*related)
+    }
     missing = ids - found.keys()
     if missing:
-        for alias in RepoAlias.objects.filter(alias__in=missing).select_related("model"):
+        aliases = RepoAlias.objects.filter(alias__in=missing)
+        for alias in aliases.select_related("model", *(f"model__{r}" for r in related)):
             found[alias.alias] = alias.model
     return found
+
+
+def current_ids(repo_ids: Iterable[str]) -> dict[str, str]:
+    """Each id that is an alias -> the current repo id of the model it names."""
+    rows = RepoAlias.objects.filter(alias__in=set(repo_ids)).values_list("alias", "model__repo_id")
+    return dict(rows)
 
 
 def parents(model: HubModel) -> list[tuple[LineageEdge, HubModel | None]]:
@@ -178,6 +197,15 @@ def parents(model: HubModel) -> list[tuple[LineageEdge, HubModel | None]]:
 def names(model: HubModel) -> list[str]:
     """The ids children may name this model by: its own and its aliases."""
     return [model.repo_id, *model.aliases.values_list("alias", flat=True)]
+
+
+def names_of(models: dict[int, str]) -> dict[str, str]:
+    """Every id children may name these models by (pk -> repo id) -> the model's repo id."""
+    out = {repo_id: repo_id for repo_id in models.values()}
+    out.update(
+        RepoAlias.objects.filter(model_id__in=list(models)).values_list("alias", "model__repo_id")
+    )
+    return out
 
 
 def child_edges(model: HubModel, known_names: list[str] | None = None):
@@ -203,14 +231,24 @@ def children_counts(
 
 
 def children_counts_of(repo_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-    """children_counts for many ids at once (by the id children name, aliases not followed):
-    what a node of the explorer or a row of a family page says it has below it."""
+    """children_counts for many models at once, by repo id: what a node of the explorer or a
+    row of a family page says it has below it (one small query for aliases, one GROUP BY)."""
     ids = list(repo_ids)
     out: dict[str, dict[str, int]] = {}
-    if ids:
-        edges = LineageEdge.objects.filter(parent_repo_id__in=ids)
-        for (parent, rel), n in _count(edges, "parent_repo_id", "relation").items():
-            out.setdefault(parent, {})[rel] = n
+    if not ids:
+        return out
+    aliases = dict(
+        RepoAlias.objects.filter(model__repo_id__in=ids).values_list("alias", "model__repo_id")
+    )
+    edges = LineageEdge.objects.filter(parent_repo_id__in=[*ids, *aliases])
+    if aliases:  # a child naming a model by an alias is counted under the model's own id
+        owner = Case(*(When(parent_repo_id=a, then=Value(m)) for a, m in aliases.items()),
+                     default=F("parent_repo_id"), output_field=CharField())  # fmt: skip
+        edges = edges.annotate(owner=owner)
+    for (parent, rel), n in _count(
+        edges, "owner" if aliases else "parent_repo_id", "relation"
+    ).items():
+        out.setdefault(parent, {})[rel] = n
     return out
 
 
@@ -218,11 +256,78 @@ def _count(edges: QuerySet[LineageEdge], *by: str) -> dict[tuple[str, ...], int]
     """Distinct children per group of `by` (the one GROUP BY behind every count of children);
     keys are (parent or "", relation)."""
     rows = edges.values(*by).annotate(n=Count("child", distinct=True)).order_by(*by)
-    return {(r.get("parent_repo_id", ""), r["relation"]): r["n"] for r in rows}
+    parent = by[0] if len(by) > 1 else ""
+    return {(r.get(parent, ""), r["relation"]): r["n"] for r in rows}
 
 
-def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
-    """Breadth-first walk up: [{id, relation, depth, known, via}], each ancestor once."""
+def children_page(
+    model: HubModel, relation: str, window: slice, known: list[str], fields: tuple[str, ...]
+) -> list[HubModel]:
+    """A window of a model's children of one relation, most downloaded first, loading `fields`
+    (a `license_state__x` field loads that relation too).
+
+    A child whose first parent is this model comes from HubModel's (base_parent, base_relation,
+    -downloads) index: no join over thousands of edges. Merges (several parents) and children
+    that name an alias go through the edges."""
+    related = tuple(dict.fromkeys(f.rsplit("__", 1)[0] for f in fields if "__" in f))
+    if relation == Relation.MERGE or len(known) > 1:  # known: the model's id and aliases
+        edges = (
+            child_edges(model, known).filter(relation=relation)
+            .select_related("child", *(f"child__{r}" for r in related))
+            .only(*(f"child__{f}" for f in fields), "child")
+            .order_by("-child__downloads", "child_id")[window]
+        )  # fmt: skip
+        return [e.child for e in edges]
+    # The window's ids straight off the index in a subquery: joined to another table, the
+    # planner may fetch and sort every child of a large parent for the twenty shown.
+    ids = (
+        HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
+        .order_by("-downloads", "id").values("id")[window]
+    )  # fmt: skip
+    rows = HubModel.objects.filter(pk__in=ids).select_related(*related).only(*fields)
+    return sorted(rows, key=lambda m: (-m.downloads, m.pk))
+
+
+def groups(
+    model: HubModel, *, size: int, fields: tuple[str, ...], pages: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Direct children grouped by relation, largest group first: each group's count and one
+    page of `size` (the first, or the one `pages` asks for), `more` when another follows."""
+    known = names(model)
+    out = []
+    for relation, n in sorted(children_counts(model, known).items(), key=lambda kv: -kv[1]):
+        page = (pages or {}).get(relation, 1)
+        window = slice((page - 1) * size, page * size + 1)
+        found = children_page(model, relation, window, known, fields)
+        out.append({"relation": relation, "n": n, "page": page, "more": len(found) > size,
+                    "children": found[:size]})  # fmt: skip
+    return out
+
+
+def child_ids(model_ids: Iterable[int]) -> list[int]:
+    """Ids of the direct children of these models, themselves left out: what an assessment
+    fans out to."""
+    ids = list(model_ids)
+    named = list(names_of(dict(HubModel.objects.filter(pk__in=ids).values_list("pk", "repo_id"))))
+    out: set[int] = set()
+    for start in range(0, len(named), 5000):
+        edges = LineageEdge.objects.filter(parent_repo_id__in=named[start : start + 5000])
+        out.update(edges.values_list("child_id", flat=True))
+    return sorted(out - set(ids))
+
+
+def child_models(models: list[HubModel], *, relation: str) -> QuerySet[HubModel]:
+    """The direct children of one relation of these models (one step of a walk down)."""
+    named = names_of({m.pk: m.repo_id for m in models})
+    edges = LineageEdge.objects.filter(parent_repo_id__in=list(named), relation=relation)
+    return HubModel.objects.filter(pk__in=edges.values("child_id"))
+
+
+def ancestors(
+    model: HubModel, *, depth: int = 10, related: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Breadth-first walk up: [{id, relation, depth, known, via, model}], each ancestor once;
+    `model` is the ancestor's HubModel (None when not crawled), with `related` loaded."""
     out: list[dict[str, Any]] = []
     seen = {model.repo_id}
     frontier = [model]
@@ -231,7 +336,7 @@ def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
             LineageEdge.objects.filter(child__in=[m.pk for m in frontier])
             .select_related("child").only("parent_repo_id", "relation", "child__repo_id")
         )  # fmt: skip
-        known = resolve(e.parent_repo_id for e in edges)
+        known = resolve((e.parent_repo_id for e in edges), related=related)
         frontier = []
         for e in edges:
             parent = known.get(e.parent_repo_id)
@@ -239,8 +344,8 @@ def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
             if pid in seen:
                 continue
             seen.add(pid)
-            out.append({"id": pid, "relation": e.relation, "depth": level,
-                        "known": parent is not None, "via": e.child.repo_id})  # fmt: skip
+            out.append({"id": pid, "relation": e.relation, "depth": level, "known": parent is not None,
+                        "via": e.child.repo_id, "model": parent})  # fmt: skip
             if parent:
                 frontier.append(parent)
         if not frontier:
@@ -248,24 +353,77 @@ def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
     return out
 
 
+def ancestor_models(model: HubModel, *, depth: int = 10) -> list[HubModel]:
+    """The crawled ancestors, nearest first."""
+    return [a["model"] for a in ancestors(model, depth=depth) if a["model"]]
+
+
 def descendants(model: HubModel, *, depth: int = 1, limit: int = 500) -> list[dict[str, Any]]:
     """Breadth-first walk down, at most `limit` nodes: [{id, relation, depth, via}]."""
     out: list[dict[str, Any]] = []
     seen = {model.repo_id}
-    frontier = [model.repo_id]
+    frontier = names_of({model.pk: model.repo_id})
     for level in range(1, depth + 1):
         rows = (
-            LineageEdge.objects.filter(parent_repo_id__in=frontier)
-            .order_by("-child__downloads")
-            .values_list("child__repo_id", "relation", "parent_repo_id")[: limit - len(out)]
+            LineageEdge.objects.filter(parent_repo_id__in=list(frontier))
+            .order_by("-child__downloads", "child_id")
+            .values_list("child_id", "child__repo_id", "relation", "parent_repo_id")[
+                : limit - len(out)
+            ]
         )
-        frontier = []
-        for child, relation, parent in rows:
+        below: dict[int, str] = {}
+        for pk, child, relation, parent in rows:
             if child in seen:
                 continue
             seen.add(child)
-            out.append({"id": child, "relation": relation, "depth": level, "via": parent})
-            frontier.append(child)
-        if not frontier or len(out) >= limit:
+            out.append({"id": child, "relation": relation, "depth": level, "via": frontier[parent]})
+            below[pk] = child
+        if not below or len(out) >= limit or level == depth:
             break
+        frontier = names_of(below)
     return out
+
+
+def up_map(repo_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """child repo id -> [(parent's current id, relation)] for these models and all their
+    ancestors, one level per query (what a model's family and first parent are read from)."""
+    up: dict[str, list[tuple[str, str]]] = {}
+    frontier = set(repo_ids)
+    for _ in range(MAX_DEPTH):
+        frontier -= up.keys()
+        if not frontier:
+            break
+        for rid in frontier:
+            up[rid] = []
+        rows = LineageEdge.objects.filter(child__repo_id__in=frontier).order_by("parent_repo_id")
+        edges = list(rows.values_list("child__repo_id", "parent_repo_id", "relation"))
+        current = current_ids(p for _, p, _ in edges)
+        for child, parent, relation in edges:
+            up[child].append((current.get(parent, parent), relation))
+        frontier = {p for rid in frontier for p, _ in up[rid]}
+    return up
+
+
+def whole_up_map() -> dict[str, list[tuple[str, str]]]:
+    """up_map over the whole catalog, read in one pass (the bulk refresh)."""
+    current = dict(RepoAlias.objects.values_list("alias", "model__repo_id"))
+    up: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    rows = LineageEdge.objects.order_by("parent_repo_id").values_list(
+        "child__repo_id", "parent_repo_id", "relation"
+    )
+    for child, parent, relation in rows.iterator(chunk_size=20000):
+        up[child].append((current.get(parent, parent), relation))
+    return up
+
+
+def root_of(repo_id: str, up: dict[str, list[tuple[str, str]]]) -> str:
+    """The root reached by following first parents (a cycle stops where it closes)."""
+    seen = {repo_id}
+    current = repo_id
+    while up.get(current):
+        parent = up[current][0][0]
+        if parent in seen:
+            break
+        seen.add(parent)
+        current = parent
+    return current

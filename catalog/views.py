@@ -36,6 +36,7 @@ from .models import CrawlRun, HubModel, ModelFile, Relation, RepoAlias
 from .tasks import crawl
 
 CHILDREN_SHOWN = 25
+CHILD_FIELDS = ("id", "repo_id", "downloads")
 FAMILY_SHOWN = 20
 QUARANTINE_SHOWN = 100
 RUNS_SHOWN = 50
@@ -151,14 +152,8 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     model = _get_model_or_redirect(request, repo_id)
     if isinstance(model, HttpResponse):
         return model
-    known = lineage.names(model)
-    counts = lineage.children_counts(model, known)
     # The most downloaded children of each relation; the full lists live in the lineage API.
-    groups = [
-        (relation, n, lineage.child_edges(model, known).filter(relation=relation)
-         .select_related("child").order_by("-child__downloads", "child_id")[:CHILDREN_SHOWN])
-        for relation, n in counts.items()
-    ]  # fmt: skip
+    groups = lineage.groups(model, size=CHILDREN_SHOWN, fields=CHILD_FIELDS)
     parents = lineage.parents(model)
     readme = ModelFile.objects.filter(model=model, path="README.md").only("text").first()
     runs = CrawlRun.objects.filter(target__in=[model.repo_id, model.author]).only(
@@ -166,7 +161,7 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     )[:10]
     context = {
         "model": model,
-        "aliases": known[1:],
+        "aliases": list(model.aliases.values_list("alias", flat=True)),
         "parents": parents,
         "description": families.describe(model, parents),
         "facts": hardware.facts(model),
@@ -178,7 +173,7 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "hub": hublink.source(),
         "actions": actions.for_model(request, model),
         "runs": runs,
-        "children_counts": counts,
+        "children_counts": {g["relation"]: g["n"] for g in groups},
         "children_groups": groups,
         "children_shown": CHILDREN_SHOWN,
         "files": model.files.order_by("path").only(

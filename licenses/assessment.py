@@ -382,21 +382,6 @@ def _batch_states(
     return done
 
 
-def children_of(model_ids: Iterable[int]) -> list[int]:
-    """Ids of the direct children of these models (edges name parents by repo id or alias)."""
-    ids = list(model_ids)
-    names = list(HubModel.objects.filter(pk__in=ids).values_list("repo_id", flat=True))
-    names += list(RepoAlias.objects.filter(model_id__in=ids).values_list("alias", flat=True))
-    out: set[int] = set()
-    for start in range(0, len(names), 5000):
-        out.update(
-            LineageEdge.objects.filter(parent_repo_id__in=names[start : start + 5000]).values_list(
-                "child_id", flat=True
-            )
-        )
-    return sorted(out - set(ids))
-
-
 def assess_all(*, batch: int = 20000) -> Report:
     """The whole catalog: resolve every model, propagate over the whole graph, write changes."""
     now = timezone.now()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog import lineage
 from catalog.models import HubModel
 
-from . import obligations
+from . import ancestry, obligations
 from .classify import condition_kind, condition_label
 from .models import Assessment, ModelLicense
 
@@ -24,19 +23,11 @@ def panel_context(model: HubModel) -> dict[str, Any]:
     assessment = state.assessment if state else None
     path = []
     if assessment is not None:
-        ancestors = lineage.ancestors(model, depth=10)
-        known = lineage.resolve(a["id"] for a in ancestors if a["known"])
-        states = {
-            s.model_id: s
-            for s in ModelLicense.objects.filter(model_id__in=[m.pk for m in known.values()])
-        }
-        for a in ancestors:
-            m = known.get(a["id"])
-            s = states.get(m.pk) if m else None
+        for a in ancestry.ancestors(model):
+            s = a["state"]
             path.append(
                 {
                     **a,
-                    "model": m,
                     "declared": s.declared if s else "",
                     "verdict": s.verdict if s else "unknown",
                     "restricts": bool(s) and a["id"] == (state.restrictor if state else ""),

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from approvals import review
-from catalog import crawler
+from catalog import crawler, lineage
 from config.celery import django_task
 
 from . import assessment
@@ -82,7 +82,7 @@ def assess_tree(model_ids: list[int], *, inline: bool, run_id: int | None = None
         changed += len(report.changed)
         # Approvals decided on these models' license results, gated status or revision.
         review.rereview(sorted(set(ids) | set(report.changed)))
-        children = assessment.children_of(report.changed)
+        children = lineage.child_ids(report.changed)
         chunks = [children[s : s + FAN_OUT_CHUNK] for s in range(0, len(children), FAN_OUT_CHUNK)]
         missing = sorted(report.missing)
         if inline:

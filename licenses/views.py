@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from catalog import lineage
 from catalog.models import HubModel
 from config.fragments import fragment, swaps_fragment, vary_on_htmx
 
@@ -30,7 +31,7 @@ def _determine(model: HubModel, data: dict, user) -> None:
 
 
 def _fan_out(report: assessment.Report) -> None:
-    children = assessment.children_of(report.changed)
+    children = lineage.child_ids(report.changed)
     if children:
         assess_models.delay_on_commit(children)
 

@@ -11,6 +11,7 @@ from django.core import mail
 
 from approvals import changes, review
 from approvals.models import ApiToken, ApprovalRequest, Coverage, Status
+from catalog import lineage
 from catalog.models import HubModel, ModelFile
 from licenses import assessment
 
@@ -251,7 +252,7 @@ def test_a_new_declared_license_on_an_ancestor_names_it_and_its_effect(family, u
     root = HubModel.objects.get(repo_id=ROOT)
     made, report = assessment.determine(model=root, license_key="cc-by-nc-4.0",
                                         reason="relicensed", by=users["legal"])  # fmt: skip
-    assessment.assess(assessment.children_of(report.changed))
+    assessment.assess(lineage.child_ids(report.changed))
     assert review.rereview([root.pk, child.pk]) == [req.pk]
 
     req.refresh_from_db()

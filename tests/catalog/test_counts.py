@@ -6,15 +6,17 @@ Over the crawled Llama-2 family (tests/fixtures/family.jsonl.gz) and over the bu
 (hubreplay/data/demo-*.jsonl.gz): Mistral-7B's whole tree, crawled as a descendants run."""
 
 import re
+from collections import Counter
 
 import pytest
 from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
 
-from catalog import crawler
+from catalog import crawler, families, lineage
 from catalog.hub import Hub
-from catalog.models import CrawlRun, HubModel, LineageEdge
+from catalog.models import CrawlRun, HubModel, LineageEdge, RepoAlias
+from licenses import assessment, panel
 from tests.catalog.conftest import MERGE, MIDDLE, ROOT
 from tests.conftest import DEMO
 
@@ -24,9 +26,14 @@ MISTRAL = "mistralai/Mistral-7B-v0.1"
 
 
 def from_the_edges(repo_id: str) -> dict[str, int]:
-    """The oracle: distinct children per relation, read off the stored edges in Python."""
+    """The oracle: distinct children per relation, read off the stored edges in Python (an edge
+    naming the model by one of its aliases included)."""
+    names = [
+        repo_id,
+        *RepoAlias.objects.filter(model__repo_id=repo_id).values_list("alias", flat=True),
+    ]
     children: dict[str, set[int]] = {}
-    for child, relation in LineageEdge.objects.filter(parent_repo_id=repo_id).values_list(
+    for child, relation in LineageEdge.objects.filter(parent_repo_id__in=names).values_list(
         "child_id", "relation"
     ):
         children.setdefault(relation, set()).add(child)
@@ -38,7 +45,9 @@ def counts_everywhere(client, repo_id: str) -> dict[str, dict[str, int]]:
     explorer = client.get(f"/lineage/{repo_id}/")
     page = client.get(f"/models/{repo_id}/")
     api = client.get(f"/api/v1/models/{repo_id}").json()
+    down = client.get(f"/api/v1/models/{repo_id}/lineage?direction=down&depth=1&limit=5000")
     return {
+        "api lineage": dict(Counter(n["relation"] for n in down.json()["nodes"])),
         "family page": {g["kind"]: g["n"] for g in family.context["groups"]},
         "explorer": {g["relation"]: g["n"] for g in explorer.context["groups"]},
         "model page": dict(page.context["children_counts"]),
@@ -131,6 +140,57 @@ def test_a_quantization_of_a_fine_tune_is_shown_under_that_fine_tune(client, mis
         assert link not in own, f"{model.repo_id} is listed among the base's own"
         row = re.search(rf"{re.escape(link)}.*?</td>", further, re.S)
         assert row and f'of <a href="/models/{model.base_parent}/">' in row.group(0)
+
+
+# --- A parent named by an alias ----------------------------------------------------------
+# One alias rule for every walk (catalog.lineage): an edge naming its parent by an id that a
+# RepoAlias maps to a model names that model. The families' walk up did not follow aliases
+# (base_family was the old id) and the explorer's node counts and the API's walk down did not
+# either, while the pages' own counts did.
+RENAMED = "constructed/renamed-fine-tune-old-id"  # an alias constructed for this test
+
+
+def test_a_child_naming_its_parent_by_an_alias_is_counted_alike_everywhere(client, mistral):
+    # A fine-tune of Mistral-7B that has children, listed on the first pages of the explorer
+    # and the family page; one of its children is made to name it by an old id.
+    nodes = [n for g in client.get(f"/lineage/{MISTRAL}/").context["groups"] for n in g["nodes"]]
+    parent = HubModel.objects.get(pk=max((n for n in nodes if n["children"]),
+                                         key=lambda n: int(n["children"].replace(",", "")))["pk"])  # fmt: skip
+    before = assert_one_count(client, parent.repo_id)
+    RepoAlias.objects.create(alias=RENAMED, model=parent)
+    edge = LineageEdge.objects.filter(parent_repo_id=parent.repo_id).order_by("child_id").first()
+    assert edge is not None
+    edge.parent_repo_id = RENAMED
+    edge.save()
+    child = edge.child
+    families.refresh([child.pk])
+    assessment.assess([child.pk])
+
+    # Down: the same counts as before, on every page and endpoint, the aliased child included.
+    assert assert_one_count(client, parent.repo_id) == before
+    nodes = [n for g in client.get(f"/lineage/{MISTRAL}/").context["groups"] for n in g["nodes"]]
+    below = {n["repo_id"]: n["children"] for n in nodes}
+    assert below[parent.repo_id] == f"{sum(before.values()):,}"
+    family = client.get(f"/families/{MISTRAL}/").context
+    rows = {m.repo_id: dict(m.below) for g in family["groups"] for m in g["models"]}
+    if parent.repo_id in rows:
+        assert rows[parent.repo_id] == before
+    deep = client.get(f"/api/v1/models/{MISTRAL}/lineage?direction=down&depth=2&limit=5000").json()
+    reached = {n["id"]: n for n in deep["nodes"]}
+    assert child.repo_id in reached
+    assert reached[child.repo_id]["via"] in (parent.repo_id, MISTRAL)
+
+    # Up: the API's walk, the license panel's ancestor list and the family column agree.
+    up = client.get(f"/api/v1/models/{child.repo_id}/lineage?direction=up&depth=10").json()["nodes"]
+    chain = [(n["id"], n["relation"], n["depth"]) for n in up]
+    assert (parent.repo_id, edge.relation, 1) in chain and any(n["id"] == MISTRAL for n in up)
+    shown = panel.panel_context(child)["path"]
+    assert [(a["id"], a["relation"], a["depth"]) for a in shown] == chain
+    explorer = client.get(f"/lineage/{child.repo_id}/").context["chain"]
+    assert [(a["id"], a["relation"], a["depth"]) for a in explorer] == chain
+    child.refresh_from_db()
+    assert child.base_family == MISTRAL
+    assert child.base_family in [a["id"] for a in lineage.ancestors(child)]
 
 
 # --- Ids that differ only by case (found by QA over the bundled snapshot) -----------------
