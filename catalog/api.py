@@ -16,7 +16,6 @@ from config.errors import BadInput, ErrorsApi, from_form_errors
 from config.inputs import PAGE_MAX, RepoId, form_param
 from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
-from licenses.models import ModelLicense
 
 from . import hardware, lineage, search
 from .forms import ModelSearchForm
@@ -188,7 +187,7 @@ class LineageParams(Schema):
 
 
 def _item(m: HubModel) -> dict:
-    state = explorer_state(m)
+    state = m.license_state_or_none
     return {
         "base_relation": m.base_relation, "base_family": m.base_family,
         "format": m.weights_format, "memory_gb": m.memory_gb,
@@ -251,13 +250,6 @@ def list_models(request: HttpRequest, params: Query[SearchParams]):
     return {"items": [_item(m) for m in rows[:size]], "count": result.count,
             "estimated": result.estimated, "next": nxt, "facets": facets,
             "suggestions": suggestions}  # fmt: skip
-
-
-def explorer_state(m: HubModel) -> ModelLicense | None:
-    try:
-        return m.license_state
-    except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
-        return None
 
 
 @api.get("/models/{path:repo_id}/lineage", response=LineageOut, summary="Ancestors or descendants")

@@ -35,7 +35,7 @@ def _with_nodes(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for p in pages:
         p["nodes"] = []
         for c in p.pop("children"):
-            state, n = _state(c), grand.get(c.repo_id, 0)
+            state, n = c.license_state_or_none, grand.get(c.repo_id, 0)
             p["nodes"].append({
                 "pk": c.pk, "repo_id": c.repo_id, "downloads": f"{c.downloads:,}",
                 "verdict": state.effective if state else "", "conflict": bool(state and state.conflict),
@@ -57,13 +57,6 @@ def children_page(model: HubModel, relation: str, page: int = 1) -> dict[str, An
     return _with_nodes([page_])[0]
 
 
-def _state(model: HubModel):
-    try:
-        return model.license_state
-    except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
-        return None
-
-
 def groups(model: HubModel, pages: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """Direct children grouped by relation: counts for all, one page of each (the first, or
     the one `pages` asks for)."""
@@ -75,5 +68,5 @@ def ancestors(model: HubModel) -> list[dict[str, Any]]:
     catalog reads the state through its relation; licenses.lineage gives the same list)."""
     chain = lineage.ancestors(model, depth=10, related=("license_state",))
     for a in chain:
-        a["state"] = _state(a["model"]) if a["model"] else None
+        a["state"] = a["model"].license_state_or_none if a["model"] else None
     return chain

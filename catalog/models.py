@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -107,6 +108,15 @@ class HubModel(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:model_detail", args=[self.repo_id])
+
+    @property
+    def license_state_or_none(self):
+        """The model's license result (licenses' one-to-one ModelLicense), or None before its
+        first assessment."""
+        try:
+            return self.license_state  # type: ignore[attr-defined]
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def name(self) -> str:

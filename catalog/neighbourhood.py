@@ -27,13 +27,6 @@ def _label(repo_id: str) -> str:
     return repo_id if len(repo_id) <= MAX_CHARS else repo_id[: MAX_CHARS - 1] + "…"
 
 
-def _state(model: HubModel | None):
-    try:
-        return model.license_state if model else None
-    except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
-        return None
-
-
 def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[str, Any]:
     """Nodes (box, two lines of words, verdict class) and lines (relation class) of the SVG.
 
@@ -62,7 +55,9 @@ def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[
     columns = [c for c, items in (("deeper", deeper), ("ups", ups)) if items]
     columns += ["me"] + (["kids"] if kids else [])
 
-    me = add("me", model.repo_id, *facts(_state(model)), None, "this model", "current")
+    me = add(
+        "me", model.repo_id, *facts(model.license_state_or_none), None, "this model", "current"
+    )
     up_ids = {}
     for a in ups:
         href = a["model"].get_absolute_url() if a["model"] else None

@@ -9,19 +9,10 @@ from typing import Any
 from catalog import lineage
 from catalog.models import HubModel
 
-from .models import ModelLicense
-
-
-def state_of(model: HubModel | None) -> ModelLicense | None:
-    try:
-        return model.license_state if model is not None else None  # type: ignore[attr-defined]
-    except HubModel.license_state.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
-        return None
-
 
 def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
     """lineage.ancestors, each node with `state`: the ancestor's ModelLicense, or None."""
     chain = lineage.ancestors(model, depth=depth, related=("license_state__assessment",))
     for a in chain:
-        a["state"] = state_of(a["model"])
+        a["state"] = a["model"].license_state_or_none if a["model"] else None
     return chain
