@@ -6,8 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from catalog import crawler
-from catalog.models import CrawlRun, HubModel, ModelFile
+from catalog.models import HubModel, ModelFile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,15 +19,6 @@ A card that tries to run script.
 <img src="data:," onerror="window.pwned = 2">
 <a id="js" href="javascript:window.pwned=3">click me</a>
 """
-
-
-@pytest.fixture
-def family(replay, hub_for):
-    server = replay(["family.jsonl.gz"])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
-    run = crawler.run_sync(run, hub=hub_for(server))
-    assert run.status == CrawlRun.Status.DONE
-    return run
 
 
 def test_a_facet_filters_in_place_and_the_back_button_restores(

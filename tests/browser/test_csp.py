@@ -11,8 +11,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from approvals.models import ApprovalRequest
-from catalog import crawler
-from catalog.models import CrawlRun, HubModel
+from catalog.models import HubModel
 from tests.browser.conftest import _new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,14 +23,6 @@ window.__csp = [];
 document.addEventListener('securitypolicyviolation', e =>
   window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
 """
-
-
-@pytest.fixture
-def family(replay, hub_for):
-    server = replay(["family.jsonl.gz"])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
-    assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
-    return server
 
 
 @pytest.fixture

@@ -22,14 +22,6 @@ ROOT = "meta-llama/Llama-2-7b-chat-hf"
 GGUF = "TheBloke/Llama-2-7B-Chat-GGUF"
 
 
-@pytest.fixture
-def family(replay, hub_for):
-    server = replay(["family.jsonl.gz"])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
-    assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
-    return server
-
-
 def _offline(page, live_server) -> list[str]:
     """Abort every request that is not to the site itself, and record them: offline."""
     site = urlsplit(live_server.url).netloc
