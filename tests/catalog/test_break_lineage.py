@@ -1,0 +1,52 @@
+"""Break session s5: the one alias rule of catalog.lineage ("an edge naming an old id means the
+current model") on the cases the crawler can produce."""
+
+import pytest
+
+from catalog import lineage
+from catalog.models import HubModel, LineageEdge, RepoAlias
+
+pytestmark = pytest.mark.django_db
+
+
+def _edge(child: HubModel, parent: str, relation: str = "finetune") -> None:
+    LineageEdge.objects.create(
+        child=child, parent_repo_id=parent, relation=relation, relation_source="default",
+        origin="card",
+    )  # fmt: skip
+
+
+def test_break_an_alias_equal_to_a_crawled_id_means_one_parent_in_every_walk():
+    """BUG: the crawler keeps a listed legacy row (`gpt2`) and adds RepoAlias gpt2 ->
+    openai-community/gpt2 when model_info answers with the canonical repo's _id
+    (crawler.fetch_details). Then an edge naming `gpt2` means the old row going up
+    (lineage.resolve: a model before an alias) but the canonical model in up_map (current_ids:
+    the alias always), and the child is a child of both going down (names_of / names)."""
+    legacy = HubModel.objects.create(repo_id="gpt2", author="")
+    canonical = HubModel.objects.create(repo_id="openai-community/gpt2", author="openai-community")
+    RepoAlias.objects.create(alias="gpt2", model=canonical)
+    child = HubModel.objects.create(repo_id="someone/gpt2-ft", author="someone")
+    _edge(child, "gpt2")
+
+    up = lineage.ancestors(child)[0]["id"]
+    family = lineage.up_map([child.repo_id])[child.repo_id][0][0]
+    assert up == family, (up, family)
+    down = [m.repo_id for m in (legacy, canonical) if lineage.descendants(m)]
+    assert len(down) == 1, down  # one parent has the child below it, not both
+    assert sum(sum(lineage.children_counts(m).values()) for m in (legacy, canonical)) == 1
+
+
+def test_break_a_card_naming_the_models_own_old_id_is_not_a_child_of_itself():
+    """BUG: edges_for drops a parent equal to the model's id, but not one equal to an alias of
+    it: a renamed repo whose card still names its old id (the usual case: the card was written
+    before the rename) gets an edge to itself through the alias, and the walks down count and
+    list the model as its own child (children_counts, groups), where ancestors() skips it."""
+    m = HubModel.objects.create(repo_id="org/new-name", author="org", downloads=5)
+    RepoAlias.objects.create(alias="org/old-name", model=m)
+    _edge(m, "org/old-name")
+
+    assert lineage.ancestors(m) == []  # going up, the self-edge is skipped
+    assert lineage.children_counts(m) == {}, lineage.children_counts(m)
+    assert lineage.children_counts_of([m.repo_id]) == {}
+    groups = lineage.groups(m, size=20, fields=("repo_id", "downloads"))
+    assert [c.repo_id for g in groups for c in g["children"]] == []
