@@ -50,3 +50,32 @@ def test_break_a_card_naming_the_models_own_old_id_is_not_a_child_of_itself():
     assert lineage.children_counts_of([m.repo_id]) == {}
     groups = lineage.groups(m, size=20, fields=("repo_id", "downloads"))
     assert [c.repo_id for g in groups for c in g["children"]] == []
+
+
+@pytest.mark.parametrize("relation", ["finetune", "quantized"])
+def test_break_a_group_lists_the_children_it_counts(relation):
+    """BUG: lineage.children_page reads a one-name model's children of a relation other than
+    merge from HubModel (base_parent, base_relation), where children_counts counts the edges. A
+    child with two parents whose edges say another relation (a card's base_model_relation
+    "finetune" or "quantized" over two base_models; typed tags) has base_relation "merge"
+    (families._relation: two parents are a merge) and base_parent its first parent: the group
+    says 1 and lists nobody, on the model page (CHILDREN_SHOWN), the lineage explorer and the
+    family page. Before this session the model page listed the group from the edges."""
+    from catalog import families
+
+    # What the crawler writes for such a card (crawler._write_edges -> lineage.edges_for):
+    card = {"base_model": ["org/a", "org/b"], "base_model_relation": relation}
+    edges = lineage.edges_for(repo_id="someone/ab", tags=[], library="", files=[], card=card,
+                              base_models=None)  # fmt: skip
+    assert {(e.parent, e.relation) for e in edges} == {("org/a", relation), ("org/b", relation)}
+    a = HubModel.objects.create(repo_id="org/a", author="org")
+    b = HubModel.objects.create(repo_id="org/b", author="org")
+    child = HubModel.objects.create(repo_id="someone/ab", author="someone", downloads=3)
+    _edge(child, a.repo_id, relation)
+    _edge(child, b.repo_id, relation)
+    families.refresh([a.pk, b.pk, child.pk])
+
+    for parent in (a, b):
+        groups = lineage.groups(parent, size=20, fields=("id", "repo_id", "downloads"))
+        shown = {g["relation"]: (g["n"], [c.repo_id for c in g["children"]]) for g in groups}
+        assert shown == {relation: (1, ["someone/ab"])}, (parent.repo_id, shown)
