@@ -79,3 +79,21 @@ def test_break_a_group_lists_the_children_it_counts(relation):
         groups = lineage.groups(parent, size=20, fields=("id", "repo_id", "downloads"))
         shown = {g["relation"]: (g["n"], [c.repo_id for c in g["children"]]) for g in groups}
         assert shown == {relation: (1, ["someone/ab"])}, (parent.repo_id, shown)
+
+
+def test_break_a_deep_chain_has_one_family_whichever_pass_derives_it():
+    """BUG (older than this session: families' MAX_DEPTH moved into lineage.up_map): up_map
+    stops after MAX_DEPTH levels, whole_up_map (the bulk pass) does not, so a chain deeper than
+    20 gets a different base_family from families.refresh (the crawl's pass) than from
+    families.refresh_all: the leaf's family is the 21st ancestor in one, the root in the other."""
+    from catalog import families
+
+    chain = [HubModel.objects.create(repo_id=f"org/m{i}", author="org") for i in range(25)]
+    for parent, child in zip(chain, chain[1:], strict=False):
+        _edge(child, parent.repo_id)
+    leaf = chain[-1]
+    families.refresh([leaf.pk])
+    by_refresh = HubModel.objects.get(pk=leaf.pk).base_family
+    families.refresh_all()
+    by_bulk = HubModel.objects.get(pk=leaf.pk).base_family
+    assert by_refresh == by_bulk == "org/m0", (by_refresh, by_bulk)
