@@ -17,11 +17,13 @@ def _edge(child: HubModel, parent: str, relation: str = "finetune") -> None:
 
 
 def test_break_an_alias_equal_to_a_crawled_id_means_one_parent_in_every_walk():
-    """BUG: the crawler keeps a listed legacy row (`gpt2`) and adds RepoAlias gpt2 ->
-    openai-community/gpt2 when model_info answers with the canonical repo's _id
-    (crawler.fetch_details). Then an edge naming `gpt2` means the old row going up
-    (lineage.resolve: a model before an alias) but the canonical model in up_map (current_ids:
-    the alias always), and the child is a child of both going down (names_of / names)."""
+    """BUG: nothing stops a RepoAlias from naming an id that a crawled row also has
+    (RepoAlias.alias is unique only among aliases; crawler.fetch_details writes
+    alias=model.repo_id and leaves that row in place). Then an edge naming that id means the row
+    going up (lineage.resolve: a model before an alias; so licenses.ancestry and the license
+    panel) but the alias's model in up_map (current_ids: the alias always; so base_parent and
+    base_family) and in the license graph (licenses.assessment: aliases update name_to_id last),
+    and the child is a child of both going down (names_of / names)."""
     legacy = HubModel.objects.create(repo_id="gpt2", author="")
     canonical = HubModel.objects.create(repo_id="openai-community/gpt2", author="openai-community")
     RepoAlias.objects.create(alias="gpt2", model=canonical)

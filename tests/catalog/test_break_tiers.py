@@ -20,7 +20,7 @@ QUERIES = ["llama", "llama 2", "llama 2 7b", "TheBloke llama 2", "thebloke/llama
 
 @st.composite
 def catalogs(draw):
-    n = draw(st.integers(1, 25))
+    n = draw(st.integers(1, 40))
     rows = {}
     for _ in range(n):
         author = draw(st.sampled_from(AUTHORS))
