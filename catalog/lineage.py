@@ -163,8 +163,6 @@ def edges_for(
 # model. So the model is the parent going up, and the edge's child is the model's child going
 # down, whichever name the child's card used.
 
-MAX_DEPTH = 20
-
 
 def resolve(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> dict[str, HubModel]:
     """Models for repo ids, following aliases. `related`: relations loaded in the same query."""
@@ -182,9 +180,16 @@ def resolve(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> dict[s
     return found
 
 
+def _aliases() -> QuerySet[RepoAlias]:
+    """The aliases that name a model: an id that a crawled model has itself names that model,
+    as resolve() has it, not the model an alias row points at (a legacy "gpt2" crawled as
+    itself and also recorded as openai-community/gpt2's old id)."""
+    return RepoAlias.objects.exclude(alias__in=HubModel.objects.values("repo_id"))
+
+
 def current_ids(repo_ids: Iterable[str]) -> dict[str, str]:
     """Each id that is an alias -> the current repo id of the model it names."""
-    rows = RepoAlias.objects.filter(alias__in=set(repo_ids)).values_list("alias", "model__repo_id")
+    rows = _aliases().filter(alias__in=set(repo_ids)).values_list("alias", "model__repo_id")
     return dict(rows)
 
 
@@ -196,20 +201,20 @@ def parents(model: HubModel) -> list[tuple[LineageEdge, HubModel | None]]:
 
 def names(model: HubModel) -> list[str]:
     """The ids children may name this model by: its own and its aliases."""
-    return [model.repo_id, *model.aliases.values_list("alias", flat=True)]
+    return [model.repo_id, *_aliases().filter(model=model).values_list("alias", flat=True)]
 
 
 def names_of(models: dict[int, str]) -> dict[str, str]:
     """Every id children may name these models by (pk -> repo id) -> the model's repo id."""
     out = {repo_id: repo_id for repo_id in models.values()}
-    out.update(
-        RepoAlias.objects.filter(model_id__in=list(models)).values_list("alias", "model__repo_id")
-    )
+    out.update(_aliases().filter(model_id__in=list(models)).values_list("alias", "model__repo_id"))
     return out
 
 
 def child_edges(model: HubModel, known_names: list[str] | None = None):
-    return LineageEdge.objects.filter(parent_repo_id__in=known_names or names(model))
+    # A renamed repo whose card still names its old id is not its own child.
+    edges = LineageEdge.objects.filter(parent_repo_id__in=known_names or names(model))
+    return edges.exclude(child_id=model.pk)
 
 
 def children_counts(
@@ -237,14 +242,12 @@ def children_counts_of(repo_ids: Iterable[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     if not ids:
         return out
-    aliases = dict(
-        RepoAlias.objects.filter(model__repo_id__in=ids).values_list("alias", "model__repo_id")
-    )
+    aliases = dict(_aliases().filter(model__repo_id__in=ids).values_list("alias", "model__repo_id"))
     edges = LineageEdge.objects.filter(parent_repo_id__in=[*ids, *aliases])
     if aliases:  # a child naming a model by an alias is counted under the model's own id
         owner = Case(*(When(parent_repo_id=a, then=Value(m)) for a, m in aliases.items()),
                      default=F("parent_repo_id"), output_field=CharField())  # fmt: skip
-        edges = edges.annotate(owner=owner)
+        edges = edges.annotate(owner=owner).exclude(child__repo_id=F("owner"))
     for (parent, rel), n in _count(
         edges, "owner" if aliases else "parent_repo_id", "relation"
     ).items():
@@ -261,16 +264,30 @@ def _count(edges: QuerySet[LineageEdge], *by: str) -> dict[tuple[str, ...], int]
 
 
 def children_page(
-    model: HubModel, relation: str, window: slice, known: list[str], fields: tuple[str, ...]
+    model: HubModel,
+    relation: str,
+    window: slice,
+    known: list[str],
+    fields: tuple[str, ...],
+    n: int | None = None,
 ) -> list[HubModel]:
     """A window of a model's children of one relation, most downloaded first, loading `fields`
     (a `license_state__x` field loads that relation too).
 
     A child whose first parent is this model comes from HubModel's (base_parent, base_relation,
-    -downloads) index: no join over thousands of edges. Merges (several parents) and children
-    that name an alias go through the edges."""
+    -downloads) index: no join over thousands of edges. Merges (several parents), children that
+    name an alias, and any group the index does not hold whole go through the edges: a card with
+    two base_models and base_model_relation "finetune" writes two finetune edges, but the child's
+    base_relation is "merge" (families: two parents), so the index holds none of it. `n`: the
+    group's count from the edges (children_counts), when the caller has it."""
     related = tuple(dict.fromkeys(f.rsplit("__", 1)[0] for f in fields if "__" in f))
-    if relation == Relation.MERGE or len(known) > 1:  # known: the model's id and aliases
+    by_index = HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
+    if (
+        relation == Relation.MERGE
+        or len(known) > 1  # known: the model's id and aliases
+        or by_index.count()
+        != (n if n is not None else child_edges(model, known).filter(relation=relation).count())
+    ):
         edges = (
             child_edges(model, known).filter(relation=relation)
             .select_related("child", *(f"child__{r}" for r in related))
@@ -280,10 +297,7 @@ def children_page(
         return [e.child for e in edges]
     # The window's ids straight off the index in a subquery: joined to another table, the
     # planner may fetch and sort every child of a large parent for the twenty shown.
-    ids = (
-        HubModel.objects.filter(base_parent=model.repo_id, base_relation=relation)
-        .order_by("-downloads", "id").values("id")[window]
-    )  # fmt: skip
+    ids = by_index.order_by("-downloads", "id").values("id")[window]
     rows = HubModel.objects.filter(pk__in=ids).select_related(*related).only(*fields)
     return sorted(rows, key=lambda m: (-m.downloads, m.pk))
 
@@ -298,7 +312,7 @@ def groups(
     for relation, n in sorted(children_counts(model, known).items(), key=lambda kv: -kv[1]):
         page = (pages or {}).get(relation, 1)
         window = slice((page - 1) * size, page * size + 1)
-        found = children_page(model, relation, window, known, fields)
+        found = children_page(model, relation, window, known, fields, n)
         out.append({"relation": relation, "n": n, "page": page, "more": len(found) > size,
                     "children": found[:size]})  # fmt: skip
     return out
@@ -389,7 +403,9 @@ def up_map(repo_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     ancestors, one level per query (what a model's family and first parent are read from)."""
     up: dict[str, list[tuple[str, str]]] = {}
     frontier = set(repo_ids)
-    for _ in range(MAX_DEPTH):
+    # No depth bound: each id is read once (a cycle ends where it closes), so the walk stops at
+    # the roots as whole_up_map does, and both passes give a deep chain the same family.
+    while True:
         frontier -= up.keys()
         if not frontier:
             break
@@ -406,7 +422,7 @@ def up_map(repo_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
 
 def whole_up_map() -> dict[str, list[tuple[str, str]]]:
     """up_map over the whole catalog, read in one pass (the bulk refresh)."""
-    current = dict(RepoAlias.objects.values_list("alias", "model__repo_id"))
+    current = dict(_aliases().values_list("alias", "model__repo_id"))
     up: dict[str, list[tuple[str, str]]] = defaultdict(list)
     rows = LineageEdge.objects.order_by("parent_repo_id").values_list(
         "child__repo_id", "parent_repo_id", "relation"

@@ -139,6 +139,10 @@ def _b64e(obj) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _int64(n: object) -> bool:
+    return isinstance(n, int) and -(2**63) <= n < 2**63
+
+
 def _b64d(s: str):
     s = s + "=" * (-len(s) % 4)
     return json.loads(base64.urlsafe_b64decode(s.encode()).decode())
@@ -734,6 +738,14 @@ class _Handler(BaseHTTPRequestHandler):
                 last = (c["v"], int(c["r"]))
             except Exception:
                 raise HttpError(400, "Invalid cursor") from None
+            # A cursor is ours only while it holds what we write: a sort value SQLite can bind
+            # (None, a string, a 64-bit number) and a 64-bit rowid; a tampered one is the
+            # client's mistake, not the server's.
+            value, row = last
+            if not (value is None or isinstance(value, str | float) or _int64(value)) or not _int64(
+                row
+            ):
+                raise HttpError(400, "Invalid cursor")
 
         full = _truthy(self._param("full"))
         want_card = _truthy(self._param("cardData"))

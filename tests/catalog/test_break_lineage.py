@@ -17,7 +17,7 @@ def _edge(child: HubModel, parent: str, relation: str = "finetune") -> None:
 
 
 def test_break_an_alias_equal_to_a_crawled_id_means_one_parent_in_every_walk():
-    """BUG: nothing stops a RepoAlias from naming an id that a crawled row also has
+    """Found by a break-tester: nothing stops a RepoAlias from naming an id that a crawled row also has
     (RepoAlias.alias is unique only among aliases; crawler.fetch_details writes
     alias=model.repo_id and leaves that row in place). Then an edge naming that id means the row
     going up (lineage.resolve: a model before an alias; so licenses.ancestry and the license
@@ -39,7 +39,7 @@ def test_break_an_alias_equal_to_a_crawled_id_means_one_parent_in_every_walk():
 
 
 def test_break_a_card_naming_the_models_own_old_id_is_not_a_child_of_itself():
-    """BUG: edges_for drops a parent equal to the model's id, but not one equal to an alias of
+    """Found by a break-tester: edges_for drops a parent equal to the model's id, but not one equal to an alias of
     it: a renamed repo whose card still names its old id (the usual case: the card was written
     before the rename) gets an edge to itself through the alias, and the walks down count and
     list the model as its own child (children_counts, groups), where ancestors() skips it."""
@@ -56,7 +56,7 @@ def test_break_a_card_naming_the_models_own_old_id_is_not_a_child_of_itself():
 
 @pytest.mark.parametrize("relation", ["finetune", "quantized"])
 def test_break_a_group_lists_the_children_it_counts(relation):
-    """BUG: lineage.children_page reads a one-name model's children of a relation other than
+    """Found by a break-tester: lineage.children_page reads a one-name model's children of a relation other than
     merge from HubModel (base_parent, base_relation), where children_counts counts the edges. A
     child with two parents whose edges say another relation (a card's base_model_relation
     "finetune" or "quantized" over two base_models; typed tags) has base_relation "merge"
@@ -84,7 +84,7 @@ def test_break_a_group_lists_the_children_it_counts(relation):
 
 
 def test_break_a_deep_chain_has_one_family_whichever_pass_derives_it():
-    """BUG (older than this session: families' MAX_DEPTH moved into lineage.up_map): up_map
+    """Found by a break-tester (older than its session: families' MAX_DEPTH moved into lineage.up_map): up_map
     stops after MAX_DEPTH levels, whole_up_map (the bulk pass) does not, so a chain deeper than
     20 gets a different base_family from families.refresh (the crawl's pass) than from
     families.refresh_all: the leaf's family is the 21st ancestor in one, the root in the other."""
