@@ -1,6 +1,7 @@
 """What people can do with a model from its page, offered by the apps above the catalog.
 
-The catalog sits below licenses and approvals and imports neither; an app that acts on models
+The catalog sits below approvals and does not import it (it still imports licenses in places:
+docs/architecture.md lists them); an app that acts on models
 (approvals: request, NOTICE, the check API) registers a provider in its AppConfig.ready(), and
 the model page lists what the providers give for the model and the request in hand."""
 
