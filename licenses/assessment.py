@@ -403,8 +403,9 @@ def assess_all(*, batch: int = 20000) -> Report:
             own[m.pk] = own_result(
                 m, files.get(m.pk, {}), linked=linked, determination=determinations.get(m.pk)
             )
-    name_to_id = {repo: pk for pk, repo in repo_of.items()}
-    name_to_id.update(dict(RepoAlias.objects.values_list("alias", "model_id")))
+    # An alias names its model, except where a crawled model has that id itself (lineage's rule).
+    name_to_id = dict(RepoAlias.objects.values_list("alias", "model_id"))
+    name_to_id.update({repo: pk for pk, repo in repo_of.items()})
     graph_parents: dict[str, list[str]] = {}
     for child, parent in LineageEdge.objects.values_list("child_id", "parent_repo_id").iterator(
         chunk_size=20000
