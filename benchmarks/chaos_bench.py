@@ -321,6 +321,7 @@ def main() -> int:
     parser.add_argument("--models", type=int, default=50_000, help="most downloaded list records")
     parser.add_argument("--rich", type=int, default=None, help="rich records (default: all)")
     parser.add_argument("--details", type=int, default=1_000_000, help="CANOPY_DETAILS_PER_RUN")
+    parser.add_argument("--threads", type=int, default=4, help="CANOPY_DETAIL_THREADS")
     parser.add_argument("--fault-rate", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--api-budget", type=int, default=200, help="per window, client and server")
@@ -362,6 +363,7 @@ def main() -> int:
                 os.environ, DATABASE_URL=pg.url(name), REDIS_URL=f"redis://127.0.0.1:{redis.port}/{db}",
                 CANOPY_DATA_DIR=str(work / f"data-{name}"), HF_ENDPOINT=f"http://127.0.0.1:{port}",
                 CANOPY_DETAILS_PER_RUN=str(args.details), CANOPY_HUB_TIMEOUT_SECONDS="2",
+                CANOPY_DETAIL_THREADS=str(args.threads),
                 CANOPY_HUB_API_BUDGET=str(args.api_budget), CANOPY_HUB_RESOLVERS_BUDGET=str(args.resolvers_budget),
                 CANOPY_HUB_WINDOW_SECONDS=str(args.window), CANOPY_STALL_SECONDS="20",
                 CANOPY_PAGES_PER_TASK="5", CANOPY_BROKER_VISIBILITY_SECONDS="60",

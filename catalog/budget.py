@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db.models import F, Value
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 
 from .models import HubBudget
@@ -133,18 +133,28 @@ class _DatabaseStore:
             return None
         if rows.filter(window_end__gt=now, used__lt=limit).update(used=F("used") + 1):
             return None
-        end = rows.values_list("window_end", flat=True).get()
-        return max(end - now, 0.001)
+        end, used = rows.values_list("window_end", "used").get()
+        if end <= now or used < limit:
+            # An answer moved the window between the UPDATEs and this read (a 429's spent
+            # second gave way to minutes with room): its end is no wait of ours. Ask again.
+            return 0.001
+        return end - now
 
     def announce(self, bucket: str, quota: int, window: int) -> None:
         self._rows(bucket).exclude(quota=quota, window=window).update(quota=quota, window=window)
 
     def sync(self, bucket: str, end: float, server_used: int) -> None:
-        rows = self._rows(bucket)
-        if not rows.filter(window_end__lt=end - SAME_WINDOW_SLACK).update(
-            window_end=end, used=server_used
-        ):
-            rows.update(window_end=end, used=Greatest(F("used"), Value(server_used)))
+        # One statement, as the Lua script is one call: read and written in two, a 429's count
+        # (its window ending in a second) could land between them, and the other answer would
+        # then carry that spent count into a window that ends minutes later.
+        self._rows(bucket).update(
+            window_end=end,
+            used=Case(
+                When(window_end__lt=end - SAME_WINDOW_SLACK, then=Value(server_used)),
+                default=Greatest(F("used"), Value(server_used)),
+                output_field=HubBudget._meta.get_field("used"),
+            ),
+        )
 
 
 # Numbers cross into Lua as strings; Lua's tostring keeps 14 digits, enough for epoch seconds to

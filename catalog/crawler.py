@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 import uuid
 from contextvars import ContextVar
@@ -41,7 +42,7 @@ from huggingface_hub.errors import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import bulk, families, lineage, quarantine, records, searchindex
+from . import bulk, families, lineage, pool, quarantine, records, searchindex
 from .hub import (
     UNPARSED,
     Hub,
@@ -89,6 +90,8 @@ _sync: ContextVar[list[int] | None] = ContextVar("canopy_crawl_sync", default=No
 # The run whose steps are being done here: the models its steps write are sent with its id, so
 # the ancestors walks their assessments call for are grouped under it.
 _running: ContextVar[int | None] = ContextVar("canopy_crawl_running", default=None)
+# A run's notes (errors, not-found ids, counters) as the details step's threads add to them.
+_notes = threading.Lock()
 NOTES = CrawlRun.NOTE_FIELDS
 
 
@@ -334,7 +337,8 @@ def fetch_details(
         if refused and run is None:
             raise Quarantined(Step.FILES, refused[0])
         if refused and run is not None:
-            quarantine.hold(run, Step.FILES, refused)
+            with _notes:
+                quarantine.hold(run, Step.FILES, refused)
         if files:
             # ingest() derived the columns before the card was read: the summary (which search
             # looks in) comes from the README just stored.
@@ -354,8 +358,10 @@ def fetch_details(
                 phase_done=F("phase_done") + phase,
             )  # fmt: skip
     if run is not None:
-        run.details_fetched, run.files_fetched = run.details_fetched + 1, run.files_fetched + files
-        run.phase_done += phase
+        with _notes:
+            run.details_fetched += 1
+            run.files_fetched += files
+            run.phase_done += phase
     return fresh, files
 
 
@@ -875,11 +881,14 @@ def _details_or_hold(run: CrawlRun, model: HubModel, hub: Hub) -> tuple[HubModel
     try:
         return fetch_details(model, hub, run=run)
     except ModelNotFound:
-        run.add_not_found(model.repo_id)  # an outcome (deleted, private, misspelt), not an error
+        with _notes:
+            run.add_not_found(model.repo_id)  # an outcome (deleted, private...), not an error
     except Quarantined as exc:
-        quarantine.hold(run, exc.step, [exc.rejected])
+        with _notes:
+            quarantine.hold(run, exc.step, [exc.rejected])
     except (*bulk.ROW_ERRORS, KeyError, ModelRefused) as exc:
-        quarantine.hold(run, Step.DETAILS, [Rejected(model.repo_id, quarantine.describe(exc))])
+        with _notes:
+            quarantine.hold(run, Step.DETAILS, [Rejected(model.repo_id, quarantine.describe(exc))])
     return None, 0
 
 
@@ -913,22 +922,25 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
     )
     done: list[int] = []
     skipped = 0  # noted or set aside; fetch_details counts the fetched ones in phase_done
-    for model in batch:
-        try:
-            fresh, _ = _details_or_hold(run, model, hub)  # fetch_details counts it in the run
-        except HubUnavailable:
-            # The step is retried: keep what it did (the fetched models' assessments; they
-            # count against the run's room already).
-            _assess(done)
-            run.phase_done += skipped
-            with transaction.atomic():
-                _save(run, token, [*NOTES, "phase_done"])
-            raise
-        if fresh is None:  # noted or set aside: not asked again until the model changes
-            HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
-            skipped += 1
-        else:
-            done.append(fresh.pk)
+
+    def fetch(model: HubModel) -> HubModel | None:
+        return _details_or_hold(run, model, hub)[0]  # fetch_details counts it in the run
+
+    try:
+        for model, fresh in pool.each(fetch, batch, threads=settings.CANOPY_DETAIL_THREADS):
+            if fresh is None:  # noted or set aside: not asked again until the model changes
+                HubModel.objects.filter(pk=model.pk).update(details_key=model.change_key)
+                skipped += 1
+            else:
+                done.append(fresh.pk)
+    except HubUnavailable:
+        # The step is retried: keep what it did (the fetched models' assessments; they
+        # count against the run's room already).
+        _assess(done)
+        run.phase_done += skipped
+        with transaction.atomic():
+            _save(run, token, [*NOTES, "phase_done"])
+        raise
     run.phase_done += skipped
     finished = len(batch) < DETAILS_PER_STEP or room <= len(batch)
     if finished:

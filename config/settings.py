@@ -348,6 +348,9 @@ CANOPY_HUB_TIMEOUT_SECONDS = float(os.environ.get("CANOPY_HUB_TIMEOUT_SECONDS") 
 CANOPY_CRAWL_LIMIT = env_int("CANOPY_CRAWL_LIMIT", 5000)
 # Detail fetches (model_info + files) per run; the rest wait for the next run.
 CANOPY_DETAILS_PER_RUN = env_int("CANOPY_DETAILS_PER_RUN", 5000)
+# Detail fetches in flight at once: their waits (answers, backoff, timeouts) overlap, while the
+# request budget, shared by all, bounds what is asked. 1 fetches one after another.
+CANOPY_DETAIL_THREADS = env_int("CANOPY_DETAIL_THREADS", 4)
 # Pages (or detail batches) one task handles before it checkpoints and re-queues itself.
 CANOPY_PAGES_PER_TASK = env_int("CANOPY_PAGES_PER_TASK", 20)
 # Re-assess the licenses of the models a crawl writes, as it goes (off: only the nightly pass).

@@ -191,6 +191,56 @@ def test_a_429_holds_every_worker_until_the_window_resets(backend, follow_the_hu
     assert 0.5 < time.monotonic() - started < 3 and waits
 
 
+@pytest.mark.django_db(transaction=True)  # the threads see the committed row
+def test_a_429_racing_other_answers_never_spends_a_long_window(backend, follow_the_hub):
+    """A 429 says the window ends in a second; the answers around it, that it ends in minutes.
+    Whatever their order, the spent count belongs to the short window: the long one is never
+    left spent, nor is a wait read from the long one (both found by crawling in threads: a
+    thread then slept out five minutes)."""
+    later = ratelimit.Announced("api", remaining=999_000, reset=293, quota=1_000_000, window=300)
+    refused = ratelimit.Announced("api", remaining=0, reset=1, quota=1_000_000, window=300)
+    (budget,), _ = budgets(1, window=300)
+    waits: list[float] = []
+    for _ in range(60):
+        budget.observe(later)
+        start = threading.Barrier(4)
+
+        def observe(announced, start=start):
+            start.wait()
+            for _ in range(5):
+                budget.observe(announced)
+            connection.close()
+
+        def take(start=start):
+            start.wait()
+            limit = budget.policy("api").limit
+            for _ in range(5):
+                waits.append(budget.store.take("api", time.time(), limit, 300) or 0)
+            connection.close()
+
+        threads = [threading.Thread(target=observe, args=(a,)) for a in [refused, *[later] * 2]]
+        threads.append(threading.Thread(target=take))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        end, used = _state(backend)
+        if end > time.time() + 10:  # the long window
+            assert used < budget.policy("api").limit
+    assert max(waits) < 3  # a wait is never read from the window that came after it
+
+
+def _state(backend):
+    if backend == "redis":
+        import redis
+
+        client = redis.Redis.from_url(os.environ["REDIS_URL"])
+        end, used = client.hmget(budget_module._RedisStore.key("api"), "end", "used")
+        return float(end), int(used)
+    row = HubBudget.objects.get(bucket="api")
+    return row.window_end, row.used
+
+
 # --- the settings ---------------------------------------------------------------------------
 
 

@@ -112,3 +112,31 @@ def test_a_file_that_does_not_hash_to_its_etag_is_downloaded_again(
     blob.write_text(text[: len(text) // 2])  # a cache left half-written by an older client
     again, etag_again = hub_for(server).read_file(PHI, "README.md")
     assert (again, etag_again) == (text, etag)
+
+
+@pytest.mark.django_db(transaction=True)  # the threads see only what is committed
+def test_details_in_threads_through_every_fault_store_what_one_thread_stores(
+    replay, hub_for, settings, tmp_path, no_backoff, short_timeout
+):
+    settings.CANOPY_DETAILS_PER_RUN = 60
+    server = replay(["family.jsonl.gz"], page_size_cap=50)
+    settings.CANOPY_DETAIL_THREADS, settings.DATA_DIR = 1, tmp_path / "one"
+    assert crawl(server, hub_for).status == "done"
+    one = catalog()
+    HubModel.objects.all().delete()
+    CrawlRun.objects.all().delete()
+
+    settings.CANOPY_DETAIL_THREADS, settings.DATA_DIR = 6, tmp_path / "six"
+    server.set_faults(every=5, kinds=KINDS, slow_seconds=0.5)
+    run = crawl(server, hub_for)
+    assert run.status == "done", run.errors
+    assert sum(server.stats["faults"].values()) >= 10
+    assert catalog() == one
+    # The counters the threads added to, as saved (the ancestors run it queued fetched some).
+    assert CrawlRun.objects.get(pk=run.pk).details_fetched == run.details_fetched
+    runs = CrawlRun.objects.all()
+    assert (
+        sum(r.details_fetched for r in runs)
+        == HubModel.objects.filter(details_at__isnull=False).count()
+    )
+    assert sum(r.files_fetched for r in runs) == ModelFile.objects.count()
