@@ -1,4 +1,4 @@
-"""Adversarial text for the linear-time tests and benchmarks/text_bench.py: runs of the
+"""Adversarial text for the linear-growth tests and benchmarks/text_bench.py: runs of the
 characters that Markdown, link, header and name patterns backtrack on, at any size."""
 
 from __future__ import annotations
@@ -41,11 +41,30 @@ UNITS: dict[str, tuple[str, str]] = {
 
 
 def timed(call, *args) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one call. The bound is on CPU time: it is what the input
-    costs, while the wall clock of a shared machine also counts its other processes."""
+    """(CPU seconds, wall seconds) of one call. CPU time is what the input costs, while the wall
+    clock of a shared machine also counts its other processes."""
     cpu, wall = time.process_time(), time.perf_counter()
     call(*args)
     return time.process_time() - cpu, time.perf_counter() - wall
+
+
+# Growth, not a clock: 8 times the text costs about 8 times the CPU when a call is linear and 64
+# times when it is quadratic, on a fast machine or a loaded one alike. A call that spends less
+# than FLOOR on the whole megabyte has nothing to measure (a quadratic one would spend minutes).
+FLOOR = 0.1
+GROWTH_BOUND = 24.0
+
+
+def growth(call, kind: str, size: int = MB) -> tuple[float, float]:
+    """(CPU seconds on `size` of `kind`, how many times that is the cost of an eighth of it);
+    the growth is 1.0 when the whole call is under FLOOR. Best of three, to ignore pauses."""
+    big_text, small_text = text(kind, size), text(kind, size // 8)
+    big = timed(call, big_text)[0]
+    if big < FLOOR:
+        return big, 1.0
+    big = min(big, *(timed(call, big_text)[0] for _ in range(2)))
+    small = min(timed(call, small_text)[0] for _ in range(3))
+    return big, big / max(small, FLOOR / 64)
 
 
 def text(kind: str, size: int = MB) -> str:
