@@ -4,6 +4,7 @@ characters that Markdown, link, header and name patterns backtrack on, at any si
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 MB = 1_000_000
 
@@ -55,10 +56,12 @@ FLOOR = 0.1
 GROWTH_BOUND = 24.0
 
 
-def growth(call, kind: str, size: int = MB) -> tuple[float, float]:
+def growth(call, kind: str | Callable[[int], str], size: int = MB) -> tuple[float, float]:
     """(CPU seconds on `size` of `kind`, how many times that is the cost of an eighth of it);
-    the growth is 1.0 when the whole call is under FLOOR. Best of three, to ignore pauses."""
-    big_text, small_text = text(kind, size), text(kind, size // 8)
+    the growth is 1.0 when the whole call is under FLOOR. Best of three, to ignore pauses.
+    `kind` names a unit, or makes the text of a given size."""
+    make = kind if callable(kind) else lambda n: text(kind, n)
+    big_text, small_text = make(size), make(size // 8)
     big = timed(call, big_text)[0]
     if big < FLOOR:
         return big, 1.0
