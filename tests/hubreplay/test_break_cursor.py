@@ -11,17 +11,12 @@ import urllib.request
 
 import pytest
 
-from hubreplay import ReplayServer
 from hubreplay.server import _b64e
-from tests.hubreplay.test_datasets import DATASETS, MODELS
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    s = ReplayServer([MODELS], datasets=[DATASETS], port=0, page_size_cap=5,
-                     index_dir=tmp_path_factory.mktemp("idx"))  # fmt: skip
-    yield s.start()
-    s.stop()
+def srv(datasets_srv):
+    return datasets_srv
 
 
 def _status(url: str) -> tuple[int, bytes]:

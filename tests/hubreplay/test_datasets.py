@@ -23,9 +23,8 @@ from huggingface_hub.errors import BadRequestError, RepositoryNotFoundError  # n
 from hubreplay import ReplayServer  # noqa: E402
 from hubreplay.declared_datasets import cut, declared_ids  # noqa: E402
 
-FIX = Path(__file__).parent / "fixtures"
-DATASETS = str(FIX / "datasets_2024.jsonl.gz")
-MODELS = str(FIX / "rich_2025.jsonl.gz")
+from .conftest import DATASETS, MODELS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,11 +47,8 @@ REAL = {json.loads(line)["id"]: _served(line) for line in _lines()}
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    s = ReplayServer([MODELS], datasets=[DATASETS], port=0, page_size_cap=5,
-                     index_dir=tmp_path_factory.mktemp("idx"))  # fmt: skip
-    yield s.start()
-    s.stop()
+def srv(datasets_srv):
+    return datasets_srv
 
 
 @pytest.fixture(scope="module")
