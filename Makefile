@@ -31,10 +31,11 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy catalog licenses config hubreplay approvals
+	$(VENV)/bin/mypy catalog licenses config hubreplay approvals portal
 
 ## bench: crawl the 760,000-model list through hubreplay into PostgreSQL (needs DATABASE_URL)
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""Approvals API (django-ninja router mounted on catalog.api's /api/v1/): the pipeline check,
+"""Approvals API (django-ninja router mounted on portal.api's /api/v1/): the pipeline check,
 requests and decisions, waivers, policies and the audit log, with the role of the caller."""
 
 from __future__ import annotations

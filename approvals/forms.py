@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django import forms
 from django.urls import reverse_lazy
 
-from catalog import search
-from catalog.models import HubModel, SearchEntry
+from catalog.models import HubModel
 
 from . import audit
 from .models import IntendedUse, Scope, Status, Waiver, WaiverReason
@@ -30,13 +30,31 @@ def picker(typed: str, *, as_typed: bool = False) -> dict:
     return {"typed": text, "suggestions": model_suggestions(text)}
 
 
+Suggester = Callable[[str, int], list[str]]
+
+
+def _holding(text: str, n: int) -> list[str]:
+    """Ids holding what was typed, most downloaded first: the picker's suggestions until the
+    read side registers its search (portal does at start)."""
+    models = HubModel.objects.order_by("-downloads", "pk")
+    if text:
+        models = models.filter(repo_id__icontains=text)
+    return list(models.values_list("repo_id", flat=True)[:n])
+
+
+_suggesters: list[Suggester] = [_holding]
+
+
+def suggest_with(suggester: Suggester) -> None:
+    """Rank the picker's suggestions with this (the last registered wins)."""
+    _suggesters.append(suggester)
+
+
 def model_suggestions(text: str, n: int = SUGGESTIONS) -> list[str]:
-    """Repo ids the catalog search finds for what was typed, best first (the most downloaded
-    models for nothing typed): the model picker's <datalist> and its no-JavaScript links."""
+    """Repo ids for what was typed, best first (the most downloaded models for nothing
+    typed): the model picker's <datalist> and its no-JavaScript links."""
     # Read before the form validates it (a POSTed miss): no NUL for PostgreSQL, a bounded query.
-    data = {"q": text.replace("\x00", "").strip()[:200]}
-    entries = search.ordered(search.apply(SearchEntry.objects.all(), data), data)
-    return list(entries.values_list("repo_id", flat=True)[:n])
+    return _suggesters[-1](text.replace("\x00", "").strip()[:200], n)
 
 
 class ModelPicker(forms.TextInput):

@@ -1,6 +1,9 @@
-"""Failed and locked-out logins go to the audit log (connected in ApprovalsConfig.ready).
+"""What approvals hears from below and from the framework (connected in ApprovalsConfig.ready).
 
-Every failure is `login.failed`, wrong password or refused during a lockout alike (Django's
+License determinations go to the audit log, inside their own transaction; a license assessment
+moves the approvals decided on what changed to re-review.
+
+Failed and locked-out logins go to the audit log too. Every failure is `login.failed`, wrong password or refused during a lockout alike (Django's
 user_login_failed, sent for both); `login.locked_out` is django-axes' user_locked_out, sent at
 the failure that reaches the limit and at each attempt refused while it lasts. The username is
 what was typed, not an account: the actor is "anonymous"."""
@@ -11,7 +14,9 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
-from . import audit
+from licenses.signals import assessed, determination_recorded
+
+from . import audit, review
 
 USERNAME_MAX = 150  # as auth.User's; what was typed can be any length
 
@@ -35,3 +40,15 @@ def locked_out(sender, request, username, ip_address, **kwargs) -> None:
     detail = _who(request, username) | {"ip": ip_address or ""}
     detail["failures"] = getattr(request, "axes_failures_since_start", None)
     audit.record(actor=None, action="login.locked_out", label="anonymous", detail=detail)
+
+
+@receiver(determination_recorded, dispatch_uid="canopy-audit-determination")
+def determination(sender, *, by, action, determination, model, detail, **kwargs) -> None:
+    audit.record(actor=by, action=action, obj=determination, repo_id=model.repo_id, detail=detail)
+
+
+@receiver(assessed, dispatch_uid="canopy-rereview-on-assessment")
+def rereview(sender, *, model_ids, changed, **kwargs) -> None:
+    # Decisions rest on license results (changed) and on gated status and revision, which
+    # the crawl that asked for the assessment may have moved (all assessed).
+    review.rereview(sorted(set(model_ids) | set(changed)))

@@ -66,7 +66,7 @@ def table_queries() -> list[dict]:
 
 
 def multi_word(params: dict) -> bool:
-    from catalog.searchwords import parse
+    from portal.searchwords import parse
 
     return len(parse(params.get("q", ""))) > 1
 

@@ -42,7 +42,7 @@ from huggingface_hub.errors import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import bulk, families, lineage, pool, quarantine, records, searchindex
+from . import bulk, families, lineage, pool, quarantine, records, signals
 from .hub import (
     UNPARSED,
     Hub,
@@ -52,7 +52,7 @@ from .hub import (
     ModelRefused,
     Page,
 )
-from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
+from .models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias
 from .progress import enter as enter_phase
 from .quarantine import Rejected, Step
 from .signals import models_changed
@@ -793,18 +793,20 @@ def _derive_listed(run: CrawlRun) -> None:
     """The search facet columns of the models this run listed, in one pass after the listing:
     per page, each family would be walked again and every new row written twice."""
     written = HubModel.objects.filter(updated_at__gte=run.started_at)
+    n = written.count()
     if not settings.CANOPY_DERIVE_ON_CRAWL:
-        # Searchable (and in a search run's detail scope) all the same; by id ranges, as a
-        # first crawl's 760,000 ids would cost the worker 100 MB as a list.
-        n = searchindex.rebuild(since=run.started_at)
-    elif (n := written.count()) > 50_000:
+        # Searchable all the same: the read side takes them by the time they were written, as
+        # a first crawl's 760,000 ids would cost the worker 100 MB as a list.
+        signals.models_derived.send(sender=HubModel, model_ids=None, since=run.started_at)
+    elif n > 50_000:
         families.refresh_all()  # the lineage loaded once, in memory
     else:
         ids = list(written.values_list("pk", flat=True))
         for start in range(0, len(ids), 2000):
             families.refresh(ids[start : start + 2000])
     if n > BULK_ROWS:
-        bulk.analyze(HubModel, LineageEdge, SearchEntry)
+        bulk.analyze(HubModel, LineageEdge)
+        signals.bulk_written.send(sender=HubModel)
 
 
 def _increments(counts: Counts, listed: int) -> dict[str, int]:
@@ -897,7 +899,7 @@ def _detail_scope(run: CrawlRun):
     if run.kind == Kind.AUTHOR:
         return models.filter(author=run.target)
     if run.kind == Kind.SEARCH:
-        return models.filter(search_entry__repo_id__icontains=run.target)  # its trigram index
+        return models.filter(repo_id__icontains=run.target)
     if run.kind in (Kind.DESCENDANTS, Kind.ANCESTORS):
         return models.filter(Q(repo_id__in=run.seen) | Q(parent_edges__parent_repo_id__in=run.seen))
     return models

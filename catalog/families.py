@@ -1,8 +1,8 @@
 """Families of variants: the derived columns the search facets and family pages read.
 
 `refresh(ids)` runs at ingest for the models a crawl wrote; `refresh_all()` is the bulk pass
-(`manage.py refresh_catalog`) after a large crawl or when a parent arrives late. Both bring the
-models' search entries up to date (catalog.searchindex).
+(`manage.py refresh_catalog`) after a large crawl or when a parent arrives late. Both announce
+what they wrote (catalog.signals.models_derived): the read side's search entries follow.
 base_relation: "base" without a parent, else the relation to the parent (merge with several).
 base_family: the root reached by following each model's first parent (an uncrawled root keeps
 its id); a base model with children is its own family; a lone base model has none.
@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q, QuerySet
 
-from . import bulk, cards, hardware, lineage, searchindex
+from . import bulk, cards, hardware, lineage, signals
 from .models import HubModel, LineageEdge, ModelFile, Relation
 
 DERIVED = ["base_relation", "base_parent", "base_family", "weights_format", "params_estimate", "params_source",
@@ -85,7 +85,7 @@ def _write(models: list[HubModel], up, with_children: set[str]) -> None:
     for m in models:
         _derive(m, up, with_children, readme, files)
     _update(models)
-    searchindex.sync(m.pk for m in models)
+    signals.models_derived.send(sender=HubModel, model_ids=[m.pk for m in models], since=None)
 
 
 def _update(models: list[HubModel]) -> None:

@@ -282,7 +282,7 @@ class Facts:
 def facts(row: Any) -> Facts:
     """The facts of a HubModel, a row of values() or a SearchEntry: that narrow row has no
     quant column, and its params_source says "assumed" where the model's quantization was
-    (catalog.searchindex)."""
+    (portal.searchindex)."""
     values = row if isinstance(row, dict) else row.__dict__
     quant = values.get("quant") or ""
     source = values.get("params_source") or ""

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -107,16 +105,7 @@ class HubModel(models.Model):
         return self.repo_id
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:model_detail", args=[self.repo_id])
-
-    @property
-    def license_state_or_none(self):
-        """The model's license result (licenses' one-to-one ModelLicense), or None before its
-        first assessment."""
-        try:
-            return self.license_state  # type: ignore[attr-defined]
-        except ObjectDoesNotExist:
-            return None
+        return reverse("portal:model_detail", args=[self.repo_id])
 
     @property
     def name(self) -> str:
@@ -130,67 +119,6 @@ class HubModel(models.Model):
     @property
     def pickle_only(self) -> bool:
         return "pickle" in self.formats and not {"safetensors", "gguf"} & set(self.formats)
-
-
-class SearchEntry(models.Model):
-    """A model's row in the search index: only what the catalog filters, counts and sorts on.
-
-    Narrow (no JSON) and with the license result beside the facets, so a facet count or a
-    sample reads a tenth of the catalog table and joins nothing. catalog.searchindex keeps it in
-    step: after the derived columns are written and after each license assessment."""
-
-    model = models.OneToOneField(
-        HubModel, primary_key=True, on_delete=models.CASCADE, related_name="search_entry"
-    )
-    repo_id = models.CharField(max_length=200)
-    author = models.CharField(max_length=100, blank=True)
-    summary = models.CharField(max_length=300, blank=True)
-    # The id cut into words, as catalog.searchwords says: what text search matches.
-    words = models.TextField(blank=True, default="")
-    downloads = models.BigIntegerField(default=0)
-    likes = models.IntegerField(default=0)
-    last_modified = models.DateTimeField(null=True, blank=True)
-    base_relation = models.CharField(max_length=12, blank=True)
-    base_family = models.CharField(max_length=200, blank=True)
-    pipeline_tag = models.CharField(max_length=100, blank=True)
-    library_name = models.CharField(max_length=100, blank=True)
-    weights_format = models.CharField(max_length=16, blank=True)
-    gated = models.CharField(max_length=8, blank=True)
-    param_bucket = models.CharField(max_length=8, blank=True)
-    memory_gb = models.FloatField(null=True, blank=True)
-    params_source = models.CharField(max_length=8, blank=True)
-    declared = models.CharField(max_length=80, blank=True)
-    verdict = models.CharField(max_length=12, blank=True)
-    effective = models.CharField(max_length=12, blank=True)
-    conflict = models.BooleanField(null=True)
-
-    class Meta:
-        verbose_name_plural = "search entries"
-        indexes = [
-            models.Index(fields=["-downloads", "model"], name="search_downloads_idx"),
-            models.Index(fields=["-likes", "model"], name="search_likes_idx"),
-            models.Index(fields=["-last_modified", "model"], name="search_modified_idx"),
-            models.Index(fields=["author", "-downloads"], name="search_author_idx"),
-            models.Index(fields=["base_family", "-downloads"], name="search_family_idx"),
-            models.Index(fields=["base_relation", "-downloads"], name="search_relation_idx"),
-            models.Index(fields=["weights_format", "-downloads"], name="search_format_idx"),
-            models.Index(fields=["pipeline_tag", "-downloads"], name="search_task_idx"),
-            models.Index(fields=["library_name", "-downloads"], name="search_library_idx"),
-            models.Index(fields=["declared", "-downloads"], name="search_license_idx"),
-            models.Index(fields=["effective", "-downloads"], name="search_effective_idx"),
-            models.Index(fields=["verdict", "-downloads"], name="search_verdict_idx"),
-            models.Index(fields=["param_bucket"], name="search_bucket_idx"),
-            models.Index(fields=["memory_gb"], name="search_memory_idx"),
-            models.Index(fields=["gated"], name="search_gated_idx"),
-            # An id typed in another case (Hub ids are case-insensitive): the exact-id tier.
-            models.Index(Upper("repo_id"), name="search_repo_upper_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return self.repo_id
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalog:model_detail", args=[self.repo_id])
 
 
 class Relation(models.TextChoices):

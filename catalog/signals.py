@@ -6,3 +6,12 @@ from django.dispatch import Signal
 # written) and `inline`: True when the sender returns only once the consequences are done
 # (`crawl --sync`, run_sync), so a receiver does its work now instead of queueing it.
 models_changed = Signal()
+
+# Sent when the derived columns (catalog.families) of `model_ids` were written; or, with
+# `model_ids=None` and `since`, when every model written since then was stored without them
+# (CANOPY_DERIVE_ON_CRAWL=0). The read side brings its search table up to date.
+models_derived = Signal()
+
+# Sent after a pass that wrote many rows: the planner's statistics of the tables that follow
+# the catalog (the search table, say) are stale too.
+bulk_written = Signal()

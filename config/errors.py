@@ -128,7 +128,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return answer(request, 500, "Internal server error: it is logged, and it is our fault")
 
 
-# --- The API (catalog.api's NinjaAPI) -------------------------------------------------------
+# --- The API (portal.api's NinjaAPI) -------------------------------------------------------
 
 
 def _field(loc: Iterable[Any]) -> str:

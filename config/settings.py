@@ -153,6 +153,7 @@ INSTALLED_APPS = [
     "catalog",
     "licenses",
     "approvals",
+    "portal",
     "axes",
 ]
 
@@ -383,7 +384,7 @@ os.environ.setdefault("HF_HOME", str(DATA_DIR / "hf-home"))
 CANOPY_LOGIN_REQUIRED = env_bool("CANOPY_LOGIN_REQUIRED", default=False)
 LOGIN_URL = "approvals:login"
 LOGIN_REDIRECT_URL = "approvals:request_list"
-LOGOUT_REDIRECT_URL = "catalog:model_list"
+LOGOUT_REDIRECT_URL = "portal:model_list"
 # Absolute site URL used in notification emails and webhooks.
 CANOPY_SITE_URL = os.environ.get("CANOPY_SITE_URL", "http://127.0.0.1:8000")
 # Days an approval or waiver lasts when the approver gives no expiry date.

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from catalog.api import api
 from config import errors
+from portal.api import api
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="catalog:home", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("", include("portal.urls")),
     path("", include("catalog.urls")),
     path("licenses/", include("licenses.urls")),
     path("approvals/", include("approvals.urls")),

@@ -9,10 +9,12 @@ from typing import Any
 from catalog import lineage
 from catalog.models import HubModel
 
+from .models import state_of
+
 
 def ancestors(model: HubModel, *, depth: int = 10) -> list[dict[str, Any]]:
     """lineage.ancestors, each node with `state`: the ancestor's ModelLicense, or None."""
     chain = lineage.ancestors(model, depth=depth, related=("license_state__assessment",))
     for a in chain:
-        a["state"] = a["model"].license_state_or_none if a["model"] else None
+        a["state"] = state_of(a["model"]) if a["model"] else None
     return chain

@@ -17,17 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from approvals import audit
-from catalog import bulk, searchindex
+from catalog import bulk
 from catalog.lineage import resolve as resolve_repos
-from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias, SearchEntry
+from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
+from catalog.signals import bulk_written
 
-from . import inherit
+from . import inherit, signals
 from .classify import UNKNOWN, classify
 from .models import Assessment, Determination, License, ModelLicense
 from .resolve import REVIEW_BELOW, Resolution, link_target, resolve
@@ -290,7 +290,7 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
             ModelLicense.objects.bulk_create(
                 states, update_conflicts=True, unique_fields=["model"], update_fields=STATE_FIELDS
             )
-            searchindex.sync(mid for mid, *_ in batch)
+            signals.states_written.send(sender=ModelLicense, model_ids=[mid for mid, *_ in batch])
     return [c[0] for c in changed]
 
 
@@ -421,7 +421,8 @@ def assess_all(*, batch: int = 20000) -> Report:
     report.assessed = len(results)
     report.changed = _write(results, now)
     if len(report.changed) > 10_000:
-        bulk.analyze(ModelLicense, Assessment, SearchEntry)
+        bulk.analyze(ModelLicense, Assessment)
+        bulk_written.send(sender=ModelLicense)
     return report
 
 
@@ -448,6 +449,17 @@ def _lock(model: HubModel) -> None:
     HubModel.objects.select_for_update().filter(pk=model.pk).values_list("pk").first()
 
 
+def _recorded(by, action: str, determination: Determination, model: HubModel, detail: dict) -> None:
+    """Tell the audit log (approvals subscribes) inside this transaction: a failure there
+    undoes the determination, and with nobody listening none is made."""
+    if not signals.determination_recorded.has_listeners(Determination):
+        raise ImproperlyConfigured("no audit log records license determinations")
+    signals.determination_recorded.send(
+        sender=Determination, by=by, action=action, determination=determination, model=model,
+        detail=detail,
+    )  # fmt: skip
+
+
 @transaction.atomic
 def determine(
     *, model: HubModel, license_key: str, reason: str, by, evidence_link: str = ""
@@ -472,12 +484,11 @@ def determine(
         decided_by=by,
     )  # fmt: skip
     report = assess([model.pk])
-    audit.record(
-        actor=by, action="determination.changed" if previous else "determination.created",
-        obj=made, repo_id=model.repo_id,
-        detail={"license": license_key, "reason": reason, "evidence_link": evidence_link,
-                "replaces": [{"id": d.pk, "license": d.license_key} for d in previous],
-                "before": before, "after": _result(model)},
+    _recorded(
+        by, "determination.changed" if previous else "determination.created", made, model,
+        {"license": license_key, "reason": reason, "evidence_link": evidence_link,
+         "replaces": [{"id": d.pk, "license": d.license_key} for d in previous],
+         "before": before, "after": _result(model)},
     )  # fmt: skip
     return made, report
 
@@ -497,10 +508,9 @@ def revoke_determination(*, model: HubModel, reason: str, by) -> Report:
     Determination.objects.filter(pk__in=[d.pk for d in active]).update(active=False)
     report = assess([model.pk])
     for d in active:
-        audit.record(
-            actor=by, action="determination.revoked", obj=d, repo_id=model.repo_id,
-            detail={"license": d.license_key, "reason": reason,
-                    "decided_by": str(d.decided_by or ""), "decided_at": d.decided_at.isoformat(),
-                    "before": before, "after": _result(model)},
+        _recorded(
+            by, "determination.revoked", d, model,
+            {"license": d.license_key, "reason": reason, "decided_by": str(d.decided_by or ""),
+             "decided_at": d.decided_at.isoformat(), "before": before, "after": _result(model)},
         )  # fmt: skip
     return report

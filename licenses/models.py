@@ -5,6 +5,8 @@ licenses/data/licenses.json), each model's current result (ModelLicense) and its
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -63,6 +65,16 @@ class License(models.Model):
     @property
     def codes(self) -> list[str]:
         return [c["code"] for c in self.conditions]
+
+    @classmethod
+    def codes_by_key(cls) -> dict[str, list[str]]:
+        """{license key: its condition codes}, cached for five minutes: the search's condition
+        facet reads it on every page."""
+        codes = cache.get("licenses:condition-codes")
+        if codes is None:
+            codes = {lic.key: lic.codes for lic in cls.objects.only("key", "conditions")}
+            cache.set("licenses:condition-codes", codes, 300)
+        return codes
 
 
 class Determination(CheckedWrites, models.Model):
@@ -169,3 +181,12 @@ class ModelLicense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id}: {self.declared or '-'} {self.verdict}/{self.effective}"
+
+
+def state_of(model: HubModel) -> ModelLicense | None:
+    """The model's license result, or None before its first assessment (loaded with the model
+    where a query selected `license_state`)."""
+    try:
+        return model.license_state  # type: ignore[attr-defined]
+    except ObjectDoesNotExist:
+        return None

@@ -8,11 +8,10 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from approvals import review
 from catalog import crawler, lineage
 from config.celery import django_task
 
-from . import assessment
+from . import assessment, signals
 
 if TYPE_CHECKING:
     from celery.app.task import Task
@@ -81,7 +80,7 @@ def assess_tree(model_ids: list[int], *, inline: bool, run_id: int | None = None
         report = assessment.assess(ids)
         changed += len(report.changed)
         # Approvals decided on these models' license results, gated status or revision.
-        review.rereview(sorted(set(ids) | set(report.changed)))
+        signals.assessed.send(sender=assessment.Report, model_ids=ids, changed=report.changed)
         children = lineage.child_ids(report.changed)
         chunks = [children[s : s + FAN_OUT_CHUNK] for s in range(0, len(children), FAN_OUT_CHUNK)]
         missing = sorted(report.missing)

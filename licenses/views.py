@@ -143,7 +143,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         elif reason == "mismatch":
             rows = rows.filter(assessment__mismatch=True)
         if q:
-            rows = rows.filter(model__search_entry__repo_id__icontains=q)  # trigram-indexed
+            rows = rows.filter(model__repo_id__icontains=q)
     page = Paginator(rows.order_by("-model__downloads", "pk"), 50).get_page(request.GET.get("page"))
     context = {
         "page": page,

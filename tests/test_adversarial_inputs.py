@@ -376,7 +376,7 @@ def anon():
 
 
 def test_a_superscript_page_number_on_the_lineage_explorer(anon):
-    # Found by testing: /lineage/<id>/?page=² (U+00B2) answers 500: catalog.views.model_lineage takes
+    # Found by testing: /lineage/<id>/?page=² (U+00B2) answers 500: portal.views.model_lineage takes
     # `str.isdigit()` for "int() can read it", which "²" (and "³", "¹", circled digits...) is
     # not: int("²") raises ValueError (expected: page 1, or a 400 page).
     recs = real_records(1)[0]

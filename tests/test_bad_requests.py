@@ -284,7 +284,7 @@ def test_a_wrong_method_on_the_api_is_json_too(anon, family):  # noqa: F811
 
 
 def test_a_server_error_is_the_error_shape_and_page(anon, family, monkeypatch):  # noqa: F811
-    from catalog import search
+    from portal import search
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

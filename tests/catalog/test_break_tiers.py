@@ -5,8 +5,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import search, searchindex
-from catalog.models import HubModel, SearchEntry
+from catalog.models import HubModel
+from portal import search, searchindex
+from portal.models import SearchEntry
 
 pytestmark = pytest.mark.django_db
 

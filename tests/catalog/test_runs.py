@@ -16,12 +16,13 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog import crawler
-from catalog.models import CrawlRun, HubModel, SearchEntry
+from catalog.models import CrawlRun, HubModel
 from catalog.signals import models_changed
 from catalog.tasks import crawl as crawl_task
 from config.celery import app
 from licenses import assessment
 from licenses.models import ModelLicense
+from portal.models import SearchEntry
 from tests.catalog.test_crawler import records
 
 pytestmark = pytest.mark.django_db

@@ -90,8 +90,8 @@ def test_a_page_found_in_the_sort_window_is_the_page(family, monkeypatch, window
     downloads than that, such as the words in order, is whole there and the next tier follows):
     whether it finds it there (a wide window, every row popular) or falls back (a narrow one,
     no row popular), the page is the one the plain query gives."""
-    from catalog import search
-    from catalog.models import SearchEntry
+    from portal import search
+    from portal.models import SearchEntry
 
     monkeypatch.setattr(search, "WINDOW", window)
     monkeypatch.setattr(search, "TIER_WINDOW", window)

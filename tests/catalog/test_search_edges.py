@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from catalog import searchindex
-from catalog.models import HubModel, SearchEntry
-from catalog.searchwords import count, parse
+from catalog.models import HubModel
+from portal import searchindex
+from portal.models import SearchEntry
+from portal.searchwords import count, parse
 from tests.catalog.test_search_queries import demo  # noqa: F401  (the module's snapshot)
 from tests.catalog.test_views import HTMX, repo_ids
 
@@ -92,7 +93,7 @@ def test_a_size_is_not_the_start_of_a_bit_width(client, demo, q, size):  # noqa:
     strict=True,
     reason="the words drop the decimal point: '1.7B' is ' 1 7 b ', so '7b' (pattern ' 7 b') "
     "finds 6.7b/10.7B/2.7B and '5b' finds every 0.5B/1.5B; the words need the point between "
-    "digits (catalog.searchwords.tokens, canopy_words() in migration 0013, a refill)",
+    "digits (portal.searchwords.tokens, canopy_words() in migration 0013, a refill)",
 )
 @pytest.mark.parametrize(("q", "size"), [("7b", "7"), ("5b", "5"), ("qwen 8b", "8")])
 def test_a_size_is_not_the_tail_of_a_decimal_size(client, demo, q, size):  # noqa: F811
@@ -137,7 +138,7 @@ def test_a_word_only_in_the_card_summary_finds_the_model(client, demo):  # noqa:
     SQLITE,
     strict=True,
     reason="on SQLite a term is looked for in the card summary with icontains: '7b' is found "
-    "inside '17B' (PostgreSQL's full text matches whole words only); catalog.search._term_filter",
+    "inside '17B' (PostgreSQL's full text matches whole words only); portal.search._term_filter",
 )
 def test_a_size_in_the_card_summary_matches_only_as_a_whole_word(client, demo):  # noqa: F811
     # Constructed summary on a real id that has no size in it.

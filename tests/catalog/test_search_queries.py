@@ -156,9 +156,9 @@ def test_odd_queries_answer(client, demo, q):
 
 def test_the_database_cuts_ids_into_words_as_python_does(demo):
     """SearchEntry.words is written by canopy_words() in SQL (a regexp on PostgreSQL): it must
-    agree with catalog.searchwords.words, which cuts the queries, on every real id."""
-    from catalog.models import SearchEntry
-    from catalog.searchwords import words
+    agree with portal.searchwords.words, which cuts the queries, on every real id."""
+    from portal.models import SearchEntry
+    from portal.searchwords import words
 
     rows = list(SearchEntry.objects.values_list("repo_id", "words"))
     assert len(rows) > 7000

@@ -2,9 +2,10 @@
 
 import pytest
 
-from catalog import searchindex
-from catalog.models import HubModel, SearchEntry
+from catalog.models import HubModel
 from licenses import assessment
+from portal import searchindex
+from portal.models import SearchEntry
 from tests.catalog.conftest import ROOT
 
 pytestmark = pytest.mark.django_db

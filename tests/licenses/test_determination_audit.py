@@ -5,11 +5,11 @@ import io
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 
 from approvals.models import AuditEvent
 from catalog.models import HubModel
-from licenses import assessment
+from licenses import assessment, signals
 from licenses.models import Determination, ModelLicense
 from tests.conftest import role
 
@@ -149,3 +149,20 @@ def test_the_audit_log_filters_and_exports_determinations(client, model, legal):
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r["action"] for r in rows] == ["determination.revoked", "determination.created"]
     assert {r["actor"] for r in rows} == {"lena"} and {r["model"] for r in rows} == {REPO}
+
+
+def test_no_determination_is_made_where_no_audit_log_listens(model, legal):
+    # licenses tells the audit log (approvals, a layer above) through a signal: with the
+    # receiver gone, the determination is refused rather than made unlogged.
+    from approvals import receivers
+
+    uid = "canopy-audit-determination"
+    assert signals.determination_recorded.disconnect(dispatch_uid=uid)
+    try:
+        with pytest.raises(ImproperlyConfigured):
+            assessment.determine(model=model, license_key="mit", reason="x", by=legal)
+    finally:
+        signals.determination_recorded.connect(receivers.determination, dispatch_uid=uid)
+    assert not Determination.objects.exists() and events() == []
+    assessment.determine(model=model, license_key="mit", reason="x", by=legal)
+    assert [e.action for e in events()] == ["determination.created"]

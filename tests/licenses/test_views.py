@@ -3,11 +3,12 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from catalog import search
-from catalog.models import HubModel, SearchEntry
+from catalog.models import HubModel
 from licenses import assessment
 from licenses.api import license_fields
 from licenses.models import Assessment, Determination, ModelLicense
+from portal import search
+from portal.models import SearchEntry
 
 pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import HubModel
+from catalog.models import HubModel
+from licenses.models import state_of
 
 GRAPH_CHILDREN = 6  # per relation in the drawing
 GRAPH_ANCESTORS = 8
@@ -55,9 +56,7 @@ def graph(model: HubModel, chain: list[dict], child_groups: list[dict]) -> dict[
     columns = [c for c, items in (("deeper", deeper), ("ups", ups)) if items]
     columns += ["me"] + (["kids"] if kids else [])
 
-    me = add(
-        "me", model.repo_id, *facts(model.license_state_or_none), None, "this model", "current"
-    )
+    me = add("me", model.repo_id, *facts(state_of(model)), None, "this model", "current")
     up_ids = {}
     for a in ups:
         href = a["model"].get_absolute_url() if a["model"] else None

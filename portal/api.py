@@ -12,14 +12,16 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from approvals.api import router as approvals_router
+from catalog import hardware, lineage
+from catalog.models import HubModel, RepoAlias
 from config.errors import BadInput, ErrorsApi, from_form_errors
 from config.inputs import PAGE_MAX, RepoId, form_param
 from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
+from licenses.models import state_of
 
-from . import hardware, lineage, search
+from . import search
 from .forms import ModelSearchForm
-from .models import HubModel, RepoAlias
 
 # No deep links: Swagger UI puts each one inside its operation's button, a link nested in a button
 # (axe: nested-interactive). templates/ninja/swagger.html adds a language and AA colours.
@@ -187,7 +189,7 @@ class LineageParams(Schema):
 
 
 def _item(m: HubModel) -> dict:
-    state = m.license_state_or_none
+    state = state_of(m)
     return {
         "base_relation": m.base_relation, "base_family": m.base_family,
         "format": m.weights_format, "memory_gb": m.memory_gb,

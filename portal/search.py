@@ -1,8 +1,8 @@
 """Catalog search: full text, facets with counts, sorting. One form serves the page and the API.
 
-Everything runs on the narrow search table (SearchEntry, kept by catalog.searchindex); only the
+Everything runs on the narrow search table (SearchEntry, kept by portal.searchindex); only the
 page of results shown is read from the catalog table.
-Text: the id's words (catalog.searchwords) are matched with LIKE, through trigram GIN indexes on
+Text: the id's words (portal.searchwords) are matched with LIKE, through trigram GIN indexes on
 PostgreSQL, and the card summary's words through a full-text GIN index there; SQLite uses LIKE.
 Facet counts come from the entry's columns in one GROUPING SETS query over the matching
 rows. When more than EXACT_LIMIT rows match (PostgreSQL only) they are estimated from a 1% block
@@ -28,11 +28,12 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
+from catalog.hardware import BUCKET_ORDER
+from catalog.models import Gated, HubModel
 from licenses.models import License
 
 from .forms import SORTS, UNASSESSED, ModelSearchForm
-from .hardware import BUCKET_ORDER
-from .models import Gated, HubModel, SearchEntry
+from .models import SearchEntry
 from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
 
 # facet name -> the SearchEntry column it counts.
@@ -92,7 +93,7 @@ def _selective(term: Term) -> bool:
 
 
 def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
-    """Every term of the query must be found (catalog.searchwords says how): in the id's words or
+    """Every term of the query must be found (portal.searchwords says how): in the id's words or
     in the card summary.
 
     PostgreSQL gets it as "every term in the id's words, or a card and every term in its words
@@ -128,7 +129,7 @@ def _any(lookups: list[Q]) -> Q:
 
 
 def tiers(q: str) -> list[tuple[int, Q]]:
-    """(tier, what puts a match in it), highest first (catalog.searchwords names them)."""
+    """(tier, what puts a match in it), highest first (portal.searchwords names them)."""
     terms = [t for t in parse(q) if t.words]
     # Hub ids are case-insensitive (huggingface.co/Google/Gemma-7B is google/gemma-7b): the id in
     # any case, through search_repo_upper_idx (an OR with the exact case read the whole table).
@@ -189,7 +190,7 @@ def tier(q: str) -> Case:
 
 
 def condition_keys(code: str) -> list[str]:
-    return [key for key, codes in _license_codes().items() if code in codes]
+    return [key for key, codes in License.codes_by_key().items() if code in codes]
 
 
 def apply(qs: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
@@ -462,16 +463,8 @@ def facet_counts(qs: QuerySet[SearchEntry]) -> tuple[dict, int, bool]:
     return out, total, estimate
 
 
-def _license_codes() -> dict[str, list[str]]:
-    codes = cache.get("catalog:license-codes")
-    if codes is None:
-        codes = {lic.key: lic.codes for lic in License.objects.only("key", "conditions")}
-        cache.set("catalog:license-codes", codes, 300)
-    return codes
-
-
 def _conditions(licenses: dict, scale: float) -> list[tuple[str, int]]:
-    by_key = _license_codes()
+    by_key = License.codes_by_key()
     counts: dict[str, int] = {}
     for key, n in licenses.items():
         for code in by_key.get(key, []):
@@ -599,3 +592,12 @@ def catalog_size() -> int:
         if row and row[0] > 100_000:
             return int(row[0])
     return HubModel.objects.count()
+
+
+def repo_suggestions(text: str, n: int) -> list[str]:
+    """The ids this search finds for what was typed, best first (the most downloaded for
+    nothing typed): the suggestions of approvals' model picker."""
+    data = {"q": text}
+    return list(
+        ordered(apply(SearchEntry.objects.all(), data), data).values_list("repo_id", flat=True)[:n]
+    )

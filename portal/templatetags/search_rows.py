@@ -7,10 +7,9 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from catalog.templatetags.facts import memory
+from catalog.templatetags.repo_ids import breakable
 from licenses.templatetags.verdicts import badge
-
-from .facts import memory
-from .repo_ids import breakable
 
 register = template.Library()
 

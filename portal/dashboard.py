@@ -8,10 +8,10 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count
 
+from catalog.models import CrawlRun, HubModel
 from licenses.models import ModelLicense
 
 from . import search
-from .models import CrawlRun, HubModel
 
 TTL = 300
 

@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 
+from catalog import hardware, hublink
 from licenses.models import License
 
-from . import hardware, hublink, search
+from . import search
 from .forms import ModelSearchForm
 from .models import SearchEntry
 
@@ -56,7 +57,7 @@ def rows(data: dict, site: str = "") -> Iterator[list]:
         for key, conditions in License.objects.values_list("key", "conditions")
     }
     # One reverse() for all rows: 760k of them would cost seconds.
-    page = site + reverse("catalog:model_detail", args=["x/y"]).replace("x/y", "{}", 1)
+    page = site + reverse("portal:model_detail", args=["x/y"]).replace("x/y", "{}", 1)
     yield HEADER
     for (
         repo_id, author, relation, parent, family, declared, verdict, effective, conflict,

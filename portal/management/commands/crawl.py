@@ -1,8 +1,12 @@
+"""`manage.py crawl`: a crawl of the catalog, and with --sync what the site then serves. Here,
+on top of the layers, as it reports the search table and the license verdicts too."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import crawler
-from catalog.models import CrawlRun, SearchEntry
+from catalog.models import CrawlRun
 from catalog.tasks import crawl
+from portal.models import SearchEntry
 
 
 class Command(BaseCommand):

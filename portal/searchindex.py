@@ -1,8 +1,9 @@
 """The search index (SearchEntry): one narrow row per model, rebuilt from HubModel and its
 license state by one INSERT ... SELECT ... ON CONFLICT statement per batch, on both backends.
 
-`sync(ids)` runs after the derived columns of those models are written (catalog.families) and
-after their license results change (licenses.assessment); `rebuild()` after a bulk pass. An entry
+`sync(ids)` runs when the layers below say those models' derived columns were written
+(catalog.signals.models_derived) or their license results changed (licenses.signals
+.states_written), through portal.receivers; `rebuild()` after a bulk pass. An entry
 is only rewritten when a column differs, so a re-crawl of an unchanged catalog writes nothing.
 """
 
@@ -13,9 +14,12 @@ from datetime import datetime
 
 from django.db import connection
 
-from .models import HubModel, SearchEntry
+from catalog.models import HubModel
+from licenses.models import ModelLicense
 
-# entry column -> the expression it is read from (m: catalog_hubmodel, s: licenses_modellicense)
+from .models import SearchEntry
+
+# entry column -> the expression it is read from (m: the HubModel row, s: its ModelLicense)
 COLUMNS = {
     "repo_id": "m.repo_id",
     "author": "m.author",
@@ -52,7 +56,7 @@ def _statement(where: str) -> str:
     return (
         f"INSERT INTO {entry} (model_id, {names}) "
         f"SELECT m.id, {', '.join(COLUMNS.values())} FROM {HubModel._meta.db_table} m "
-        f"LEFT JOIN licenses_modellicense s ON s.model_id = m.id WHERE {where} "
+        f"LEFT JOIN {ModelLicense._meta.db_table} s ON s.model_id = m.id WHERE {where} "
         f"ON CONFLICT (model_id) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
         + f" WHERE {changed}"

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from django.urls import reverse
 
-from . import lineage
-from .models import HubModel
+from catalog import lineage
+from catalog.models import HubModel
+from licenses.models import state_of
 
 PAGE = 20
 
@@ -31,11 +32,11 @@ def _with_nodes(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     query for all the pages)."""
     below = lineage.children_counts_of(c.repo_id for p in pages for c in p["children"])
     grand = {repo_id: sum(counts.values()) for repo_id, counts in below.items()}
-    detail, tree = url_for("catalog:model_detail"), url_for("catalog:model_lineage")
+    detail, tree = url_for("portal:model_detail"), url_for("portal:model_lineage")
     for p in pages:
         p["nodes"] = []
         for c in p.pop("children"):
-            state, n = c.license_state_or_none, grand.get(c.repo_id, 0)
+            state, n = state_of(c), grand.get(c.repo_id, 0)
             p["nodes"].append({
                 "pk": c.pk, "repo_id": c.repo_id, "downloads": f"{c.downloads:,}",
                 "verdict": state.effective if state else "", "conflict": bool(state and state.conflict),
@@ -68,5 +69,5 @@ def ancestors(model: HubModel) -> list[dict[str, Any]]:
     catalog reads the state through its relation; licenses.lineage gives the same list)."""
     chain = lineage.ancestors(model, depth=10, related=("license_state",))
     for a in chain:
-        a["state"] = a["model"].license_state_or_none if a["model"] else None
+        a["state"] = state_of(a["model"]) if a["model"] else None
     return chain
