@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connection, transaction
 from hypothesis import settings
 
 # Property tests: a modest number of examples so the suite stays fast; in CI (.ci/run sets CI)
@@ -32,6 +34,18 @@ def pytest_collection_modifyitems(config, items):
             )
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://..."))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashes():
+    """PBKDF2 costs a third of a second per password by design, and the suite makes and logs in
+    users by the hundred to test roles, not hashes (Django's own advice for test runs)."""
+    from django.test import override_settings
+
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +84,37 @@ def replay(replay_index):
 
     yield start
     for server in servers:
+        server.stop()
+
+
+@contextmanager
+def crawled_once(django_db_blocker, replay_index, files: list[str]):
+    """Crawl real snapshot files once for a whole module, as `crawl --sync` does (licenses
+    assessed inline), inside a transaction rolled back after it, TestCase.setUpTestData's way:
+    each test's own transaction nests in it. Gives (server, run); the server serves the files
+    until the end."""
+    from django.test import override_settings
+
+    from catalog import crawler
+    from catalog.hub import Hub
+    from catalog.models import CrawlRun
+    from hubreplay import ReplayServer
+
+    server = ReplayServer([[str(FIXTURES / f) for f in files]], index_dir=replay_index).start()
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():
+            with override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_HUB_RESOLVERS_BUDGET=10**6):
+                run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+                run = crawler.run_sync(run, hub=Hub(endpoint=server.url, token=""))
+            if connection.vendor == "postgresql":
+                # Facet counts trust the planner's row estimates: fresh statistics, as
+                # autovacuum would give a real catalog, not whatever earlier tests left behind.
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE catalog_hubmodel")
+                    cursor.execute("ANALYZE catalog_searchentry")
+            yield server, run
+            transaction.set_rollback(True)
+    finally:
         server.stop()
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from catalog import crawler
 from catalog.models import CrawlRun, HubModel
 from licenses import tasks as license_tasks
-from tests.conftest import FIXTURES, role
+from tests.conftest import FIXTURES, crawled_once, role
 
 ROLES = ["viewer", "developer", "legal", "approver", "admin"]
 ROOT = "meta-llama/Llama-2-7b-chat-hf"
@@ -41,11 +41,19 @@ def crawl_and_assess(server, hub_for) -> CrawlRun:
     return run
 
 
+@pytest.fixture(scope="module")
+def _family(django_db_setup, django_db_blocker, replay_index):
+    with crawled_once(django_db_blocker, replay_index, ["family.jsonl.gz"]) as (
+        server, _,
+    ):  # fmt: skip
+        yield server
+
+
 @pytest.fixture
-def family(db, replay, hub_for):
-    server = replay(["family.jsonl.gz"])
-    crawl_and_assess(server, hub_for)
-    return server
+def family(_family, db):
+    """The real family snapshot crawled and assessed once for the module (its server): each
+    test's changes are rolled back, the crawl is not."""
+    return _family
 
 
 def constructed_base_license_change(tmp_path, *, license: str = "cc-by-nc-4.0"):
