@@ -250,7 +250,7 @@ class CrawlRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # What resume_stalled saw last: the dead worker's lease and the checkpoint it left, and
-    # how many workers in a row died at that checkpoint (crawler.resume_stalled bounds it).
+    # how many workers in a row died at that checkpoint (runs.resume_stalled bounds it).
     resumed_lease = models.CharField(max_length=36, blank=True)
     resumed_progress = models.CharField(max_length=40, blank=True)
     resumptions = models.PositiveIntegerField(default=0)

@@ -5,13 +5,13 @@ from django.conf import settings
 
 from config.celery import django_task
 
-from . import crawler
+from . import crawler, runs
 
 
 @django_task
 @shared_task
 def start_crawl(kind: str, target: str = "", limit: int | None = None) -> int:
-    run, created = crawler.start(kind, target=target, limit=limit)
+    run, created = runs.start(kind, target=target, limit=limit)
     if created:
         crawl.delay_on_commit(run.pk)
     return run.pk
@@ -23,14 +23,14 @@ def crawl(run_id: int, attempt: int = 0) -> None:
     """A chunk of a run; it queues the next chunk itself, so no task runs for long.
 
     After a transient error the chunk is queued again with backoff (`attempt`: the failures in
-    a row so far, which crawler.after_error bounds); after any other the run fails with its
+    a row so far, which runs.after_error bounds); after any other the run fails with its
     reason."""
-    before = crawler.progress(run_id)
+    before = runs.progress(run_id)
     try:
         finished = crawler.advance(run_id, steps=settings.CANOPY_PAGES_PER_TASK)
     except Exception as exc:
-        attempt = crawler.failures_in_a_row(run_id, attempt, before)
-        wait = crawler.after_error(run_id, exc, attempt)
+        attempt = runs.failures_in_a_row(run_id, attempt, before)
+        wait = runs.after_error(run_id, exc, attempt)
         if wait is not None:
             crawl.apply_async((run_id, attempt + 1), countdown=wait)
         return
@@ -40,5 +40,5 @@ def crawl(run_id: int, attempt: int = 0) -> None:
 
 @shared_task
 def resume_stalled_crawls() -> None:
-    for run_id in crawler.resume_stalled():
+    for run_id in runs.resume_stalled():
         crawl.delay(run_id)

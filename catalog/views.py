@@ -7,7 +7,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from config.fragments import fragment, swaps_fragment, vary_on_htmx
 
-from . import crawler, crawls, progress
+from . import crawls, progress, runs
 from .forms import CrawlForm
 from .models import CrawlRun
 from .tasks import crawl
@@ -25,9 +25,7 @@ def crawl_list(request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("catalog.add_crawlrun"):
             return HttpResponse("Only admins may start crawls.", status=403)
         if form.is_valid():
-            run, created = crawler.start(
-                form.cleaned_data["kind"], target=form.cleaned_data["target"]
-            )
+            run, created = runs.start(form.cleaned_data["kind"], target=form.cleaned_data["target"])
             if created:
                 crawl.delay_on_commit(run.pk)
             return redirect(run)

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from catalog import crawler, lineage
+from catalog import lineage, runs
 from config.celery import django_task
 
 from . import assessment, signals
@@ -88,7 +88,7 @@ def assess_tree(model_ids: list[int], *, inline: bool, run_id: int | None = None
             frontier.extend(chunks)
             if missing:
                 # run_sync drives it after the current run
-                crawler.queue_ancestors(missing, parent=run_id)
+                runs.queue_ancestors(missing, parent=run_id)
             continue
         for chunk in chunks:
             assess_models.delay_on_commit(chunk, run_id)
@@ -107,9 +107,9 @@ def assess_models(model_ids: list[int], run_id: int | None = None) -> int:
 @django_task
 @db_task
 def queue_missing_ancestors(repo_ids: list[str], run_id: int | None = None) -> int | None:
-    """One targeted ancestors crawl for the ancestors not crawled yet (see crawler.queue_ancestors),
+    """One targeted ancestors crawl for the ancestors not crawled yet (see runs.queue_ancestors),
     grouped under run `run_id` when a crawl's models called for it."""
-    run = crawler.queue_ancestors(repo_ids, parent=run_id)
+    run = runs.queue_ancestors(repo_ids, parent=run_id)
     return run.pk if run else None
 
 

@@ -95,7 +95,7 @@ def crawled_once(django_db_blocker, replay_index, files: list[str]):
     until the end."""
     from django.test import override_settings
 
-    from catalog import crawler
+    from catalog import crawler, runs
     from catalog.hub import Hub
     from catalog.models import CrawlRun
     from hubreplay import ReplayServer
@@ -104,7 +104,7 @@ def crawled_once(django_db_blocker, replay_index, files: list[str]):
     try:
         with django_db_blocker.unblock(), transaction.atomic():
             with override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_HUB_RESOLVERS_BUDGET=10**6):
-                run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+                run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
                 run = crawler.run_sync(run, hub=Hub(endpoint=server.url, token=""))
             if connection.vendor == "postgresql":
                 # Facet counts trust the planner's row estimates: fresh statistics, as

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from catalog import crawler
+from catalog import crawler, ingest, runs
 from catalog.models import CrawlRun, HubModel, QuarantinedRecord
 from tests.approvals.test_check_fastpath import wsgi  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES
@@ -46,7 +46,7 @@ def write_snapshot(path: Path, lines: list[Any]) -> str:
 
 
 def crawl(server, hub_for, kind=CrawlRun.Kind.FULL, target=""):
-    run, _ = crawler.start(kind, target=target, endpoint=server.url, limit=0)
+    run, _ = runs.start(kind, target=target, endpoint=server.url, limit=0)
     return crawler.run_sync(run, hub=hub_for(server))
 
 
@@ -258,7 +258,7 @@ def test_base_models_of_wrong_shapes(value):
     rec = real_records(1)[0]
     rec.pop("__files"), rec.pop("__capture")
     rec["baseModels"] = value
-    crawler.ingest([rec], detail=True)
+    ingest.ingest([rec], detail=True)
     assert HubModel.objects.filter(repo_id=rec["id"]).exists()
 
 
@@ -269,7 +269,7 @@ def test_hub_id_collision_between_two_repos():
     for r in recs:
         r.pop("__files"), r.pop("__capture")
     recs[2]["_id"] = recs[1]["_id"]
-    counts = crawler.ingest(recs)
+    counts = ingest.ingest(recs)
     stored = set(HubModel.objects.values_list("repo_id", flat=True))
     rejected = {r.repo_id for r in counts.rejected}
     for r in recs:
@@ -298,9 +298,11 @@ def test_a_card_base_model_url_fails_the_ancestors_run(replay, hub_for, tmp_path
     recs = real_records()
     recs[0]["cardData"]["base_model"] = "https://huggingface.co/meta-llama/Llama-2-7b"
     server = replay([write_snapshot(tmp_path / "url.jsonl.gz", recs)])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
-    runs = crawler.sync_runs(run, hub=hub_for(server))
-    assert [(r.kind, r.status) for r in runs if r.status != Done] == [], [r.errors for r in runs]
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    driven = crawler.sync_runs(run, hub=hub_for(server))
+    assert [(r.kind, r.status) for r in driven if r.status != Done] == [], [
+        r.errors for r in driven
+    ]
 
 
 @pytest.mark.parametrize(
@@ -381,7 +383,7 @@ def test_a_superscript_page_number_on_the_lineage_explorer(anon):
     # not: int("²") raises ValueError (expected: page 1, or a 400 page).
     recs = real_records(1)[0]
     recs.pop("__files"), recs.pop("__capture")
-    crawler.ingest([recs])
+    ingest.ingest([recs])
     for value in ("%C2%B2", "%E2%91%A0"):  # "²", "①"
         r = anon.get(f"/lineage/{recs['id']}/?page={value}")
         assert r.status_code < 500, (value, r.status_code)
@@ -445,8 +447,8 @@ def test_a_rerun_after_an_interrupted_sync_drives_its_queued_ancestors_run(repla
     finally:
         models_changed.disconnect(interrupt)
     assert CrawlRun.objects.filter(kind=CrawlRun.Kind.ANCESTORS).exists()
-    runs = crawler.sync_runs(crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0],
-                             hub=hub_for(server))  # fmt: skip
-    assert runs[0].status == Done
+    driven = crawler.sync_runs(runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0],
+                               hub=hub_for(server))  # fmt: skip
+    assert driven[0].status == Done
     left = CrawlRun.objects.exclude(status__in=[Done, CrawlRun.Status.FAILED])
     assert list(left.values_list("kind", "status")) == []

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.contrib.auth.models import User
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel
 from licenses import tasks as license_tasks
 from tests.conftest import FIXTURES, crawled_once, role
@@ -30,7 +30,7 @@ def users(db) -> dict[str, User]:
 
 
 def crawl_and_assess(server, hub_for) -> CrawlRun:
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
     # The crawl queues assessment on commit, and each pass queues the children of what changed;
     # here the passes run in this process until nothing changes.

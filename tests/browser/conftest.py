@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM would refuse to run.
@@ -97,7 +97,7 @@ def family(replay, hub_for):
     """The real family snapshot (tests/fixtures/family.jsonl.gz, 150 models) crawled and
     assessed: its run. The crawl's automatic ancestors run is left queued, never run here."""
     server = replay(["family.jsonl.gz"])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
     assert run.status == CrawlRun.Status.DONE and run.listed == 150
     return run

@@ -14,7 +14,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from approvals.models import ApiToken, ApprovalRequest, Status
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel
 from licenses import tasks as license_tasks
 from tests.approvals.conftest import ROOT, constructed_base_license_change
@@ -29,7 +29,7 @@ FINETUNE = "ALIN-LLM/finetune-llama-2-7b-chat-gsm8k"  # base_model:finetune:ROOT
 def _crawl_and_assess(server, hub_for) -> None:
     """A full crawl of the replayed Hub, then the license assessment passes run here (in
     production the crawl queues them on Celery; each pass queues the children of what changed)."""
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
     assert run.status == CrawlRun.Status.DONE, run.errors
     ids = list(HubModel.objects.values_list("pk", flat=True))

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun
 from tests.browser.conftest import _new_page
 from tests.conftest import role
@@ -168,7 +168,7 @@ def test_a_conflicting_models_page_prints_to_one_page_too(live_server, replay, h
     from tests.conftest import DEMO
 
     server = replay([str(DEMO / "demo-2024.jsonl.gz")], [str(DEMO / "demo-2025.jsonl.gz")])
-    run, _ = crawler.start(CrawlRun.Kind.ANCESTORS, target="NousResearch/Hermes-2-Theta-Llama-3-8B",
+    run, _ = runs.start(CrawlRun.Kind.ANCESTORS, target="NousResearch/Hermes-2-Theta-Llama-3-8B",
                            endpoint=server.url)  # fmt: skip
     assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
     page.goto(f"{live_server.url}/models/NousResearch/Hermes-2-Theta-Llama-3-8B/")

@@ -18,7 +18,7 @@ def _edge(child: HubModel, parent: str, relation: str = "finetune") -> None:
 
 def test_break_an_alias_equal_to_a_crawled_id_means_one_parent_in_every_walk():
     """Found by a break-tester: nothing stops a RepoAlias from naming an id that a crawled row also has
-    (RepoAlias.alias is unique only among aliases; crawler.fetch_details writes
+    (RepoAlias.alias is unique only among aliases; steps.fetch_details writes
     alias=model.repo_id and leaves that row in place). Then an edge naming that id means the row
     going up (lineage.resolve: a model before an alias; so licenses.ancestry and the license
     panel) but the alias's model in up_map (current_ids: the alias always; so base_parent and
@@ -65,7 +65,7 @@ def test_break_a_group_lists_the_children_it_counts(relation):
     family page. Before this session the model page listed the group from the edges."""
     from catalog import families
 
-    # What the crawler writes for such a card (crawler._write_edges -> lineage.edges_for):
+    # What the crawler writes for such a card (ingest.write_edges -> lineage.edges_for):
     card = {"base_model": ["org/a", "org/b"], "base_model_relation": relation}
     edges = lineage.edges_for(repo_id="someone/ab", tags=[], library="", files=[], card=card,
                               base_models=None)  # fmt: skip

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from catalog import budget as budget_module
-from catalog import crawler, ratelimit
+from catalog import crawler, ratelimit, runs
 from catalog.budget import Budget, Policy
 from catalog.models import CrawlRun, HubBudget
 from config.settings import env_optional_int
@@ -111,7 +111,7 @@ def test_a_crawl_follows_the_quota_the_hub_announces(
     settings.CANOPY_DETAILS_PER_RUN = 25
     server = replay(["family.jsonl.gz"], page_size_cap=50, api_budget=20, window=2)
     hub = hub_for(server)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     started = time.monotonic()
     run = crawler.run_sync(run, hub=hub)
     elapsed = time.monotonic() - started

@@ -4,7 +4,7 @@ database restart, Ctrl-C) and resumed ends with the same catalog as a run never 
 import pytest
 from django.db import connection
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ class CutAt:
 
 def crawl_cut(server, hub_for, cut: CutAt, *, tries: int = 30) -> CrawlRun:
     """The full run driven by --sync, rerun each time the cut interrupts it."""
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     for _ in range(tries):
         try:
             with connection.execute_wrapper(cut):
@@ -50,7 +50,7 @@ def detailed() -> set[str]:
 def test_details_cut_mid_step_are_counted_and_the_cap_holds(replay, hub_for):
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     clean = crawler.run_sync(
-        crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0], hub=hub_for(server)
+        runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0], hub=hub_for(server)
     )
     expected = detailed()  # the run's 5, and the missing parents its ancestors run fetched
     assert clean.details_fetched == 5 < len(expected)
@@ -73,7 +73,7 @@ def test_missing_parents_are_the_same_ones_under_the_limit():
     names = [f"org/p{i:02d}" for i in range(30)]
     for name in reversed(names):
         LineageEdge.objects.create(child=child, parent_repo_id=name, relation="finetune")
-    assert crawler.missing_parents(limit=5) == names[:5]
+    assert runs.missing_parents(limit=5) == names[:5]
 
 
 class CutContaining(CutAt):
@@ -100,7 +100,7 @@ def families_of() -> dict[str, str]:
 def test_a_run_cut_while_deriving_after_its_listing_derives_on_resumption(replay, hub_for):
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     crawler.run_sync(
-        crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0], hub=hub_for(server)
+        runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)[0], hub=hub_for(server)
     )
     expected = families_of()
     assert sum(1 for family in expected.values() if family) > 10
@@ -117,7 +117,7 @@ def test_a_lost_redis_connection_is_transient_and_the_step_retried(replay, setti
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     # As the request budget's store raises it while Redis restarts.
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=replay(["family.jsonl.gz"]).url, limit=0)
-    wait = crawler.after_error(run.pk, RedisConnectionError("Connection refused."), 0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=replay(["family.jsonl.gz"]).url, limit=0)
+    wait = runs.after_error(run.pk, RedisConnectionError("Connection refused."), 0)
     run.refresh_from_db()
     assert wait is not None and run.status == "queued"

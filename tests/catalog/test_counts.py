@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
 
-from catalog import crawler, families, lineage
+from catalog import crawler, families, lineage, runs
 from catalog.hub import Hub
 from catalog.models import CrawlRun, HubModel, LineageEdge, RepoAlias
 from licenses import assessment, panel
@@ -88,7 +88,7 @@ def mistral(django_db_setup, django_db_blocker, replay_index):
     with django_db_blocker.unblock(), transaction.atomic():
         try:
             with override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_HUB_RESOLVERS_BUDGET=10**6):
-                run, _ = crawler.start(CrawlRun.Kind.DESCENDANTS, target=MISTRAL,
+                run, _ = runs.start(CrawlRun.Kind.DESCENDANTS, target=MISTRAL,
                                        endpoint=server.url)  # fmt: skip
                 run = crawler.run_sync(run, hub=Hub(endpoint=server.url, token=""))
         finally:
@@ -204,7 +204,7 @@ LOWER = "mistralai/mistral-7b-v0.1"
 def bagel(replay, hub_for):
     server = replay([str(DEMO / "demo-2024.jsonl.gz")], [str(DEMO / "demo-2025.jsonl.gz")])
     for target in ("Mistral-7B-v0.1", "bagel-dpo-7b-v0.4"):
-        run, _ = crawler.start(CrawlRun.Kind.SEARCH, target=target, endpoint=server.url)
+        run, _ = runs.start(CrawlRun.Kind.SEARCH, target=target, endpoint=server.url)
         assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
     assert HubModel.objects.filter(repo_id=MISTRAL).exists()
     assert LineageEdge.objects.filter(child__repo_id=BAGEL, parent_repo_id=LOWER).exists()

@@ -4,7 +4,7 @@ import json
 import httpx2
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel, LineageEdge, ModelFile, RepoAlias
 from tests.conftest import FIXTURES
 
@@ -23,7 +23,7 @@ def records(*names):
 
 
 def crawl(server, hub_for, kind=CrawlRun.Kind.FULL, **kw):
-    run, _ = crawler.start(kind, endpoint=server.url, limit=kw.pop("limit", 0), **kw)
+    run, _ = runs.start(kind, endpoint=server.url, limit=kw.pop("limit", 0), **kw)
     return crawler.run_sync(run, hub=hub_for(server))
 
 
@@ -235,4 +235,4 @@ def test_a_full_crawl_queues_one_ancestors_run_for_the_parents_it_did_not_find(r
     assert set(walk.seen) == parents - known and "allenai/tulu-2-dpo-7b" in walk.seen
     assert walk.not_found == len(parents - known) and walk.error_count == 0  # an outcome
     assert walk.parent_id == run.pk  # grouped under the crawl that called for it
-    assert crawler.queue_ancestors(sorted(parents - known), endpoint=server.url) is not None
+    assert runs.queue_ancestors(sorted(parents - known), endpoint=server.url) is not None

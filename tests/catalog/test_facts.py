@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_not_fetched_yet_only_when_the_files_were_never_read(client, family):
 def rich(replay, hub_for):
     """The rich-2024 slice crawled (100 real records, 41 with file lists)."""
     server = replay(["rich-2024.jsonl.gz"])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
     assert run.status == CrawlRun.Status.DONE
     return run

@@ -8,7 +8,7 @@ import json
 import pytest
 from huggingface_hub.utils import _http as hf_http
 
-from catalog import crawler
+from catalog import crawler, ingest, runs, steps
 from catalog.hub import HubUnavailable
 from catalog.models import CrawlRun, HubModel, ModelFile
 from tests.conftest import DEMO
@@ -47,7 +47,7 @@ def cut(tmp_path, source, ids):
 
 
 def sync(server, hub_for):
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     return crawler.run_sync(run, hub=hub_for(server))
 
 
@@ -91,7 +91,7 @@ def test_a_file_the_hub_refuses_with_429_is_not_taken_for_absent(
     # hf_hub_download says LocalEntryNotFoundError ("cannot find ... in the local cache").
     server.set_budget(resolvers=0, window=1)
     with pytest.raises(HubUnavailable, match="README.md"):
-        crawler.fetch_details(model, hub_for(server))
+        steps.fetch_details(model, hub_for(server))
     model.refresh_from_db()
     assert model.files_key == "" and model.details_key == ""  # the next try reads it again
 
@@ -113,6 +113,6 @@ def test_a_file_download_with_the_hub_gone_is_retried(replay, hub_for, settings,
     hub = hub_for(server)
     server.stop()
     with pytest.raises(HubUnavailable):
-        crawler._fetch_files(model, hub)
+        ingest.fetch_files(model, hub)
     model.refresh_from_db()
     assert model.files_key == ""

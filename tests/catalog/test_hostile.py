@@ -13,7 +13,7 @@ from urllib.parse import quote
 import orjson
 import pytest
 
-from catalog import crawler, records
+from catalog import crawler, records, runs
 from catalog.models import CrawlRun, HubModel, ModelFile, QuarantinedRecord
 from tests.conftest import FIXTURES
 
@@ -29,7 +29,7 @@ def fixture():
 
 
 def crawl(server, hub_for):
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     return crawler.run_sync(run, hub=hub_for(server))
 
 

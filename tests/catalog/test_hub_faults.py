@@ -13,7 +13,7 @@ import huggingface_hub.file_download
 import huggingface_hub.utils._http
 import pytest
 
-from catalog import crawler, hub
+from catalog import crawler, hub, runs
 from catalog.hub import HubUnavailable
 from catalog.models import CrawlRun, HubModel, LineageEdge, ModelFile
 
@@ -54,7 +54,7 @@ def catalog():
 
 
 def crawl(server, hub_for):
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     return crawler.run_sync(run, hub=hub_for(server))
 
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel, ModelFile
 from tests.conftest import FIXTURES
 
@@ -36,7 +36,7 @@ def family_with(tmp_path, change):
 
 
 def crawl(server, hub_for):
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     return crawler.run_sync(run, hub=hub_for(server))
 
 

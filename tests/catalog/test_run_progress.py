@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from catalog import crawler, progress
+from catalog import crawler, progress, runs
 from catalog.models import CrawlRun
 from licenses.tasks import queue_missing_ancestors
 from tests.catalog.test_crawler import records
@@ -68,7 +68,7 @@ def test_every_phase_says_done_of_total_and_an_eta_from_the_runs_own_rate(
     settings.CANOPY_DETAILS_PER_RUN = 30
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     hub = hub_for(server)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=120)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=120)
 
     crawler.advance(run.pk, steps=1, hub=hub)  # the first page of the listing
     run.refresh_from_db()
@@ -107,7 +107,7 @@ def test_every_phase_says_done_of_total_and_an_eta_from_the_runs_own_rate(
 
 def test_a_listing_of_unknown_length_says_so_instead_of_guessing(replay, hub_for, client):
     server = replay(["family.jsonl.gz"], page_size_cap=50)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawler.advance(run.pk, steps=1, hub=hub_for(server))
     run.refresh_from_db()
     listing = progress.of(run).current
@@ -120,7 +120,7 @@ def test_a_listing_of_unknown_length_says_so_instead_of_guessing(replay, hub_for
 def test_a_tree_walk_counts_what_it_has_found_so_far(replay, hub_for):
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     root = "meta-llama/Llama-2-7b-chat-hf"
-    run, _ = crawler.start(CrawlRun.Kind.DESCENDANTS, target=root, endpoint=server.url)
+    run, _ = runs.start(CrawlRun.Kind.DESCENDANTS, target=root, endpoint=server.url)
     crawler.advance(run.pk, steps=2, hub=hub_for(server))
     run.refresh_from_db()
     walk = progress.of(run).current
@@ -195,7 +195,7 @@ def test_the_crawlers_signal_names_the_run_whose_step_wrote_the_models(replay, h
     models_changed.connect(receiver, weak=False)
     try:
         server = replay(["family.jsonl.gz"], page_size_cap=50)
-        run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=50)
+        run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=50)
         crawler.advance(run.pk, steps=1, hub=hub_for(server))
     finally:
         models_changed.disconnect(receiver)
@@ -210,7 +210,7 @@ def test_a_details_step_cut_short_still_counts_what_it_fetched(replay, hub_for, 
     settings.CANOPY_DETAILS_PER_RUN = 30
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     hub = hub_for(server)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=120)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=120)
     run = step_until(run, hub, "details")
 
     def interrupt(sender, **kwargs):

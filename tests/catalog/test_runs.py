@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel
 from catalog.signals import models_changed
 from catalog.tasks import crawl as crawl_task
@@ -71,7 +71,7 @@ def unheld_running_runs() -> list[int]:
 
 
 def sync(server, hub_for, **kw):
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0, **kw)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0, **kw)
     return crawler.run_sync(run, hub=hub_for(server))
 
 
@@ -183,7 +183,7 @@ def test_the_hub_going_away_mid_run_is_waited_out(replay, hub_for, on_change, ca
     run = sync(server, hub_for)
     assert run.status == "done" and run.listed == FAMILY == HubModel.objects.count()
     assert run.pages == 3 and run.error_count == 0
-    retried = [r.getMessage() for r in caplog.records if r.name == "catalog.crawler"]
+    retried = [r.getMessage() for r in caplog.records if r.name == "catalog.runs"]
     assert retried and all("retry" in m and "HubUnavailable" in m for m in retried)
     assert any("ConnectError" in m for m in retried)  # the port was closed
     assert unheld_running_runs() == []
@@ -259,7 +259,7 @@ def eager():
 def test_the_crawl_task_retries_a_transient_error_and_completes(replay, eager):
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     server.set_faults(status=503, every=2)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawl_task.delay(run.pk)
     run.refresh_from_db()
     assert run.status == "done" and run.listed == FAMILY and run.error_count == 0
@@ -271,7 +271,7 @@ def test_the_crawl_task_gives_up_after_its_retries_with_the_reason(replay, eager
     settings.CANOPY_CRAWL_RETRIES = 2
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     server.set_faults(status=502, every=1)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawl_task.delay(run.pk)
     run.refresh_from_db()
     assert (run.status, run.lease) == ("failed", "")
@@ -287,7 +287,7 @@ def test_the_crawl_task_fails_a_permanent_error_without_retrying(replay, eager, 
         raise KeyError("cardData")
 
     calls = on_change(bug, times=99)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawl_task.delay(run.pk)
     run.refresh_from_db()
     assert (run.status, run.lease) == ("failed", "") and len(calls) == 1
@@ -298,14 +298,14 @@ def test_the_crawl_task_fails_a_permanent_error_without_retrying(replay, eager, 
 def test_a_run_waiting_for_its_retry_is_queued_not_running(replay):
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     server.set_faults(status=500, every=1)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     with pytest.raises(Exception) as caught:
         crawler.advance(run.pk, steps=1)
-    wait = crawler.after_error(run.pk, caught.value, 0)
+    wait = runs.after_error(run.pk, caught.value, 0)
     run.refresh_from_db()
     assert wait is not None and 0 < wait <= 0.05
     assert (run.status, run.lease) == ("queued", "")
-    assert crawler.resume_stalled() == []  # fresh: its retry is coming
+    assert runs.resume_stalled() == []  # fresh: its retry is coming
 
 
 def test_an_interrupted_sync_crawl_is_left_queued_for_the_next_one(replay, hub_for, on_change):
@@ -315,7 +315,7 @@ def test_an_interrupted_sync_crawl_is_left_queued_for_the_next_one(replay, hub_f
         raise KeyboardInterrupt  # Ctrl-C in the middle of a step
 
     on_change(interrupt)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     with pytest.raises(KeyboardInterrupt):
         crawler.run_sync(run, hub=hub_for(server))
     run.refresh_from_db()

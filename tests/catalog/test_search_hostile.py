@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel, ModelFile
 from tests.catalog.test_views import HTMX, repo_ids
 
@@ -17,7 +17,7 @@ def test_every_hostile_record_stored_is_found_by_its_id(client, replay, hub_for)
     """Whatever was stored is found by its exact id, first, on the page and through the API,
     by the last words of its id, and by a word of its card's summary."""
     server = replay(["hostile.jsonl.gz"], ["hostile-repaired.jsonl.gz"])
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(server))
     assert run.status == CrawlRun.Status.DONE
     stored = list(HubModel.objects.values_list("repo_id", "summary"))

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.test import override_settings
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.hub import Hub
 from catalog.models import CrawlRun
 from tests.catalog.test_views import HTMX, repo_ids
@@ -41,7 +41,7 @@ def demo(django_db_setup, django_db_blocker, replay_index):
         try:
             with override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_DETAILS_PER_RUN=0,
                                    CANOPY_ASSESS_ON_CRAWL=False):  # fmt: skip
-                run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+                run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
                 run = crawler.run_sync(run, hub=Hub(endpoint=server.url, token=""))
         finally:
             server.stop()

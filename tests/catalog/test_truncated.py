@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx2
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog import hub as hub_module
 from catalog.hub import HubUnavailable
 from catalog.models import CrawlRun, HubModel, QuarantinedRecord
@@ -96,7 +96,7 @@ def test_a_cut_model_info_answer_is_transient(cutter, hub_for):
 
 def test_a_crawl_whose_model_info_answers_are_cut_retries_and_quarantines_nothing(cutter, hub_for):
     proxy = cutter(cuts=2)
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=proxy.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=proxy.url, limit=0)
     run = crawler.run_sync(run, hub=hub_for(proxy))
     assert run.status == "done" and proxy.cut == 2
     assert not QuarantinedRecord.objects.exists()

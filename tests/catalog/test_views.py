@@ -11,7 +11,7 @@ import pytest
 from django.db.models import Count, Q
 from django_htmx.http import HttpResponseStopPolling
 
-from catalog import crawler
+from catalog import runs
 from catalog.models import CrawlRun, HubModel, LineageEdge, RepoAlias
 from catalog.tasks import crawl
 
@@ -377,7 +377,7 @@ def test_staff_start_a_crawl_and_its_task_is_enqueued_on_commit(
 def test_starting_a_crawl_that_is_already_active_enqueues_nothing(
     admin_client, family, django_capture_on_commit_callbacks
 ):
-    run, _ = crawler.start(CrawlRun.Kind.AUTHOR, target="TheBloke")
+    run, _ = runs.start(CrawlRun.Kind.AUTHOR, target="TheBloke")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post("/crawls/", {"kind": "author", "target": "TheBloke"})
     assert response["Location"] == f"/crawls/{run.pk}/"

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from catalog import crawler
+from catalog import runs
 from catalog.models import CrawlRun, HubModel, LineageEdge
 from catalog.tasks import crawl, resume_stalled_crawls
 from config.celery import app
@@ -73,7 +73,7 @@ def test_a_worker_killed_mid_crawl_loses_and_duplicates_nothing(replay, workers,
     settings.CANOPY_STALL_SECONDS = 3
     server = replay(["family.jsonl.gz"], page_size_cap=10, delay_ms=60)
     expected = records("family.jsonl.gz")
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawl.delay(run.pk)
 
     first = workers(server.url)

@@ -1,6 +1,6 @@
 import pytest
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun
 
 
@@ -10,7 +10,7 @@ def crawl(replay, hub_for):
 
     def run(*files, kind=CrawlRun.Kind.FULL, **kw):
         server = replay(list(files))
-        r, _ = crawler.start(kind, endpoint=server.url, limit=0, **kw)
+        r, _ = runs.start(kind, endpoint=server.url, limit=0, **kw)
         return crawler.run_sync(r, hub=hub_for(server))
 
     return run

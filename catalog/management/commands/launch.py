@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from honcho.manager import Manager
 
-from catalog import crawler
+from catalog import runs
 from catalog.models import CrawlRun, HubModel
 
 DEMO = Path(settings.BASE_DIR) / "hubreplay" / "data"
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         )
         if not HubModel.objects.exists():
             limit = 0 if endpoint.startswith("http://127.0.0.1") else None
-            run, created = crawler.start(CrawlRun.Kind.FULL, endpoint=endpoint, limit=limit)
+            run, created = runs.start(CrawlRun.Kind.FULL, endpoint=endpoint, limit=limit)
             if created:
                 from catalog.tasks import crawl
 

@@ -3,7 +3,7 @@ on top of the layers, as it reports the search table and the license verdicts to
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import crawler
+from catalog import crawler, runs
 from catalog.models import CrawlRun
 from catalog.tasks import crawl
 from portal.models import SearchEntry
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 kind, target = name, o[name]
         if o["incremental"]:
             kind = CrawlRun.Kind.INCREMENTAL
-        run, created = crawler.start(kind, target=target, limit=o["limit"], endpoint=o["endpoint"])
+        run, created = runs.start(kind, target=target, limit=o["limit"], endpoint=o["endpoint"])
         if not created:
             self.stdout.write(f"Crawl #{run.pk} is already {run.status}: {run.get_absolute_url()}")
         if not o["sync"]:
@@ -45,8 +45,8 @@ class Command(BaseCommand):
                 crawl.delay(run.pk)
                 self.stdout.write(f"Queued {kind} crawl #{run.pk} of {run.endpoint}")
             return
-        runs = crawler.sync_runs(run)
-        for r in runs:
+        driven = crawler.sync_runs(run)
+        for r in driven:
             self.stdout.write(
                 f"{r.kind.capitalize()} crawl #{r.pk} {r.status}: {r.listed} listed, {r.created} new, "
                 f"{r.updated} updated, {r.unchanged} unchanged, {r.details_fetched} details, "
@@ -57,12 +57,12 @@ class Command(BaseCommand):
             f"Catalog: {entries.count()} models searchable, "
             f"{entries.exclude(verdict='').count()} with a license verdict"
         )
-        failed = [r for r in runs if r.status == CrawlRun.Status.FAILED]
+        failed = [r for r in driven if r.status == CrawlRun.Status.FAILED]
         if failed:
             raise CommandError(
                 "; ".join(f"crawl #{r.pk} failed: {r.errors[-1]['error'] if r.errors else '?'}"
                           for r in failed)
             )  # fmt: skip
-        if runs[0].is_active:
+        if driven[0].is_active:
             # Another process holds it (a worker, or another --sync): not done here.
             raise CommandError(f"Crawl #{run.pk} is held by another worker; not finished here")
