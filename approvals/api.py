@@ -21,6 +21,7 @@ from config.inputs import REVISION_MAX, DbId, RepoId, Text
 from . import audit, review
 from .auth import auth, has_scope
 from .check import check as run_check
+from .forms import WaiverForm
 from .models import (
     ApprovalRequest,
     AuditEvent,
@@ -31,6 +32,8 @@ from .models import (
     Waiver,
     WaiverReason,
 )
+from .policy import dry_run
+from .views import filter_audit
 
 router = Router(tags=["approvals"], auth=auth)
 
@@ -264,8 +267,6 @@ def list_waivers(request: HttpRequest, model: Annotated[Text, Bounded(200)] = ""
 
 @router.post("/waivers", response={201: WaiverOut, 404: Error}, summary="Grant a waiver")
 def create_waiver(request: HttpRequest, body: WaiverIn):
-    from .forms import WaiverForm
-
     _need(request, "write", "approvals.add_waiver")
     if not HubModel.objects.filter(repo_id=body.model).exists():
         raise HttpError(404, f"No model {body.model} in the catalog")
@@ -324,8 +325,6 @@ class DryRunUse(Schema):
 
 @router.get("/policies/{int:policy_id}/dry-run", response=list[DryRunUse], summary="Dry run")
 def dry_run_policy(request: HttpRequest, policy_id: DbId):
-    from .policy import dry_run
-
     _need(request, "read")
     return dry_run(get_object_or_404(Policy, pk=policy_id))["per_use"]
 
@@ -351,8 +350,6 @@ class AuditFilter(Schema):
 @router.get("/audit", response=list[AuditOut], summary="The audit log (newest first)")
 def audit_log(request: HttpRequest, filters: Query[AuditFilter]):
     _need(request, "read", "approvals.view_audit_log")
-    from .views import filter_audit
-
     qs = filter_audit(AuditEvent.objects.all(), filters.dict())
     return [{"id": e.pk, "at": e.at, "actor": e.actor_label, "action": e.action,
              "object_type": e.object_type, "object_id": e.object_id, "repo_id": e.repo_id,

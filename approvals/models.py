@@ -17,6 +17,7 @@ from catalog.models import HubModel
 from config.inputs import CheckedWrites
 
 from . import chain
+from .roles import allowed_scopes, may_administer
 
 
 class IntendedUse(models.TextChoices):
@@ -296,8 +297,6 @@ def _may_widen_token(actor, token: ApiToken) -> bool:
     approvals.roles). No actor is code acting for the system (create_token, migrations)."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         return actor is None
-    from .roles import may_administer
-
     return actor.pk == token.user_id or may_administer(actor, token.user)
 
 
@@ -408,8 +407,6 @@ class ApiToken(CheckedWrites, models.Model):
 
     def clean(self) -> None:
         """The rules a change must keep (the admin shows them as form errors; save enforces)."""
-        from .roles import allowed_scopes
-
         old = self._stored()
         if not isinstance(self.scopes, list) or set(self.scopes) - set(self.SCOPES):
             raise ValidationError({"scopes": f"a list of {', '.join(self.SCOPES)}"})

@@ -42,10 +42,8 @@ class Source:
     replay: bool
 
 
-def source() -> Source:
-    """Where the catalog came from: the endpoint of the latest crawl (the settings' before any)."""
-    from .models import CrawlRun
-
-    latest = CrawlRun.objects.order_by("-created_at").values_list("endpoint", flat=True).first()
+def source(latest: str | None) -> Source:
+    """Where the catalog came from: `latest`, the endpoint of the latest crawl
+    (CrawlRun.latest_endpoint), or the settings' before any."""
     endpoint = (latest or settings.HF_ENDPOINT).rstrip("/")
     return Source(endpoint, is_replay(endpoint))

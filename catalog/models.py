@@ -176,6 +176,8 @@ class RepoAlias(models.Model):
 class ModelFile(models.Model):
     """A file fetched as license evidence (README.md, LICENSE*, USE_POLICY*)."""
 
+    MAX_CHARS = 1_000_000  # a file as stored (records.bounded_file cuts it there)
+
     model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="files")
     path = models.CharField(max_length=300)
     revision = models.CharField(max_length=40, blank=True)
@@ -196,9 +198,7 @@ class ModelFile(models.Model):
 
     @property
     def text_bound(self) -> int:
-        from .records import MAX_FILE_CHARS
-
-        return MAX_FILE_CHARS
+        return self.MAX_CHARS
 
 
 class CrawlRun(models.Model):
@@ -284,6 +284,11 @@ class CrawlRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:crawl_detail", args=[self.pk])
+
+    @classmethod
+    def latest_endpoint(cls) -> str | None:
+        """Where the catalog's models came from: the endpoint of the latest crawl."""
+        return cls.objects.order_by("-created_at").values_list("endpoint", flat=True).first()
 
     @property
     def is_active(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .models import Gated
+from .models import Gated, ModelFile
 
 # Bounds of a stored record (characters, entries, bytes of JSON); ingest notes say what was cut.
 MAX_TEXT = 100_000  # one string anywhere in a record (the longest real cardData string: 12 k)
@@ -26,7 +26,7 @@ MAX_LIST = 20_000  # entries of one list anywhere in a record (siblings: 6,928 a
 MAX_TAGS = 1_000  # tags kept (203 at most in the real records)
 MAX_CARD_BYTES = 256_000  # cardData as JSON (55 kB at most, real): keys past it are dropped
 MAX_RECORD_BYTES = 1_000_000  # the raw record kept as `raw` (730 kB at most, real)
-MAX_FILE_CHARS = 1_000_000  # a license evidence file (README, LICENSE...) as stored
+MAX_FILE_CHARS = ModelFile.MAX_CHARS  # a license evidence file (README, LICENSE...) as stored
 MAX_NOTES = 20
 # Nesting kept anywhere in a record (real cardData: under 10 levels); orjson writes at most 255
 # levels, so a deeper value is cut here, where its record is hashed and stored, and noted.

@@ -19,10 +19,12 @@ import random
 import uuid
 from contextvars import ContextVar
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -34,6 +36,7 @@ from .models import CrawlRun, HubModel, LineageEdge, RepoAlias
 from .signals import models_changed
 
 log = logging.getLogger(__name__)
+CRAWL_TASK = "catalog.tasks.crawl"  # a run's chunk of steps
 
 Kind, Status, Phase = CrawlRun.Kind, CrawlRun.Status, CrawlRun.Phase
 # Errors a step is retried after; json's error covers orjson's and a truncated answer's.
@@ -125,9 +128,7 @@ def queue_ancestors(
     While a listing crawl runs, its pages may still bring those models: it sweeps for what is
     missing when its listing ends, so nothing is queued meanwhile."""
     if endpoint is None:
-        # Where the catalog's models came from: the endpoint of the latest crawl.
-        latest = CrawlRun.objects.order_by("-created_at").values_list("endpoint", flat=True).first()
-        endpoint = latest or settings.HF_ENDPOINT
+        endpoint = CrawlRun.latest_endpoint() or settings.HF_ENDPOINT
     endpoint = endpoint.rstrip("/")
     active = CrawlRun.objects.filter(endpoint=endpoint, status__in=[Status.QUEUED, Status.RUNNING])
     listing = [Phase.LISTING, Phase.DERIVING]
@@ -149,9 +150,9 @@ def queue_ancestors(
         if driven is not None:
             driven.append(run.pk)  # run_sync drives it when the runs before it are done
         else:
-            from .tasks import crawl
-
-            crawl.delay_on_commit(run.pk)
+            # By its name: catalog.tasks imports this module (tests/catalog/test_worker.py
+            # holds the name to the task's).
+            transaction.on_commit(partial(current_app.send_task, CRAWL_TASK, args=(run.pk,)))
     return run
 
 

@@ -155,7 +155,7 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "no_card": "" if readme else cards.absence(model),
         "budget": _budget(request),
         "gate": _gate(model),
-        "hub": hublink.source(),
+        "hub": hublink.source(CrawlRun.latest_endpoint()),
         "actions": actions.for_model(request, model),
         "runs": runs,
         "children_counts": {g["relation"]: g["n"] for g in groups},

@@ -162,3 +162,9 @@ def test_missing_ancestors_queue_a_targeted_crawl(family, django_capture_on_comm
         tasks.queue_missing_ancestors(["allenai/tulu-2-dpo-7b"])
     run = CrawlRun.objects.get(kind=CrawlRun.Kind.ANCESTORS, target="allenai/tulu-2-dpo-7b")
     assert run.status == "queued" and len(callbacks) == 1
+    # Sent by name (catalog.runs cannot import catalog.tasks, which imports it): the name must
+    # be the crawl task's, with the run's id.
+    from catalog.tasks import crawl
+
+    [queued] = callbacks
+    assert queued.args == (crawl.name,) and queued.keywords == {"args": (run.pk,)}
