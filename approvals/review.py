@@ -228,9 +228,10 @@ def reopen(req: ApprovalRequest, *, by, reason: str) -> ApprovalRequest:
     return req
 
 
-def rereview(model_ids: list[int]) -> list[int]:
-    """Approvals of these models whose decision inputs changed move to needs re-review;
-    requester and approvers are told. Returns the request ids moved."""
+def rereview(model_ids: list[int], *, through_ancestors: bool = True) -> list[int]:
+    """Approvals of these models (and of their descendants, `through_ancestors`) whose decision
+    inputs changed move to needs re-review; requester and approvers are told. Returns the
+    request ids moved."""
     if not model_ids:
         return []
     touched = set(model_ids)
@@ -242,7 +243,8 @@ def rereview(model_ids: list[int]) -> list[int]:
         for r in ApprovalRequest.objects.filter(status__in=APPROVED)
         .select_related("model", "requested_by")
         .order_by("pk")
-        if r.model_id in touched or repo_ids & set(r.snapshot.get("ancestors", {}))
+        if r.model_id in touched
+        or (through_ancestors and repo_ids & set(r.snapshot.get("ancestors", {})))
     ]
     moved = []
     for req in reqs:

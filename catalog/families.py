@@ -143,7 +143,11 @@ def refresh(ids: list[int]) -> None:
             .distinct()
         )
         for old in list(stale):
-            HubModel.objects.filter(base_family=old).update(base_family=moved[old])
+            members = HubModel.objects.filter(base_family=old)
+            ids = list(members.values_list("pk", flat=True))
+            members.filter(pk__in=ids).update(base_family=moved[old])
+            # Found by testing: the search table kept the old family until refresh_catalog.
+            signals.models_derived.send(sender=HubModel, model_ids=ids, since=None)
 
 
 def refresh_all(*, chunk: int = 5000) -> int:

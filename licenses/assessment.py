@@ -484,6 +484,11 @@ def determine(
         decided_by=by,
     )  # fmt: skip
     report = assess([model.pk])
+    # Approvals decided on this model re-review now; those on its descendants when the fan-out
+    # (the caller's) re-assesses them, so their changes say what changed for them too.
+    signals.assessed.send(
+        sender=Report, model_ids=[model.pk], changed=report.changed, through_ancestors=False
+    )
     _recorded(
         by, "determination.changed" if previous else "determination.created", made, model,
         {"license": license_key, "reason": reason, "evidence_link": evidence_link,
@@ -507,6 +512,11 @@ def revoke_determination(*, model: HubModel, reason: str, by) -> Report:
     before = _result(model)
     Determination.objects.filter(pk__in=[d.pk for d in active]).update(active=False)
     report = assess([model.pk])
+    # Approvals decided on this model re-review now; those on its descendants when the fan-out
+    # (the caller's) re-assesses them, so their changes say what changed for them too.
+    signals.assessed.send(
+        sender=Report, model_ids=[model.pk], changed=report.changed, through_ancestors=False
+    )
     for d in active:
         _recorded(
             by, "determination.revoked", d, model,

@@ -7,7 +7,8 @@ from django.dispatch import Signal
 states_written = Signal()
 
 # Sent after each level of an assessment with `model_ids` (assessed) and `changed` (whose
-# result changed): approvals re-review what was decided on them.
+# result changed): approvals re-review what was decided on them, and on their descendants
+# unless `through_ancestors=False` (a determination: its fan-out re-assesses those).
 assessed = Signal()
 
 # Sent inside the transaction of a manual determination or its revocation, with `by`,

@@ -29,6 +29,9 @@ api = ErrorsApi(
     title="Canopy API", version="1", urls_namespace="api-v1",
     docs=Swagger(settings={"deepLinking": False}),
 )  # fmt: skip
+# Clients generated from the schema name their methods after operationIds, which django-ninja
+# derives from the view's module: these kept the names they had before the API root moved here.
+OPS = "catalog_api_"
 api.add_router("", licenses_router)
 api.add_router("", approvals_router)
 
@@ -226,7 +229,9 @@ def _estimate(model: HubModel) -> dict:
     }  # fmt: skip
 
 
-@api.get("/models", response=ModelPage, summary="Search the catalog")
+@api.get(
+    "/models", response=ModelPage, summary="Search the catalog", operation_id=f"{OPS}list_models"
+)
 def list_models(request: HttpRequest, params: Query[SearchParams]):
     size = params.page_size
     form = ModelSearchForm({k: v for k, v in params.dict().items() if v not in (None, "")})
@@ -254,7 +259,12 @@ def list_models(request: HttpRequest, params: Query[SearchParams]):
             "suggestions": suggestions}  # fmt: skip
 
 
-@api.get("/models/{path:repo_id}/lineage", response=LineageOut, summary="Ancestors or descendants")
+@api.get(
+    "/models/{path:repo_id}/lineage",
+    response=LineageOut,
+    summary="Ancestors or descendants",
+    operation_id=f"{OPS}model_lineage",
+)
 def model_lineage(request: HttpRequest, repo_id: RepoId, params: Query[LineageParams]):
     model = _model(repo_id)
     direction, depth, limit = params.direction, params.depth, params.limit
@@ -266,7 +276,9 @@ def model_lineage(request: HttpRequest, repo_id: RepoId, params: Query[LineagePa
             "truncated": direction == "down" and len(nodes) >= limit}  # fmt: skip
 
 
-@api.get("/models/{path:repo_id}", response=ModelOut, summary="One model")
+@api.get(
+    "/models/{path:repo_id}", response=ModelOut, summary="One model", operation_id=f"{OPS}get_model"
+)
 def get_model(request: HttpRequest, repo_id: RepoId):
     model = _model(repo_id)
     parents = [

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from catalog import crawler
+from catalog import steps
 from catalog.models import CrawlRun, HubModel
 from portal.models import SearchEntry
 
@@ -25,5 +25,5 @@ def test_models_listed_by_a_run_are_searchable_whether_derived_or_not(settings, 
         HubModel.objects.create(repo_id=f"org/m{i}", author="org", downloads=i) for i in range(3)
     ]
     assert not SearchEntry.objects.exists()
-    crawler._derive_listed(run)
+    steps._derive_listed(run)
     assert set(SearchEntry.objects.values_list("repo_id", flat=True)) == {m.repo_id for m in new}

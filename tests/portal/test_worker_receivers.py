@@ -8,7 +8,7 @@ import pytest
 
 from approvals import review
 from approvals.models import ApprovalRequest, AuditEvent, Status
-from catalog import crawler
+from catalog import runs
 from catalog.models import CrawlRun, HubModel
 from catalog.tasks import crawl
 from licenses.models import ModelLicense
@@ -28,7 +28,7 @@ def _in_step() -> bool:
 
 
 def _crawl(server) -> None:
-    run, _ = crawler.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
     crawl.delay(run.pk)
     assert wait_until(lambda: CrawlRun.objects.get(pk=run.pk).status == "done", timeout=240)
 
