@@ -6,6 +6,7 @@ from catalog import lineage
 from catalog.models import HubModel, LineageEdge
 from licenses import assessment, tasks
 from licenses.models import Assessment, Determination, ModelLicense
+from tests.conftest import crawled_once
 
 pytestmark = pytest.mark.django_db
 ROOT = "meta-llama/Llama-2-7b-chat-hf"
@@ -15,16 +16,23 @@ def state(repo_id):
     return ModelLicense.objects.select_related("assessment").get(model__repo_id=repo_id)
 
 
+@pytest.fixture(scope="module")
+def _family(django_db_setup, django_db_blocker, replay_index):
+    with crawled_once(django_db_blocker, replay_index, ["family.jsonl.gz"]) as (_, run):
+        assert run.status == "done"
+        # run_sync assessed every model as it crawled, page by page with its fan-out: the
+        # whole-catalog pass finds the same results, nothing to change.
+        assert ModelLicense.objects.count() == HubModel.objects.count()
+        report = assessment.assess_all()
+        assert report.assessed == HubModel.objects.count() and report.changed == []
+        yield report
+
+
 @pytest.fixture
-def family(crawl):
-    run = crawl("family.jsonl.gz")
-    assert run.status == "done"
-    # run_sync assessed every model as it crawled, page by page with its fan-out: the
-    # whole-catalog pass finds the same results, nothing to change.
-    assert ModelLicense.objects.count() == HubModel.objects.count()
-    report = assessment.assess_all()
-    assert report.assessed == HubModel.objects.count() and report.changed == []
-    return report
+def family(_family, db):
+    """The family crawled and assessed once for the module (its whole-catalog report); each
+    test's changes are rolled back."""
+    return _family
 
 
 def test_the_llama2_root_is_conditional_with_its_terms(family):

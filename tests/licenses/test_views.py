@@ -9,15 +9,22 @@ from licenses.api import license_fields
 from licenses.models import Assessment, Determination, ModelLicense
 from portal import search
 from portal.models import SearchEntry
+from tests.conftest import crawled_once
 
 pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
 
 
+@pytest.fixture(scope="module")
+def _family(django_db_setup, django_db_blocker, replay_index):
+    with crawled_once(django_db_blocker, replay_index, ["family.jsonl.gz"]):
+        assessment.assess_all()
+        yield
+
+
 @pytest.fixture
-def family(crawl):
-    crawl("family.jsonl.gz")
-    assessment.assess_all()
+def family(_family, db):
+    """The family crawled and assessed once for the module; each test's changes roll back."""
 
 
 def test_license_list_full_and_htmx(client):
