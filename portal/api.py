@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from ninja import Query, Schema, Swagger
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import Field, create_model
 
 from approvals.api import router as approvals_router
 from catalog import hardware, lineage
@@ -21,6 +21,7 @@ from licenses.api import router as licenses_router
 from licenses.models import state_of
 
 from . import search
+from .facets import FACETS
 from .forms import ModelSearchForm
 
 # No deep links: Swagger UI puts each one inside its operation's button, a link nested in a button
@@ -160,29 +161,26 @@ class LineageOut(Schema):
 SEARCH = ModelSearchForm.base_fields
 
 
-class SearchParams(Schema):
+class _SearchParams(Schema):
     """The search form's fields (ModelSearchForm validates them), and the page."""
 
     q: str = form_param(SEARCH["q"])
-    verdict: str = form_param(SEARCH["verdict"])
-    effective: str = form_param(SEARCH["effective"])
-    license: str = form_param(SEARCH["license"])
-    condition: str = form_param(SEARCH["condition"])
-    conflict: str = form_param(SEARCH["conflict"])
-    relation: str = form_param(SEARCH["relation"])
-    base: str = form_param(SEARCH["base"])
-    author: str = form_param(SEARCH["author"])
-    task: str = form_param(SEARCH["task"])
-    library: str = form_param(SEARCH["library"])
-    format: str = form_param(SEARCH["format"])
-    gated: str = form_param(SEARCH["gated"])
-    params: str = form_param(SEARCH["params"])
     memory: float | None = form_param(SEARCH["memory"], None)
     sort: Literal["relevance", "downloads", "likes", "modified", "name"] = Field(
         "relevance", description="relevance: ranked by the words (by downloads without q)"
     )
     page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(50, ge=1, le=200)
+
+
+if TYPE_CHECKING:
+    SearchParams = _SearchParams
+else:  # and a parameter per facet, as the form declares it (portal.facets)
+    SearchParams = create_model(
+        "SearchParams",
+        __base__=_SearchParams,
+        **{f.name: (str, form_param(SEARCH[f.name])) for f in FACETS},
+    )
 
 
 class LineageParams(Schema):

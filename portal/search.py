@@ -28,29 +28,17 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
-from catalog.hardware import BUCKET_ORDER
-from catalog.models import Gated, HubModel
+from catalog.models import HubModel
 from licenses.models import License
 
-from .forms import SORTS, UNASSESSED, ModelSearchForm
+from . import facets
+from .forms import SORTS, ModelSearchForm
 from .models import SearchEntry
 from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
 
 # facet name -> the SearchEntry column it counts.
-FACETS = {
-    "verdict": "verdict",
-    "effective": "effective",
-    "license": "declared",
-    "conflict": "conflict",
-    "relation": "base_relation",
-    "base": "base_family",
-    "author": "author",
-    "task": "pipeline_tag",
-    "library": "library_name",
-    "format": "weights_format",
-    "gated": "gated",
-    "params": "param_bucket",
-}
+# facet name -> its column, for the facets counted by the facet query (portal.facets)
+FACETS = {f.name: f.column for f in facets.COUNTED}
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
 EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
@@ -189,33 +177,12 @@ def tier(q: str) -> Case:
     return Case(*[When(rule, then=Value(n)) for n, rule in tiers(q)], default=Value(0))
 
 
-def condition_keys(code: str) -> list[str]:
-    return [key for key, codes in License.codes_by_key().items() if code in codes]
-
-
 def apply(qs: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEntry]:
     """Filter search entries by cleaned SearchForm data."""
     qs = text_filter(qs, data.get("q") or "")
-    for name in ("verdict", "effective"):
-        if data.get(name):  # an entry without a license result has "" (searchindex)
-            qs = qs.filter(**{FACETS[name]: "" if data[name] == UNASSESSED else data[name]})
-    if data.get("license"):
-        qs = qs.filter(declared=data["license"])
-    if data.get("condition"):
-        qs = qs.filter(declared__in=condition_keys(data["condition"]))
-    if data.get("conflict") == UNASSESSED:
-        qs = qs.filter(conflict__isnull=True)
-    elif data.get("conflict"):
-        qs = qs.filter(conflict=data["conflict"] == "yes")
-    for name in ("relation", "base", "author", "task", "library", "format", "params"):
-        if data.get(name):
-            qs = qs.filter(**{FACETS[name]: data[name]})
-    if data.get("gated") == "no":
-        qs = qs.filter(gated=Gated.NO)
-    elif data.get("gated") == "yes":
-        qs = qs.filter(gated__in=[Gated.AUTO, Gated.MANUAL])
-    elif data.get("gated") == "unknown":  # whatever _value() counts as unknown
-        qs = qs.exclude(gated__in=[Gated.NO, Gated.AUTO, Gated.MANUAL])
+    for facet in facets.FACETS:
+        if data.get(facet.name) not in ("", None):
+            qs = qs.filter(facet.filter(data[facet.name]))
     if data.get("memory"):
         qs = qs.filter(memory_gb__lte=data["memory"])
     return qs
@@ -362,16 +329,6 @@ def _by_tier(
     return found[start:stop]
 
 
-def _value(name: str, value: Any) -> str:
-    if name == "conflict":
-        return {True: "yes", False: "no"}.get(value, "unassessed")
-    if name == "gated":
-        return {"no": "no", "auto": "yes", "manual": "yes"}.get(value, "unknown")
-    if name in ("verdict", "effective"):
-        return value or "unassessed"
-    return value if value not in (None, "") else ""
-
-
 def _grouping_sets(qs: QuerySet[SearchEntry], *, sample: bool) -> tuple[dict[str, dict], int]:
     """One GROUPING SETS query (PostgreSQL): counts per facet value, and the total."""
     n = len(FACETS)
@@ -451,11 +408,11 @@ def facet_counts(qs: QuerySet[SearchEntry]) -> tuple[dict, int, bool]:
     for name, values in raw.items():
         merged: dict[str, int] = {}
         for value, n in values.items():
-            key = _value(name, value)
+            key = facets.BY_NAME[name].shown(value)
             merged[key] = merged.get(key, 0) + int(round(n * scale))
         items = [(k, v) for k, v in merged.items() if k != "" and v]
-        if name == "params":
-            items.sort(key=lambda kv: BUCKET_ORDER.index(kv[0]) if kv[0] in BUCKET_ORDER else 99)
+        if order := facets.BY_NAME[name].order:
+            items.sort(key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
         else:
             items.sort(key=lambda kv: (-kv[1], kv[0]))
         out[name] = items[:TOP]

@@ -17,32 +17,23 @@ from django.db import connection
 from catalog.models import HubModel
 from licenses.models import ModelLicense
 
+from .facets import FACETS
 from .models import SearchEntry
 
-# entry column -> the expression it is read from (m: the HubModel row, s: its ModelLicense)
+# entry column -> the expression it is read from (m: the HubModel row, s: its ModelLicense);
+# the facets' columns are declared with them (portal.facets).
 COLUMNS = {
     "repo_id": "m.repo_id",
-    "author": "m.author",
     "summary": "m.summary",
     "words": "canopy_words(m.repo_id)",
     "downloads": "m.downloads",
     "likes": "m.likes",
     "last_modified": "m.last_modified",
-    "base_relation": "m.base_relation",
-    "base_family": "m.base_family",
-    "pipeline_tag": "m.pipeline_tag",
-    "library_name": "m.library_name",
-    "weights_format": "m.weights_format",
-    "gated": "m.gated",
-    "param_bucket": "m.param_bucket",
     "memory_gb": "m.memory_gb",
     # What the memory figure rests on: "assumed" where the quantization was (the entry has no
     # quant column; catalog.hardware.facts reads it).
     "params_source": "CASE WHEN m.quant LIKE '%%?' THEN 'assumed' ELSE m.params_source END",
-    "declared": "COALESCE(s.declared, '')",
-    "verdict": "COALESCE(s.verdict, '')",
-    "effective": "COALESCE(s.effective, '')",
-    "conflict": "s.conflict",
+    **{f.column: f.source for f in FACETS if f.column},
 }
 BATCH = 5000
 

@@ -20,6 +20,7 @@ from config.inputs import page_number
 from licenses.templatetags.verdicts import badge
 
 from . import dashboard, explorer, neighbourhood, search
+from .facets import FACETS
 from .forms import ModelSearchForm
 
 CHILDREN_SHOWN = 25
@@ -90,19 +91,10 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, fragment(request, "portal/model_list.html", "results"), context)
 
 
-FACET_LABELS = {
-    "effective": "Effective verdict", "verdict": "Own verdict", "conflict": "Conflict",
-    "license": "License", "condition": "Condition", "relation": "Relation to base",
-    "base": "Base family", "format": "File format", "params": "Parameters", "gated": "Gated",
-    "task": "Task", "library": "Library", "author": "Author",
-}  # fmt: skip
-
-
 FACET_ITEM = (
     '<li><a href="?{0}" hx-get="?{0}" data-facet="{1}"{2}>{3}{4}</a> <small>{5}</small></li>'
 )
 CHOSEN = mark_safe(' class="on" aria-current="true"')
-VERDICT_FACETS = ("effective", "verdict")  # shown as the verdict badge
 
 
 def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> list[dict]:
@@ -111,7 +103,8 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
     out = []
     base = request.GET.copy()
     base.pop("page", None)
-    for name, label in FACET_LABELS.items():
+    for facet in FACETS:
+        name = facet.name
         chosen = str(form.cleaned_data.get(name) or "") if form.is_valid() else ""
         items = []
         values = facets.get(name, [])
@@ -124,12 +117,12 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                 query.pop(name, None)
             else:
                 query[name] = value
-            shown = badge(value) if name in VERDICT_FACETS else value
+            shown = badge(value) if facet.badge else value
             items.append((query.urlencode(), name, CHOSEN if on else "", "✕ " if on else "",
                           shown, f"{n:,}"))  # fmt: skip
         if items:
             html = format_html_join("", FACET_ITEM, items)
-            out.append({"name": name, "label": label, "items": html, "chosen": chosen})
+            out.append({"name": name, "label": facet.label, "items": html, "chosen": chosen})
     return out
 
 

@@ -1,0 +1,124 @@
+"""The search's facets, each declared once.
+
+A facet is a parameter of the search (the page's and the API's, validated by one form field), a
+column of the search table (filled by portal.searchindex from its `source`), a heading on the
+page with its values counted (portal.search.facet_counts), and a filter. Adding one is a
+declaration here plus its column (on SearchEntry, with a migration; on HubModel too when it is
+derived, see catalog.families). FACETS' order is the page's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+
+from catalog.hardware import BUCKET_ORDER
+from catalog.models import Gated
+from licenses.models import License, Verdict
+
+UNASSESSED = "unassessed"  # and gated "unknown": values the facets count, so their links must work
+
+
+def _choice(choices: Callable[[], list[tuple[str, str]]] | list[tuple[str, str]], **kw):
+    return lambda: forms.ChoiceField(required=False, choices=choices, **kw)
+
+
+def _text(max_length: int, **kw):
+    return lambda: forms.CharField(required=False, max_length=max_length, **kw)
+
+
+def _as_stored(value: Any) -> str:
+    return value if value not in (None, "") else ""
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str  # the query parameter, and the facet's key among the counts
+    label: str  # its heading on the page
+    field: Callable[[], forms.Field]  # validates the parameter, for the page and the API
+    column: str = ""  # the SearchEntry column counted and filtered ("": none of its own)
+    source: str = ""  # the SQL portal.searchindex fills the column from (m: HubModel, s: license)
+    match: Callable[[Any], Q] | None = None  # a chosen value as a filter (else column == value)
+    shown: Callable[[Any], str] = _as_stored  # a stored value as the page shows and counts it
+    badge: bool = False  # values drawn as the verdict badge
+    order: tuple[str, ...] = ()  # values in this order, not by count
+
+    def filter(self, value: Any) -> Q:
+        return self.match(value) if self.match else Q(**{self.column: value})
+
+
+def verdicts() -> list[tuple[str, str]]:
+    return [("", "any"), *Verdict.choices, (UNASSESSED, "not assessed yet")]
+
+
+def condition_keys(code: str) -> list[str]:
+    """The licenses that carry a condition code."""
+    return [key for key, codes in License.codes_by_key().items() if code in codes]
+
+
+def condition_choices() -> list[tuple[str, str]]:
+    """The condition codes some license carries: another code matches no model, and says so."""
+    codes = sorted({code for codes in License.codes_by_key().values() for code in codes})
+    return [("", "any"), *[(c, c) for c in codes]]
+
+
+def _verdict(column: str) -> Callable[[Any], Q]:
+    # An entry without a license result has "" (searchindex).
+    return lambda value: Q(**{column: "" if value == UNASSESSED else value})
+
+
+def _conflict(value: str) -> Q:
+    return Q(conflict__isnull=True) if value == UNASSESSED else Q(conflict=value == "yes")
+
+
+def _gated(value: str) -> Q:
+    known = [Gated.NO, Gated.AUTO, Gated.MANUAL]
+    if value == "no":
+        return Q(gated=Gated.NO)
+    if value == "yes":
+        return Q(gated__in=[Gated.AUTO, Gated.MANUAL])
+    return ~Q(gated__in=known)  # "unknown": whatever `shown` counts as unknown
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("effective", "Effective verdict", _choice(verdicts, label="Effective verdict"),
+          "effective", "COALESCE(s.effective, '')", _verdict("effective"),
+          shown=lambda v: v or UNASSESSED, badge=True),
+    Facet("verdict", "Own verdict", _choice(verdicts, label="Own verdict"),
+          "verdict", "COALESCE(s.verdict, '')", _verdict("verdict"),
+          shown=lambda v: v or UNASSESSED, badge=True),
+    Facet("conflict", "Conflict", _choice([("", "any"), ("yes", "conflict"), ("no", "no conflict"),
+                                           (UNASSESSED, "not assessed yet")]),
+          "conflict", "s.conflict", _conflict,
+          shown=lambda v: {True: "yes", False: "no"}.get(v, UNASSESSED)),
+    Facet("license", "License", _text(80), "declared", "COALESCE(s.declared, '')"),
+    # Counted from the license facet's counts (a license carries several codes).
+    Facet("condition", "Condition", _choice(condition_choices, label="Condition code"),
+          match=lambda code: Q(declared__in=condition_keys(code))),
+    Facet("relation", "Relation to base",
+          _choice([("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
+                   ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")],
+                  label="Relation to base"),
+          "base_relation", "m.base_relation"),
+    Facet("base", "Base family", _text(200, label="Base family"), "base_family", "m.base_family"),
+    Facet("format", "File format",
+          _choice([("", "any"), ("safetensors", "safetensors"), ("gguf", "GGUF"),
+                   ("pickle-only", "pickle only"), ("other", "other")], label="File format"),
+          "weights_format", "m.weights_format"),
+    Facet("params", "Parameters",
+          _choice([("", "any"), *[(b, b) for b in BUCKET_ORDER]], label="Parameters"),
+          "param_bucket", "m.param_bucket", order=tuple(BUCKET_ORDER)),
+    Facet("gated", "Gated",
+          _choice([("", "any"), ("no", "not gated"), ("yes", "gated"), ("unknown", "unknown")]),
+          "gated", "m.gated", _gated,
+          shown=lambda v: {"no": "no", "auto": "yes", "manual": "yes"}.get(v, "unknown")),
+    Facet("task", "Task", _text(100), "pipeline_tag", "m.pipeline_tag"),
+    Facet("library", "Library", _text(100), "library_name", "m.library_name"),
+    Facet("author", "Author", _text(100), "author", "m.author"),
+)  # fmt: skip
+BY_NAME = {f.name: f for f in FACETS}
+COUNTED = tuple(f for f in FACETS if f.column)  # the rest are counted from others' counts
