@@ -39,6 +39,7 @@ from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in
 # facet name -> the SearchEntry column it counts.
 # facet name -> its column, for the facets counted by the facet query (portal.facets)
 FACETS = {f.name: f.column for f in facets.COUNTED}
+TABLE = SearchEntry._meta.db_table  # as the queries below name it in SQL of their own
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
 EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
@@ -64,15 +65,15 @@ def _in_card(term: Term) -> Q:
     query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
     return Q(
         RawSQL(
-            "(catalog_searchentry.summary <> '' AND to_tsvector('simple'::regconfig, "
-            f"catalog_searchentry.summary::text) @@ {query}('simple'::regconfig, %s))",
+            f"({TABLE}.summary <> '' AND to_tsvector('simple'::regconfig, "
+            f"{TABLE}.summary::text) @@ {query}('simple'::regconfig, %s))",
             [term.text],
             output_field=BooleanField(),
         )
     )
 
 
-HAS_CARD = Q(RawSQL("catalog_searchentry.summary <> ''", [], output_field=BooleanField()))
+HAS_CARD = Q(RawSQL(f"{TABLE}.summary <> ''", [], output_field=BooleanField()))
 
 
 def _selective(term: Term) -> bool:
@@ -142,17 +143,13 @@ def _checked(words: str) -> Q:
     (" 2 ", " b "): looked up, one run of "llama 2 13b chat" read 1,379 index pages."""
     if connection.vendor != "postgresql":
         return Q(words__contains=words)
-    return Q(
-        RawSQL(
-            "(catalog_searchentry.words || '') LIKE %s", [f"%{words}%"], output_field=BooleanField()
-        )
-    )
+    return Q(RawSQL(f"({TABLE}.words || '') LIKE %s", [f"%{words}%"], output_field=BooleanField()))
 
 
 # The id's name (its words after the last "/") on PostgreSQL, as search_name_idx indexes it for
 # the repos of NAME_FLOOR downloads or more (migration 0014): the trigrams of "/ vit base patch 16
 # 224" at the end of the words are those of a thousand copies of the name.
-NAME_SQL = r"substring(catalog_searchentry.words from '^.*/ (.*) $')"
+NAME_SQL = rf"substring({TABLE}.words from '^.*/ (.*) $')"
 
 
 def _name_is(every: str, *, null_safe: bool = False) -> Q:
@@ -267,7 +264,7 @@ def _in_window(
     keys = ", ".join(
         f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
     )
-    table = '"catalog_searchentry"'
+    table = connection.ops.quote_name(TABLE)
     window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {size}) AS {table}"
     found = list(SearchEntry.objects.raw(sql.replace(f"FROM {table}", f"FROM {window}", 1), params))
     return found if len(found) == stop - start else None
@@ -334,7 +331,7 @@ def _grouping_sets(qs: QuerySet[SearchEntry], *, sample: bool) -> tuple[dict[str
     n = len(FACETS)
     sql, params = _inner(qs, None if sample else EXACT_LIMIT + 1)
     if sample:
-        table = '"catalog_searchentry"'
+        table = connection.ops.quote_name(TABLE)
         sql = sql.replace(
             f"FROM {table}", f"FROM {table} TABLESAMPLE SYSTEM ({SAMPLE_PERCENT}) REPEATABLE (0)", 1
         )
@@ -543,7 +540,8 @@ def catalog_size() -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'catalog_hubmodel'"
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
+                [HubModel._meta.db_table],
             )
             row = cursor.fetchone()
         if row and row[0] > 100_000:
