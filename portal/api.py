@@ -175,11 +175,15 @@ class _SearchParams(Schema):
 
 if TYPE_CHECKING:
     SearchParams = _SearchParams
-else:  # and a parameter per facet, as the form declares it (portal.facets)
+else:  # with a parameter per facet after q, as the form declares them (portal.facets)
+    _fixed = {n: (f.annotation, f) for n, f in _SearchParams.model_fields.items()}
     SearchParams = create_model(
         "SearchParams",
-        __base__=_SearchParams,
+        __base__=Schema,
+        __doc__=_SearchParams.__doc__,
+        q=_fixed.pop("q"),
         **{f.name: (str, form_param(SEARCH[f.name])) for f in FACETS},
+        **_fixed,
     )
 
 

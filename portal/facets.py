@@ -4,7 +4,7 @@ A facet is a parameter of the search (the page's and the API's, validated by one
 column of the search table (filled by portal.searchindex from its `source`), a heading on the
 page with its values counted (portal.search.facet_counts), and a filter. Adding one is a
 declaration here plus its column (on SearchEntry, with a migration; on HubModel too when it is
-derived, see catalog.families). FACETS' order is the page's.
+derived, see catalog.families).
 """
 
 from __future__ import annotations
@@ -85,40 +85,60 @@ def _gated(value: str) -> Q:
 
 
 FACETS: tuple[Facet, ...] = (
-    Facet("effective", "Effective verdict", _choice(verdicts, label="Effective verdict"),
-          "effective", "COALESCE(s.effective, '')", _verdict("effective"),
-          shown=lambda v: v or UNASSESSED, badge=True),
     Facet("verdict", "Own verdict", _choice(verdicts, label="Own verdict"),
           "verdict", "COALESCE(s.verdict, '')", _verdict("verdict"),
           shown=lambda v: v or UNASSESSED, badge=True),
-    Facet("conflict", "Conflict", _choice([("", "any"), ("yes", "conflict"), ("no", "no conflict"),
-                                           (UNASSESSED, "not assessed yet")]),
-          "conflict", "s.conflict", _conflict,
-          shown=lambda v: {True: "yes", False: "no"}.get(v, UNASSESSED)),
+    Facet("effective", "Effective verdict", _choice(verdicts, label="Effective verdict"),
+          "effective", "COALESCE(s.effective, '')", _verdict("effective"),
+          shown=lambda v: v or UNASSESSED, badge=True),
     Facet("license", "License", _text(80), "declared", "COALESCE(s.declared, '')"),
     # Counted from the license facet's counts (a license carries several codes).
     Facet("condition", "Condition", _choice(condition_choices, label="Condition code"),
           match=lambda code: Q(declared__in=condition_keys(code))),
+    Facet("conflict", "Conflict", _choice([("", "any"), ("yes", "conflict"), ("no", "no conflict"),
+                                           (UNASSESSED, "not assessed yet")]),
+          "conflict", "s.conflict", _conflict,
+          shown=lambda v: {True: "yes", False: "no"}.get(v, UNASSESSED)),
     Facet("relation", "Relation to base",
           _choice([("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
                    ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")],
                   label="Relation to base"),
           "base_relation", "m.base_relation"),
     Facet("base", "Base family", _text(200, label="Base family"), "base_family", "m.base_family"),
+    Facet("author", "Author", _text(100), "author", "m.author"),
+    Facet("task", "Task", _text(100), "pipeline_tag", "m.pipeline_tag"),
+    Facet("library", "Library", _text(100), "library_name", "m.library_name"),
     Facet("format", "File format",
           _choice([("", "any"), ("safetensors", "safetensors"), ("gguf", "GGUF"),
                    ("pickle-only", "pickle only"), ("other", "other")], label="File format"),
           "weights_format", "m.weights_format"),
-    Facet("params", "Parameters",
-          _choice([("", "any"), *[(b, b) for b in BUCKET_ORDER]], label="Parameters"),
-          "param_bucket", "m.param_bucket", order=tuple(BUCKET_ORDER)),
     Facet("gated", "Gated",
           _choice([("", "any"), ("no", "not gated"), ("yes", "gated"), ("unknown", "unknown")]),
           "gated", "m.gated", _gated,
           shown=lambda v: {"no": "no", "auto": "yes", "manual": "yes"}.get(v, "unknown")),
-    Facet("task", "Task", _text(100), "pipeline_tag", "m.pipeline_tag"),
-    Facet("library", "Library", _text(100), "library_name", "m.library_name"),
-    Facet("author", "Author", _text(100), "author", "m.author"),
+    Facet("params", "Parameters",
+          _choice([("", "any"), *[(b, b) for b in BUCKET_ORDER]], label="Parameters"),
+          "param_bucket", "m.param_bucket", order=tuple(BUCKET_ORDER)),
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FACETS}
+# The headings on the page, verdicts first (FACETS' order is the parameters': the form's, the
+# API's, the order errors and suggestions name them in).
+ON_PAGE = tuple(
+    BY_NAME[n]
+    for n in (
+        "effective",
+        "verdict",
+        "conflict",
+        "license",
+        "condition",
+        "relation",
+        "base",
+        "format",
+        "params",
+        "gated",
+        "task",
+        "library",
+        "author",
+    )
+)
 COUNTED = tuple(f for f in FACETS if f.column)  # the rest are counted from others' counts

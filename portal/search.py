@@ -39,7 +39,9 @@ from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in
 # facet name -> the SearchEntry column it counts.
 # facet name -> its column, for the facets counted by the facet query (portal.facets)
 FACETS = {f.name: f.column for f in facets.COUNTED}
-TABLE = SearchEntry._meta.db_table  # as the queries below name it in SQL of their own
+# The SQL of our own below names the search table's columns, never the table: the queries run
+# over it alone, and inside a subquery Django gives it another name (filter_models: U0).
+TABLE = SearchEntry._meta.db_table
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
 EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
@@ -65,15 +67,15 @@ def _in_card(term: Term) -> Q:
     query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
     return Q(
         RawSQL(
-            f"({TABLE}.summary <> '' AND to_tsvector('simple'::regconfig, "
-            f"{TABLE}.summary::text) @@ {query}('simple'::regconfig, %s))",
+            "(summary <> '' AND to_tsvector('simple'::regconfig, "
+            f"summary::text) @@ {query}('simple'::regconfig, %s))",
             [term.text],
             output_field=BooleanField(),
         )
     )
 
 
-HAS_CARD = Q(RawSQL(f"{TABLE}.summary <> ''", [], output_field=BooleanField()))
+HAS_CARD = Q(RawSQL("summary <> ''", [], output_field=BooleanField()))
 
 
 def _selective(term: Term) -> bool:
@@ -143,13 +145,13 @@ def _checked(words: str) -> Q:
     (" 2 ", " b "): looked up, one run of "llama 2 13b chat" read 1,379 index pages."""
     if connection.vendor != "postgresql":
         return Q(words__contains=words)
-    return Q(RawSQL(f"({TABLE}.words || '') LIKE %s", [f"%{words}%"], output_field=BooleanField()))
+    return Q(RawSQL("(words || '') LIKE %s", [f"%{words}%"], output_field=BooleanField()))
 
 
 # The id's name (its words after the last "/") on PostgreSQL, as search_name_idx indexes it for
 # the repos of NAME_FLOOR downloads or more (migration 0014): the trigrams of "/ vit base patch 16
 # 224" at the end of the words are those of a thousand copies of the name.
-NAME_SQL = rf"substring({TABLE}.words from '^.*/ (.*) $')"
+NAME_SQL = r"substring(words from '^.*/ (.*) $')"
 
 
 def _name_is(every: str, *, null_safe: bool = False) -> Q:

@@ -20,7 +20,7 @@ from config.inputs import page_number
 from licenses.templatetags.verdicts import badge
 
 from . import dashboard, explorer, neighbourhood, search
-from .facets import FACETS
+from .facets import ON_PAGE
 from .forms import ModelSearchForm
 
 CHILDREN_SHOWN = 25
@@ -103,7 +103,7 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
     out = []
     base = request.GET.copy()
     base.pop("page", None)
-    for facet in FACETS:
+    for facet in ON_PAGE:
         name = facet.name
         chosen = str(form.cleaned_data.get(name) or "") if form.is_valid() else ""
         items = []

@@ -45,7 +45,9 @@ def test_a_suggestions_filters_and_link_keep_the_form_order(client, family):  # 
     (s,) = api["suggestions"]
     assert s["dropped"] == "author: nobody"
     assert list(s["filters"]) == ["task", "library", "format", "gated"]
-    assert s["url"].endswith("?task=text-generation&library=transformers&format=safetensors&gated=no")
+    assert s["url"].endswith(
+        "?task=text-generation&library=transformers&format=safetensors&gated=no"
+    )
     page = client.get("/models/?" + query)
     ((href, _),) = page.context["suggestions"]
     assert href == "?task=text-generation&library=transformers&format=safetensors&gated=no"
