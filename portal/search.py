@@ -21,12 +21,12 @@ from django.db.models import (
     BooleanField,
     Case,
     F,
+    Func,
     Q,
     QuerySet,
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 
 from catalog.models import HubModel
 from licenses.models import License
@@ -39,9 +39,29 @@ from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in
 # facet name -> the SearchEntry column it counts.
 # facet name -> its column, for the facets counted by the facet query (portal.facets)
 FACETS = {f.name: f.column for f in facets.COUNTED}
-# The SQL of our own below names the search table's columns, never the table: the queries run
-# over it alone, and inside a subquery Django gives it another name (filter_models: U0).
 TABLE = SearchEntry._meta.db_table
+
+
+class OwnSQL(Func):
+    """A condition in SQL of our own over search-table columns, written with {0}, {1}... for
+    them: each is compiled as the query names it, the table or its alias in a subquery
+    (filter_models: U0), so it holds in a join (the CSV's) and in a subquery alike."""
+
+    output_field = BooleanField()
+
+    def __init__(self, template: str, columns: list[str], params: list[Any]):
+        super().__init__(*[F(c) for c in columns])
+        self.sql_template, self.sql_params = template, params
+
+    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+        parts, params = [], []
+        for column in self.get_source_expressions():
+            sql, column_params = compiler.compile(column)
+            parts.append(sql)
+            params += column_params
+        return self.sql_template.format(*parts), [*params, *self.sql_params]
+
+
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
 EXACT_LIMIT = 5_000
 SAMPLE_PERCENT = 1
@@ -65,17 +85,11 @@ def _in_card(term: Term) -> Q:
     # Only a card's words need the full-text index, which is partial: most models have no
     # summary, and a sampled or scanned row without one is never turned into a tsvector.
     query = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
-    return Q(
-        RawSQL(
-            "(summary <> '' AND to_tsvector('simple'::regconfig, "
-            f"summary::text) @@ {query}('simple'::regconfig, %s))",
-            [term.text],
-            output_field=BooleanField(),
-        )
-    )
+    sql = "({0} <> '' AND to_tsvector('simple'::regconfig, {0}::text) @@ %s('simple'::regconfig, %%s))"
+    return Q(OwnSQL(sql % query, ["summary"], [term.text]))
 
 
-HAS_CARD = Q(RawSQL("summary <> ''", [], output_field=BooleanField()))
+HAS_CARD = ~Q(summary="")
 
 
 def _selective(term: Term) -> bool:
@@ -145,13 +159,13 @@ def _checked(words: str) -> Q:
     (" 2 ", " b "): looked up, one run of "llama 2 13b chat" read 1,379 index pages."""
     if connection.vendor != "postgresql":
         return Q(words__contains=words)
-    return Q(RawSQL("(words || '') LIKE %s", [f"%{words}%"], output_field=BooleanField()))
+    return Q(OwnSQL("({0} || '') LIKE %s", ["words"], [f"%{words}%"]))
 
 
 # The id's name (its words after the last "/") on PostgreSQL, as search_name_idx indexes it for
 # the repos of NAME_FLOOR downloads or more (migration 0014): the trigrams of "/ vit base patch 16
 # 224" at the end of the words are those of a thousand copies of the name.
-NAME_SQL = r"substring(words from '^.*/ (.*) $')"
+NAME_SQL = r"substring({0} from '^.*/ (.*) $')"
 
 
 def _name_is(every: str, *, null_safe: bool = False) -> Q:
@@ -159,7 +173,7 @@ def _name_is(every: str, *, null_safe: bool = False) -> Q:
     have no name, so NOT of it holds; the index serves only the plain comparison)."""
     if connection.vendor == "postgresql" and "/" not in every.split():
         sql = f"COALESCE({NAME_SQL} = %s, false)" if null_safe else f"{NAME_SQL} = %s"
-        return Q(RawSQL(sql, [every], output_field=BooleanField()))
+        return Q(OwnSQL(sql, ["words"], [every]))
     return Q(words__endswith=f"/ {every} ")
 
 
