@@ -143,9 +143,8 @@ def refresh(ids: list[int]) -> None:
             .distinct()
         )
         for old in list(stale):
-            members = HubModel.objects.filter(base_family=old)
-            ids = list(members.values_list("pk", flat=True))
-            members.filter(pk__in=ids).update(base_family=moved[old])
+            ids = list(HubModel.objects.filter(base_family=old).values_list("pk", flat=True))
+            HubModel.objects.filter(pk__in=ids).update(base_family=moved[old])
             # Found by testing: the search table kept the old family until refresh_catalog.
             signals.models_derived.send(sender=HubModel, model_ids=ids, since=None)
 

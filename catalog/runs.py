@@ -54,13 +54,9 @@ TRANSIENT = (
 # Inside run_sync: the runs it drives, in order (runs queued meanwhile are appended); None in
 # a worker. Consequences of a step (assessments, ancestors runs) are done inline when set.
 DRIVEN: ContextVar[list[int] | None] = ContextVar("canopy_crawl_sync", default=None)
-
-
 # The run whose steps are being done here: the models its steps write are sent with its id, so
 # the ancestors walks their assessments call for are grouped under it.
 RUNNING: ContextVar[int | None] = ContextVar("canopy_crawl_running", default=None)
-
-
 NOTES = CrawlRun.NOTE_FIELDS
 
 
@@ -150,7 +146,7 @@ def queue_ancestors(
         if driven is not None:
             driven.append(run.pk)  # run_sync drives it when the runs before it are done
         else:
-            # By its name: catalog.tasks imports this module (tests/catalog/test_worker.py
+            # By its name: catalog.tasks imports this module (tests/licenses/test_assessment.py
             # holds the name to the task's).
             transaction.on_commit(partial(current_app.send_task, CRAWL_TASK, args=(run.pk,)))
     return run

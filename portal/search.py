@@ -36,7 +36,6 @@ from .forms import SORTS, ModelSearchForm
 from .models import SearchEntry
 from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
 
-# facet name -> the SearchEntry column it counts.
 # facet name -> its column, for the facets counted by the facet query (portal.facets)
 FACETS = {f.name: f.column for f in facets.COUNTED}
 TABLE = SearchEntry._meta.db_table
@@ -45,7 +44,8 @@ TABLE = SearchEntry._meta.db_table
 class OwnSQL(Func):
     """A condition in SQL of our own over search-table columns, written with {0}, {1}... for
     them: each is compiled as the query names it, the table or its alias in a subquery
-    (filter_models: U0), so it holds in a join (the CSV's) and in a subquery alike."""
+    (filter_models: U0), so it holds in a join (the CSV's) and in a subquery alike. A column
+    compiles to no parameters, so one may stand in the template twice."""
 
     output_field = BooleanField()
 
