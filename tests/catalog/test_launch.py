@@ -50,6 +50,14 @@ def test_the_replay_serves_the_bundled_models_and_the_datasets_they_declare():
     assert cmd[5:7] == ["--datasets", str(data / "datasets-2024.jsonl.gz")]
 
 
+def test_the_replay_moves_off_the_port_the_web_asks_for():
+    # Found by testing: `PORT=8765 make run` gave the replay the web's port ("in use").
+    from catalog.management.commands.launch import REPLAY_PORT, replay_command, replay_port
+
+    assert replay_port(REPLAY_PORT) != REPLAY_PORT and replay_port(8000) == REPLAY_PORT
+    assert replay_command("python", replay_port(REPLAY_PORT)).endswith(f"--port {REPLAY_PORT + 1}")
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below `pid` (honcho starts each in a session of its own)."""
     parents: dict[int, int] = {}

@@ -17,7 +17,13 @@ DEMO = Path(settings.BASE_DIR) / "hubreplay" / "data"
 REPLAY_PORT = int(os.environ.get("CANOPY_REPLAY_PORT", "8765"))
 
 
-def replay_command(py: str) -> str:
+def replay_port(web_port: int) -> int:
+    """CANOPY_REPLAY_PORT, or the next one where PORT asks for it: found by testing,
+    `PORT=8765 make run` gave the replay the web's port and the web stopped at "in use"."""
+    return REPLAY_PORT + 1 if web_port == REPLAY_PORT else REPLAY_PORT
+
+
+def replay_command(py: str, port: int = REPLAY_PORT) -> str:
     """The bundled models (2025 records replacing 2024 ones) and the datasets they declare
     (hubreplay/README.md, "Bundled data")."""
     files = sorted(DEMO.glob("demo-*.jsonl.gz"))
@@ -25,7 +31,7 @@ def replay_command(py: str) -> str:
     cmd = f"{py} -m hubreplay {' '.join(map(str, files))}"
     if datasets:
         cmd += f" --datasets {' '.join(map(str, datasets))}"
-    return f"{cmd} --port {REPLAY_PORT}"
+    return f"{cmd} --port {port}"
 
 
 def hub_reachable(host: str = "huggingface.co") -> bool:
@@ -60,13 +66,13 @@ class Command(BaseCommand):
                 "the live Hub and their lineage (CANOPY_CRAWL_LIMIT)."
             )
         else:
-            endpoint = f"http://127.0.0.1:{REPLAY_PORT}"
+            endpoint = f"http://127.0.0.1:{replay_port(port)}"
             files = sorted(DEMO.glob("demo-*.jsonl.gz")) + sorted(DEMO.glob("datasets-*.jsonl.gz"))
             self.stdout.write(self.style.WARNING(
                 "Offline: the Hub is not reachable, so Canopy replays the bundled real snapshot "
                 f"({', '.join(f.name for f in files)}; see hubreplay/data/DEMO.md) at {endpoint}."
             ))  # fmt: skip
-            procs["hub"] = replay_command(py)
+            procs["hub"] = replay_command(py, replay_port(port))
             # The budget follows the replay's announced quota; every model's details in one run.
             env.setdefault("CANOPY_DETAILS_PER_RUN", "100000")
         env["HF_ENDPOINT"] = endpoint
