@@ -6,6 +6,7 @@ from django.conf import settings
 from config.celery import django_task
 
 from . import crawler, runs
+from .models import CrawlRun
 
 
 @django_task
@@ -25,6 +26,8 @@ def crawl(run_id: int, attempt: int = 0) -> None:
     After a transient error the chunk is queued again with backoff (`attempt`: the failures in
     a row so far, which runs.after_error bounds); after any other the run fails with its
     reason."""
+    if not CrawlRun.objects.filter(pk=run_id).exists():
+        return  # deleted since it was queued (a database made again, the admin): nothing to do
     before = runs.progress(run_id)
     try:
         finished = crawler.advance(run_id, steps=settings.CANOPY_PAGES_PER_TASK)

@@ -323,3 +323,12 @@ def test_an_interrupted_sync_crawl_is_left_queued_for_the_next_one(replay, hub_f
     assert unheld_running_runs() == []
     run = crawler.run_sync(run, hub=hub_for(server))  # the next --sync finishes it
     assert run.status == "done" and run.listed == FAMILY
+
+
+@pytest.mark.django_db
+def test_a_crawl_task_for_a_run_that_is_gone_does_nothing():
+    # Found by testing: a task left in the embedded broker by an earlier `make run`, whose
+    # database was made again, raised DoesNotExist in the worker's log.
+    from catalog.tasks import crawl
+
+    assert crawl(987_654) is None and not CrawlRun.objects.exists()
