@@ -18,6 +18,7 @@ walk into their scope). `--details` therefore defaults to more than the slice ho
 
     python benchmarks/chaos_bench.py                # 50,000 models + 11,419 rich records
     python benchmarks/chaos_bench.py --short        # a few thousand, for CI (about 2-3 minutes)
+    python benchmarks/chaos_bench.py --parallel     # both crawls at once: hours less, same checks
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,6 +53,9 @@ SNAPSHOT = Path(os.environ.get("CANOPY_BENCH_SNAPSHOT_DIR") or next(
 DOWNLOADS = re.compile(rb'"downloads":\s*(\d+)')
 KINDS = "429,500,502,503,slow,reset,truncate,truncate_file"
 PY = sys.executable
+# Set when the benchmark stops early: a crawl running in another thread stops too (and its finally
+# ends its worker), rather than crawling on until its timeout.
+STOP = threading.Event()
 
 
 # --- the slice ----------------------------------------------------------------------------------
@@ -88,8 +94,8 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 class Postgres:
-    def __init__(self, folder: Path, port: int):
-        self.dir, self.port = folder / "pg", port
+    def __init__(self, folder: Path, port: int, name: str = "pg"):
+        self.dir, self.port = folder / name, port
         self.bin = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
 
     def ctl(self, *args: str) -> None:
@@ -121,8 +127,8 @@ class Postgres:
 
 
 class Redis:
-    def __init__(self, folder: Path, port: int):
-        self.dir, self.port = folder / "redis", port
+    def __init__(self, folder: Path, port: int, name: str = "redis"):
+        self.dir, self.port = folder / name, port
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -212,6 +218,8 @@ def crawl(label: str, env: dict, redis: Redis, redis_db: int, chaos: list[tuple[
             calm = calm + 1 if done and not pending else 0
             if calm >= 5:  # a few quiet seconds: no task is about to queue another
                 return time.perf_counter() - t0 - 4
+            if STOP.is_set():
+                raise RuntimeError(f"{label}: stopped")
             if elapsed > timeout:
                 raise TimeoutError(f"{label}: not done after {timeout:.0f} s: {why}")
             if elapsed - last >= 30:
@@ -327,7 +335,24 @@ def main() -> int:
     parser.add_argument("--api-budget", type=int, default=200, help="per window, client and server")
     parser.add_argument("--resolvers-budget", type=int, default=400)
     parser.add_argument("--window", type=int, default=10)
-    parser.add_argument("--port", type=int, default=18790, help="first of the ports used (4)")
+    parser.add_argument(
+        "--chaos-threads",
+        type=int,
+        default=None,
+        help="CANOPY_DETAIL_THREADS of the faulted crawl (default: --threads)",
+    )
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run both crawls at once, each with PostgreSQL and Redis of its own",
+    )
+    parser.add_argument(
+        "--expected-seconds",
+        type=float,
+        default=3000,
+        help="with --parallel: the clean crawl's time, to draw the fault moments",
+    )
+    parser.add_argument("--port", type=int, default=18790, help="first of the ports used (6)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per crawl at most")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
@@ -337,14 +362,19 @@ def main() -> int:
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="canopy-chaos-"))
     pg, redis = Postgres(work, args.port + 2), Redis(work, args.port + 3)
+    # In parallel the restarts must not reach the clean crawl: the faulted one gets servers of its own.
+    chaos_pg, chaos_redis = (
+        (Postgres(work, args.port + 4, "pg-chaos"), Redis(work, args.port + 5, "redis-chaos"))
+        if args.parallel else (pg, redis)
+    )  # fmt: skip
     servers: list[subprocess.Popen] = []
     t_all = time.perf_counter()
     try:
         files = write_slice(work, SNAPSHOT / "hub-list-2024-07-11.jsonl.gz", SNAPSHOT / "hub-rich.jsonl.gz",
                             args.models, args.rich or 1_000_000)  # fmt: skip
         print(f"chaos: slice of {args.models:,} list + {args.rich or 'all'} rich records in {work}")
-        pg.start()
-        redis.start()
+        for server in {id(s): s for s in (pg, redis, chaos_pg, chaos_redis)}.values():
+            server.start()
         budget = ["--api-budget", str(args.api_budget), "--resolvers-budget", str(args.resolvers_budget),
                   "--window", str(args.window), "--index-dir", str(work / "index")]  # fmt: skip
         clean_port, chaos_port = args.port, args.port + 1
@@ -354,16 +384,16 @@ def main() -> int:
                                     "--slow-seconds", "3"))  # fmt: skip
         import psycopg
 
-        with psycopg.connect(pg.url("postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE clean")
-            conn.execute("CREATE DATABASE chaos")
+        for server, name in ((pg, "clean"), (chaos_pg, "chaos")):
+            with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {name}")
 
-        def env(name: str, port: int, db: int) -> dict:
+        def env(name: str, port: int, db: int, pg: Postgres, redis: Redis, threads: int) -> dict:
             return dict(
                 os.environ, DATABASE_URL=pg.url(name), REDIS_URL=f"redis://127.0.0.1:{redis.port}/{db}",
                 CANOPY_DATA_DIR=str(work / f"data-{name}"), HF_ENDPOINT=f"http://127.0.0.1:{port}",
                 CANOPY_DETAILS_PER_RUN=str(args.details), CANOPY_HUB_TIMEOUT_SECONDS="2",
-                CANOPY_DETAIL_THREADS=str(args.threads),
+                CANOPY_DETAIL_THREADS=str(threads),
                 CANOPY_HUB_API_BUDGET=str(args.api_budget), CANOPY_HUB_RESOLVERS_BUDGET=str(args.resolvers_budget),
                 CANOPY_HUB_WINDOW_SECONDS=str(args.window), CANOPY_STALL_SECONDS="20",
                 CANOPY_PAGES_PER_TASK="5", CANOPY_BROKER_VISIBILITY_SECONDS="60",
@@ -372,21 +402,41 @@ def main() -> int:
                 DJANGO_SETTINGS_MODULE="config.settings",
             )  # fmt: skip
 
-        clean_s = crawl("clean", env("clean", clean_port, 1), redis, 1, [], pg, args.timeout)
-        print(f"chaos: clean crawl done in {clean_s:.1f} s")
-        moments = sorted(rng.uniform(0.1, 0.7) * clean_s for _ in range(kills + 2))
         actions = ["kill worker"] * kills + ["restart postgres", "restart redis"]
         rng.shuffle(actions)
-        chaos_s = crawl("chaos", env("chaos", chaos_port, 2), redis, 2, list(zip(moments, actions, strict=True)),
-                        pg, args.timeout)  # fmt: skip
+        clean_env = env("clean", clean_port, 1, pg, redis, args.threads)
+        chaos_env = env(
+            "chaos", chaos_port, 2, chaos_pg, chaos_redis, args.chaos_threads or args.threads
+        )
+
+        def chaos_crawl(expected: float) -> float:
+            moments = sorted(rng.uniform(0.1, 0.7) * expected for _ in actions)
+            return crawl("chaos", chaos_env, chaos_redis, 2, list(zip(moments, actions, strict=True)),
+                         chaos_pg, args.timeout)  # fmt: skip
+
+        if args.parallel:
+            with ThreadPoolExecutor(1) as pool:
+                chaos_future = pool.submit(chaos_crawl, args.expected_seconds)
+                try:
+                    clean_s = crawl("clean", clean_env, redis, 1, [], pg, args.timeout)
+                    print(f"chaos: clean crawl done in {clean_s:.1f} s")
+                    chaos_s = chaos_future.result()
+                except BaseException:
+                    STOP.set()
+                    raise
+        else:
+            clean_s = crawl("clean", clean_env, redis, 1, [], pg, args.timeout)
+            print(f"chaos: clean crawl done in {clean_s:.1f} s")
+            chaos_s = chaos_crawl(clean_s)
         print(f"chaos: faulted crawl done in {chaos_s:.1f} s")
         stats = replay_stats(chaos_port)
-        clean, chaos = snapshot(pg.url("clean")), snapshot(pg.url("chaos"))
+        clean, chaos = snapshot(pg.url("clean")), snapshot(chaos_pg.url("chaos"))
         print(f"chaos: {args.models:,} + {args.rich or 'all'} rich records, {args.fault_rate:.0%} of "
               f"answers faulted (seed {args.seed}), {kills} worker kills, PostgreSQL and Redis "
               f"restarted once")  # fmt: skip
         failures = compare(clean, chaos, stats)
-        print(f"  time: clean {clean_s:.1f} s, chaos {chaos_s:.1f} s, slowdown {chaos_s / clean_s:.2f}x; "
+        print(f"  time: clean {clean_s:.1f} s, chaos {chaos_s:.1f} s, slowdown {chaos_s / clean_s:.2f}x"
+              f"{' (run at the same time, sharing the CPUs)' if args.parallel else ''}; "
               f"benchmark {time.perf_counter() - t_all:.0f} s")  # fmt: skip
         if failures:
             print("chaos: FAILED: " + "; ".join(failures))
@@ -397,8 +447,8 @@ def main() -> int:
         for server in servers:
             server.terminate()
             server.wait(30)
-        redis.stop()
-        pg.stop()
+        for server in {id(s): s for s in (redis, chaos_redis, pg, chaos_pg)}.values():
+            server.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
