@@ -213,9 +213,12 @@ class DecisionIn(Schema):
     expires_at: date | None = None
 
 
+# The operation id the schema had while the view was named `decide`: clients generated from it
+# keep working.
 @router.post("/requests/{int:request_id}/decision", response={200: RequestOut, 409: Error},
-             summary="Decide (409 when the request is already decided)")  # fmt: skip
-def decide(request: HttpRequest, request_id: DbId, body: DecisionIn):
+             summary="Decide (409 when the request is already decided)",
+             operation_id="approvals_api_decide")  # fmt: skip
+def post_decision(request: HttpRequest, request_id: DbId, body: DecisionIn):
     _need(request, "write", "approvals.decide_request")
     req = get_object_or_404(_visible(request), pk=request_id)
     return _request_out(_domain(review.decide, req, by=request.user, **body.dict()))

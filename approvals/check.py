@@ -195,18 +195,18 @@ def token_check(
     ref = token_ref(tokens[0][ID], tokens[0][RULE], tokens[0][STATUS], tokens[0][CHANGES])
     if "check" not in ref.scopes:
         return ref, None
-    answer = decide(repo_id, revision, use, today, approvals, waivers)
+    answer = answer_for(repo_id, revision, use, today, approvals, waivers)
     return ref, {**answer, **_obligations(licenses)}
 
 
 def check(repo_id: str, *, revision: str = "", use: str) -> dict[str, Any]:
     today = date.today()
     rows, waivers, _, licenses = fetch(repo_id, revision, use, today)
-    answer = decide(repo_id, revision, use, today, rows, waivers)
+    answer = answer_for(repo_id, revision, use, today, rows, waivers)
     return {**answer, **_obligations(licenses)}
 
 
-def decide(
+def answer_for(
     repo_id: str, revision: str, use: str, today: date, rows: list[tuple], waivers: list[tuple]
 ) -> dict[str, Any]:
     """The answer from the approval rows (newest first) and the active waivers."""

@@ -55,7 +55,7 @@ def matches(policy: Policy, facts: Facts, use: str) -> bool:
     )
 
 
-def decide(facts: Facts, use: str, *, policies: list[Policy] | None = None) -> Policy | None:
+def first_match(facts: Facts, use: str, *, policies: list[Policy] | None = None) -> Policy | None:
     """The first enforced rule that matches, or None (a person reviews)."""
     if policies is None:
         policies = list(Policy.objects.filter(enforced=True))
@@ -77,10 +77,10 @@ def dry_run(policy: Policy, *, limit: int | None = None) -> dict[str, Any]:
         total += 1
         facts = _facts(state.model.author, state.model.gated, state)
         for use in IntendedUse.values:
-            new = decide(facts, use, policies=with_rule)
+            new = first_match(facts, use, policies=with_rule)
             if new is None or new.pk != policy.pk:
                 continue
-            old = decide(facts, use, policies=enforced)
+            old = first_match(facts, use, policies=enforced)
             counts[(use, "decided")] += 1
             if old is None or old.action != policy.action:
                 counts[(use, "changed")] += 1

@@ -48,7 +48,8 @@ def determination(sender, *, by, action, determination, model, detail, **kwargs)
 
 
 @receiver(assessed, dispatch_uid="canopy-rereview-on-assessment")
-def rereview(sender, *, model_ids, changed, through_ancestors=True, **kwargs) -> None:
+def rereview(sender, *, model_ids, changed, through_ancestors=True, inline=False, **kw) -> None:
     # Decisions rest on license results (changed) and on gated status and revision, which
     # the crawl that asked for the assessment may have moved (all assessed).
-    review.rereview(sorted(set(model_ids) | set(changed)), through_ancestors=through_ancestors)
+    review.rereview(sorted(set(model_ids) | set(changed)), through_ancestors=through_ancestors,
+                    inline=inline)  # fmt: skip

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import logging
 from datetime import date, timedelta
-from typing import Any
 
-import httpx2
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from catalog import lineage
 from catalog.models import HubModel, Relation
 from licenses.models import ModelLicense
 
-from . import audit
+from . import audit, tasks
 from . import policy as policies
 from .changes import diff, revision_change, snapshot
 from .models import APPROVED, Action, ApprovalRequest, Coverage, Policy, Scope, Status
-
-log = logging.getLogger(__name__)
 
 DECISIONS = (Status.APPROVED, Status.CONDITIONAL, Status.REJECTED)
 # A request is decided once: from these states only. A decided one goes back to pending only
@@ -119,7 +108,7 @@ def submit(
     Coverage.objects.create(approval=req, model=model)
     audit.record(actor=by, action="request.created", obj=req, repo_id=model.repo_id,
                  detail={"use": use, "revision": revision, "scope": scope})  # fmt: skip
-    rule = policies.decide(policies.facts_for(model), use)
+    rule = policies.first_match(policies.facts_for(model), use)
     if rule is not None and rule.action != Action.REVIEW:
         status = Status.APPROVED if rule.action == Action.APPROVE else Status.REJECTED
         _apply(req, status=status, by=None, rule=rule, reason=f"policy: {rule.name}")
@@ -228,10 +217,12 @@ def reopen(req: ApprovalRequest, *, by, reason: str) -> ApprovalRequest:
     return req
 
 
-def rereview(model_ids: list[int], *, through_ancestors: bool = True) -> list[int]:
+def rereview(
+    model_ids: list[int], *, through_ancestors: bool = True, inline: bool = False
+) -> list[int]:
     """Approvals of these models (and of their descendants, `through_ancestors`) whose decision
-    inputs changed move to needs re-review; requester and approvers are told. Returns the
-    request ids moved."""
+    inputs changed move to needs re-review; requester and approvers are told (approvals.tasks,
+    `inline` in this process). Returns the request ids moved."""
     if not model_ids:
         return []
     touched = set(model_ids)
@@ -263,47 +254,6 @@ def rereview(model_ids: list[int], *, through_ancestors: bool = True) -> list[in
             audit.record(actor=None, label="crawl", action="request.needs_rereview", obj=req,
                          repo_id=req.model.repo_id, detail={"changes": changes})  # fmt: skip
         req.status, req.changes = Status.NEEDS_REREVIEW, changes
-        notify(req)
+        tasks.queue_rereview(req.pk, inline=inline)
         moved.append(req.pk)
     return moved
-
-
-def approvers():
-    perm = Q(groups__permissions__codename="decide_request") | Q(
-        user_permissions__codename="decide_request"
-    )
-    return get_user_model().objects.filter(perm | Q(is_superuser=True), is_active=True).distinct()
-
-
-def notify(req: ApprovalRequest) -> None:
-    lines = [
-        f"- {c['field']}: {c['before']} -> {c['after']}"
-        + (f" ({c['note']})" if c.get("note") else "")
-        for c in req.changes
-    ]
-    url = settings.CANOPY_SITE_URL.rstrip("/") + req.get_absolute_url()
-    body = (
-        f"The approval of {req.model.repo_id} for {req.get_intended_use_display()} needs "
-        f"re-review: the Hub shows a change.\n\n" + "\n".join(lines) + f"\n\n{url}\n"
-    )
-    to = {u.email for u in approvers() if u.email}
-    if req.requested_by.email:
-        to.add(req.requested_by.email)
-    if to:
-        send_mail(f"[Canopy] re-review: {req.model.repo_id}", body, None, sorted(to))
-    if settings.APPROVALS_WEBHOOK_URL:
-        post_webhook({"event": "approval.needs_rereview", "request": req.pk,
-                      "model": req.model.repo_id, "use": req.intended_use, "url": url,
-                      "changes": req.changes})  # fmt: skip
-
-
-def post_webhook(payload: dict[str, Any]) -> None:
-    """POST the event, signed: X-Canopy-Signature = sha256=HMAC(secret, body)."""
-    body = json.dumps(payload, sort_keys=True, default=str).encode()
-    sig = hmac.new(settings.APPROVALS_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    try:
-        httpx2.post(settings.APPROVALS_WEBHOOK_URL, content=body, timeout=5,
-                   headers={"Content-Type": "application/json",
-                            "X-Canopy-Signature": f"sha256={sig}"})  # fmt: skip
-    except httpx2.HTTPError as exc:
-        log.warning("webhook failed: %s", exc)

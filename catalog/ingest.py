@@ -171,7 +171,7 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
     rewritten = [s.pk for s in sources if s.pk in changed]
     counts.edges = write_edges(sources, replace=rewritten, errors=counts.errors)
     stored = [s.repo_id for s in sources]
-    quarantine.resolve(stored, [Step.LISTING, Step.DETAILS] if detail else [Step.LISTING])
+    quarantine.release(stored, [Step.LISTING, Step.DETAILS] if detail else [Step.LISTING])
     return counts
 
 
@@ -261,7 +261,7 @@ def fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
         except bulk.ROW_ERRORS as exc:
             refused.append(Rejected(model.repo_id, quarantine.describe(exc), text[:1000], path))
             continue
-        quarantine.resolve([model.repo_id], [Step.FILES], path=path)
+        quarantine.release([model.repo_id], [Step.FILES], path=path)
         fetched += 1
     if model.siblings is not None:
         model.files.exclude(path__in=wanted).delete()  # gone from the repo

@@ -164,7 +164,7 @@ def edges_for(
 # down, whichever name the child's card used.
 
 
-def resolve(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> dict[str, HubModel]:
+def models_named(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> dict[str, HubModel]:
     """Models for repo ids, following aliases. `related`: relations loaded in the same query."""
     ids = set(repo_ids)
     if not ids:
@@ -182,7 +182,7 @@ def resolve(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> dict[s
 
 def _aliases() -> QuerySet[RepoAlias]:
     """The aliases that name a model: an id that a crawled model has itself names that model,
-    as resolve() has it, not the model an alias row points at (a legacy "gpt2" crawled as
+    as models_named() has it, not the model an alias row points at (a legacy "gpt2" crawled as
     itself and also recorded as openai-community/gpt2's old id)."""
     return RepoAlias.objects.exclude(alias__in=HubModel.objects.values("repo_id"))
 
@@ -195,7 +195,7 @@ def current_ids(repo_ids: Iterable[str]) -> dict[str, str]:
 
 def parents(model: HubModel) -> list[tuple[LineageEdge, HubModel | None]]:
     edges = list(model.parent_edges.order_by("parent_repo_id"))
-    known = resolve(e.parent_repo_id for e in edges)
+    known = models_named(e.parent_repo_id for e in edges)
     return [(e, known.get(e.parent_repo_id)) for e in edges]
 
 
@@ -350,7 +350,7 @@ def ancestors(
             LineageEdge.objects.filter(child__in=[m.pk for m in frontier])
             .select_related("child").only("parent_repo_id", "relation", "child__repo_id")
         )  # fmt: skip
-        known = resolve((e.parent_repo_id for e in edges), related=related)
+        known = models_named((e.parent_repo_id for e in edges), related=related)
         frontier = []
         for e in edges:
             parent = known.get(e.parent_repo_id)

@@ -75,8 +75,9 @@ def hold(run: CrawlRun, step: str, rejected: Iterable[Rejected]) -> int:
     return n
 
 
-def resolve(repo_ids: Iterable[str], steps: Iterable[str], path: str | None = None) -> int:
-    """Mark the open rows of these repos and steps resolved: they were stored after all."""
+def release(repo_ids: Iterable[str], steps: Iterable[str], path: str | None = None) -> int:
+    """Release these repos from quarantine at these steps (their open rows are marked resolved):
+    they were stored after all."""
     ids = list(repo_ids)
     if not ids or not QuarantinedRecord.objects.filter(resolved_at__isnull=True).exists():
         return 0

@@ -227,7 +227,7 @@ def _children_step(run: CrawlRun, hub: Hub, token: str) -> None:
         runs.checkpoint(run, token, CrawlRun.PHASE_FIELDS)
         return
     parent = run.pending[0]
-    if parent == run.target and not run.cursor and not lineage.resolve([parent]):
+    if parent == run.target and not run.cursor and not lineage.models_named([parent]):
         _details_or_hold(run, HubModel(repo_id=parent), hub)  # the root, before its children
     params = hub.list_params(filters=[f"base_model:{parent}"])
     page: Page = hub.list_page(url=run.cursor or None, params=params)
@@ -256,7 +256,7 @@ def _ancestors_step(run: CrawlRun, hub: Hub, token: str) -> None:
         runs.checkpoint(run, token, CrawlRun.PHASE_FIELDS)
         return
     repo_id, rest = run.pending[0], run.pending[1:]
-    model = lineage.resolve([repo_id]).get(repo_id)
+    model = lineage.models_named([repo_id]).get(repo_id)
     fetched = 0
     if model is None or model.details_key != model.change_key or not model.details_key:
         model, _ = _details_or_hold(run, model or HubModel(repo_id=repo_id), hub)

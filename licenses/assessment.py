@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog import bulk
-from catalog.lineage import resolve as resolve_repos
+from catalog.lineage import models_named
 from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
 from catalog.signals import bulk_written
 
@@ -323,7 +323,7 @@ def assess(model_ids: Iterable[int]) -> Report:
         linked = _linked(list(models.values()))
         determinations = _determinations(chunk)
         edges = _parent_edges(chunk)
-        parent_models = resolve_repos({p for ps in edges.values() for p in ps})
+        parent_models = models_named({p for ps in edges.values() for p in ps})
         stored = {
             row.model_id: _state_of(row)
             for row in ModelLicense.objects.filter(

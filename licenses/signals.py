@@ -8,7 +8,8 @@ states_written = Signal()
 
 # Sent after each level of an assessment with `model_ids` (assessed) and `changed` (whose
 # result changed): approvals re-review what was decided on them, and on their descendants
-# unless `through_ancestors=False` (a determination: its fan-out re-assesses those).
+# unless `through_ancestors=False` (a determination: its fan-out re-assesses those). `inline`:
+# sent by `crawl --sync`, where no worker runs what a receiver would queue.
 assessed = Signal()
 
 # Sent inside the transaction of a manual determination or its revocation, with `by`,

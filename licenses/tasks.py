@@ -80,7 +80,9 @@ def assess_tree(model_ids: list[int], *, inline: bool, run_id: int | None = None
         report = assessment.assess(ids)
         changed += len(report.changed)
         # Approvals decided on these models' license results, gated status or revision.
-        signals.assessed.send(sender=assessment.Report, model_ids=ids, changed=report.changed)
+        signals.assessed.send(
+            sender=assessment.Report, model_ids=ids, changed=report.changed, inline=inline
+        )
         children = lineage.child_ids(report.changed)
         chunks = [children[s : s + FAN_OUT_CHUNK] for s in range(0, len(children), FAN_OUT_CHUNK)]
         missing = sorted(report.missing)

@@ -11,6 +11,8 @@ import pytest
 from django.db import connection, transaction
 from hypothesis import settings
 
+from config.celery import app
+
 # Property tests: a modest number of examples so the suite stays fast; in CI (.ci/run sets CI)
 # the examples are derived from each test's name, so a run is reproducible and writes no database.
 settings.register_profile("canopy", max_examples=100, deadline=5_000)
@@ -116,6 +118,14 @@ def crawled_once(django_db_blocker, replay_index, files: list[str]):
             transaction.set_rollback(True)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in this process as they are sent (a retry runs again at once)."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def test_break_an_alias_equal_to_a_crawled_id_means_one_parent_in_every_walk():
     """Found by a break-tester: nothing stops a RepoAlias from naming an id that a crawled row also has
     (RepoAlias.alias is unique only among aliases; steps.fetch_details writes
     alias=model.repo_id and leaves that row in place). Then an edge naming that id means the row
-    going up (lineage.resolve: a model before an alias; so licenses.ancestry and the license
+    going up (lineage.models_named: a model before an alias; so licenses.ancestry and the license
     panel) but the alias's model in up_map (current_ids: the alias always; so base_parent and
     base_family) and in the license graph (licenses.assessment: aliases update name_to_id last),
     and the child is a child of both going down (names_of / names)."""

@@ -223,7 +223,7 @@ def test_a_parent_named_in_another_case_is_not_a_dead_link(client, bagel):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="lineage.resolve and the child counts match ids exactly; "
+    reason="lineage.models_named and the child counts match ids exactly; "
     "a case-insensitive match needs an index on the lowered id (760k models)",
 )
 def test_a_parent_named_in_another_case_is_that_parent(client, bagel):

@@ -19,7 +19,6 @@ from catalog import crawler, runs
 from catalog.models import CrawlRun, HubModel
 from catalog.signals import models_changed
 from catalog.tasks import crawl as crawl_task
-from config.celery import app
 from licenses import assessment
 from licenses.models import ModelLicense
 from portal.models import SearchEntry
@@ -246,14 +245,6 @@ def test_an_unexpected_error_in_a_step_fails_the_run_with_its_reason(replay, hub
 
 
 # --- the Celery task: the same classes, through the task itself ------------------------------
-
-
-@pytest.fixture
-def eager():
-    """Tasks run in this process as they are sent (a retry runs again at once)."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def test_the_crawl_task_retries_a_transient_error_and_completes(replay, eager):
