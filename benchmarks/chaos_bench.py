@@ -420,6 +420,9 @@ def main() -> int:
                 try:
                     clean_s = crawl("clean", clean_env, redis, 1, [], pg, args.timeout)
                     print(f"chaos: clean crawl done in {clean_s:.1f} s")
+                    # Polled: a wait without a timeout would not see Ctrl-C (SIGINT).
+                    while not chaos_future.done():
+                        time.sleep(1)
                     chaos_s = chaos_future.result()
                 except BaseException:
                     STOP.set()
