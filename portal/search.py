@@ -15,13 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
-    F,
-    Func,
     Q,
     QuerySet,
     Value,
@@ -31,40 +26,14 @@ from django.db.models import (
 from catalog.models import HubModel
 from licenses.models import License
 
-from . import facets
+from . import facets, searchsql
 from .forms import SORTS, ModelSearchForm
 from .models import SearchEntry
+from .searchsql import OwnSQL, postgres
 from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in_order, join, parse
-
-# facet name -> its column, for the facets counted by the facet query (portal.facets)
-FACETS = {f.name: f.column for f in facets.COUNTED}
-TABLE = SearchEntry._meta.db_table
-
-
-class OwnSQL(Func):
-    """A condition in SQL of our own over search-table columns, written with {0}, {1}... for
-    them: each is compiled as the query names it, the table or its alias in a subquery
-    (filter_models: U0), so it holds in a join (the CSV's) and in a subquery alike. A column
-    compiles to no parameters, so one may stand in the template twice."""
-
-    output_field = BooleanField()
-
-    def __init__(self, template: str, columns: list[str], params: list[Any]):
-        super().__init__(*[F(c) for c in columns])
-        self.sql_template, self.sql_params = template, params
-
-    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
-        parts, params = [], []
-        for column in self.get_source_expressions():
-            sql, column_params = compiler.compile(column)
-            parts.append(sql)
-            params += column_params
-        return self.sql_template.format(*parts), [*params, *self.sql_params]
-
 
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
 EXACT_LIMIT = 5_000
-SAMPLE_PERCENT = 1
 
 
 def _in_words(term: Term, *, indexed: bool = True) -> Q:
@@ -80,7 +49,7 @@ def _in_words(term: Term, *, indexed: bool = True) -> Q:
 
 def _in_card(term: Term) -> Q:
     """A term is found in the card summary: its words by full text on PostgreSQL."""
-    if connection.vendor != "postgresql":
+    if not postgres():
         return Q(summary__icontains=term.text)
     # Only a card's words need the full-text index, which is partial: most models have no
     # summary, and a sampled or scanned row without one is never turned into a tsvector.
@@ -113,7 +82,7 @@ def text_filter(qs: QuerySet[SearchEntry], q: str) -> QuerySet[SearchEntry]:
         return qs
     some_selective = any(_selective(t) for t in terms)
     in_id = [_in_words(t, indexed=_selective(t) or not some_selective) for t in terms]
-    if connection.vendor != "postgresql":
+    if not postgres():
         return qs.filter(_all([w | _in_card(t) for w, t in zip(in_id, terms, strict=True)]))
     in_card = [w | _in_card(t) for w, t in zip(in_id, terms, strict=True)]
     return qs.filter(_all(in_id) | (HAS_CARD & _all(in_card)))
@@ -157,7 +126,7 @@ def _checked(words: str) -> Q:
     """The id's words hold these, checked on the rows the text filter finds (PostgreSQL): a tier
     rule is always asked with the filter, and its word boundaries are the trigrams of most ids
     (" 2 ", " b "): looked up, one run of "llama 2 13b chat" read 1,379 index pages."""
-    if connection.vendor != "postgresql":
+    if not postgres():
         return Q(words__contains=words)
     return Q(OwnSQL("({0} || '') LIKE %s", ["words"], [f"%{words}%"]))
 
@@ -171,7 +140,7 @@ NAME_SQL = r"substring({0} from '^.*/ (.*) $')"
 def _name_is(every: str, *, null_safe: bool = False) -> Q:
     """The id's words end with "/ " and these words (null_safe: false, not NULL, where the words
     have no name, so NOT of it holds; the index serves only the plain comparison)."""
-    if connection.vendor == "postgresql" and "/" not in every.split():
+    if postgres() and "/" not in every.split():
         sql = f"COALESCE({NAME_SQL} = %s, false)" if null_safe else f"{NAME_SQL} = %s"
         return Q(OwnSQL(sql, ["words"], [every]))
     return Q(words__endswith=f"/ {every} ")
@@ -237,7 +206,6 @@ class Result:
 
 
 WINDOW = 20_000
-INDEXED_SORTS = {"-downloads", "-likes", "-last_modified"}  # SearchEntry has (key, model) indexes
 
 
 def page_of(
@@ -253,37 +221,10 @@ def page_of(
     if stop <= start:
         return []
     order = entries.query.order_by
-    if order and order[0] == "-tier" and q and connection.vendor == "postgresql" and stop <= WINDOW:
+    if order and order[0] == "-tier" and q and postgres() and stop <= WINDOW:
         return _by_tier(entries, start, stop, q, broad=broad)
-    found = _in_window(entries, start, stop)
+    found = searchsql.in_window(entries, start, stop, size=WINDOW)
     return found if found is not None else list(entries[start:stop])
-
-
-def _in_window(
-    entries: QuerySet[SearchEntry], start: int, stop: int, *, size: int = WINDOW
-) -> list[SearchEntry] | None:
-    """The page as found among the `size` first entries of an indexed sort order, or None where
-    they do not hold it (or the order has no index, or the backend no window)."""
-    order = entries.query.order_by
-    if not (
-        connection.vendor == "postgresql"
-        and entries.query.where
-        and order
-        and order[0] in INDEXED_SORTS
-        and stop <= size
-    ):
-        return None
-    try:
-        sql, params = entries[start:stop].query.sql_with_params()
-    except EmptyResultSet:  # a filter no row can match (a condition no license has)
-        return []
-    keys = ", ".join(
-        f"{o.lstrip('-')} {'DESC' if o.startswith('-') else 'ASC'}" for o in map(str, order)
-    )
-    table = connection.ops.quote_name(TABLE)
-    window = f"(SELECT * FROM {table} ORDER BY {keys} LIMIT {size}) AS {table}"
-    found = list(SearchEntry.objects.raw(sql.replace(f"FROM {table}", f"FROM {window}", 1), params))
-    return found if len(found) == stop - start else None
 
 
 POPULAR = 100  # downloads: search_popular_words_trgm (migration 0014) indexes these rows' words
@@ -324,7 +265,7 @@ def _by_tier(
             whole = n == ORDER and NAME_FLOOR >= POPULAR
             page: list[SearchEntry] = []
             if broad and not whole:
-                page = _in_window(rest.filter(rule), 0, need, size=TIER_WINDOW) or []
+                page = searchsql.in_window(rest.filter(rule), 0, need, size=TIER_WINDOW) or []
             if len(page) < need:
                 page = list(rest.filter(rule, downloads__gte=POPULAR)[:need])
             if len(page) == need:
@@ -342,59 +283,6 @@ def _by_tier(
     return found[start:stop]
 
 
-def _grouping_sets(qs: QuerySet[SearchEntry], *, sample: bool) -> tuple[dict[str, dict], int]:
-    """One GROUPING SETS query (PostgreSQL): counts per facet value, and the total."""
-    n = len(FACETS)
-    sql, params = _inner(qs, None if sample else EXACT_LIMIT + 1)
-    if sample:
-        table = connection.ops.quote_name(TABLE)
-        sql = sql.replace(
-            f"FROM {table}", f"FROM {table} TABLESAMPLE SYSTEM ({SAMPLE_PERCENT}) REPEATABLE (0)", 1
-        )
-    aliases = [f"c{i}" for i in range(n)]
-    sets = ", ".join(f"({a})" for a in aliases)
-    outer = (
-        f"SELECT {', '.join(aliases)}, GROUPING({', '.join(aliases)}) AS g, COUNT(*) "
-        f"FROM ({sql}) AS s GROUP BY GROUPING SETS ({sets}, ())"
-    )
-    counts: dict[str, dict] = {name: {} for name in FACETS}
-    total = 0
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        for row in cursor.fetchall():
-            values, g, c = row[:n], row[n], row[n + 1]
-            if g == (1 << n) - 1:
-                total = c
-                continue
-            # GROUPING() has a 0 bit for the one column grouped here (leftmost = highest bit).
-            i = next(i for i in range(n) if not g >> (n - 1 - i) & 1)
-            counts[list(FACETS)[i]][values[i]] = c
-    return counts, total
-
-
-def _inner(qs: QuerySet[SearchEntry], limit: int | None = None) -> tuple[str, tuple]:
-    """SQL of the matching rows' facet columns, named c0, c1, ..."""
-    named = {f"c{i}": F(col) for i, col in enumerate(FACETS.values())}
-    rows = qs.order_by().values(**named)
-    return (rows[:limit] if limit else rows).query.sql_with_params()
-
-
-def _per_facet(qs: QuerySet[SearchEntry]) -> tuple[dict[str, dict], int]:
-    """Every facet's GROUP BY in one UNION ALL query (SQLite has no GROUPING SETS)."""
-    sql, params = _inner(qs)
-    parts = [
-        f"SELECT {i} AS f, c{i} AS v, COUNT(*) AS n FROM ({sql}) AS s{i} GROUP BY c{i}"
-        for i in range(len(FACETS))
-    ]
-    counts: dict[str, dict] = {name: {} for name in FACETS}
-    names = list(FACETS)
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), list(params) * len(parts))
-        for f, v, n in cursor.fetchall():
-            counts[names[f]][v] = n
-    return counts, sum(counts["relation"].values())
-
-
 def facet_counts(qs: QuerySet[SearchEntry]) -> tuple[dict, int, bool]:
     """({facet: [(value, count)]}, total, estimated).
 
@@ -405,18 +293,18 @@ def facet_counts(qs: QuerySet[SearchEntry]) -> tuple[dict, int, bool]:
     LIKE matching 9,000 ids for 76."""
     scale = 1.0
     estimate = False
-    if connection.vendor == "postgresql":
-        sampled, sampled_total = _grouping_sets(qs, sample=True)
-        estimate = sampled_total * 100 / SAMPLE_PERCENT > EXACT_LIMIT
+    if postgres():
+        sampled, sampled_total = searchsql.grouping_sets(qs, sample=True)
+        estimate = sampled_total * 100 / searchsql.SAMPLE_PERCENT > EXACT_LIMIT
         if not estimate:
-            raw, total = _grouping_sets(qs, sample=False)
+            raw, total = searchsql.grouping_sets(qs, sample=False, limit=EXACT_LIMIT + 1)
             estimate = total > EXACT_LIMIT  # more than the sample saw: its figures after all
         if estimate:
-            scale = 100 / SAMPLE_PERCENT
+            scale = 100 / searchsql.SAMPLE_PERCENT
             raw = sampled
             total = max(int(sampled_total * scale), EXACT_LIMIT + 1)
     else:
-        raw, total = _per_facet(qs)
+        raw, total = searchsql.per_facet(qs)
     out: dict[str, list[tuple[str, int]]] = {}
     for name, values in raw.items():
         merged: dict[str, int] = {}
@@ -553,16 +441,8 @@ def suggestions(data: dict[str, Any]) -> list[Suggestion]:
 
 def catalog_size() -> int:
     """Rows in the catalog; PostgreSQL's estimate above a hundred thousand."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
-                [HubModel._meta.db_table],
-            )
-            row = cursor.fetchone()
-        if row and row[0] > 100_000:
-            return int(row[0])
-    return HubModel.objects.count()
+    estimate = searchsql.estimated_rows(HubModel._meta.db_table)
+    return estimate if estimate and estimate > 100_000 else HubModel.objects.count()
 
 
 def repo_suggestions(text: str, n: int) -> list[str]:
