@@ -227,6 +227,9 @@ def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str
     of = " and ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     by = f" by {model.author}" if model.author else ""
     rel = model.base_relation or (parents[0][0].relation if parents else "base")
+    lora = "LoRA " if "lora" in {t.lower() for t in model.tags} else ""
+    if not parents and lineage.is_adapter(model.tags, model.library_name):
+        return f"{article(lora or 'adapter')} {lora}adapter{by} that names no base"
     if not parents or rel == "base":
         return f"a base model{by}"
     if rel == Relation.QUANTIZED:
@@ -242,7 +245,6 @@ def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str
             return f"{line}, in several quantizations from {f.lowest} to {f.highest}"
         return line
     if rel == Relation.ADAPTER:
-        lora = "LoRA " if "lora" in {t.lower() for t in model.tags} else ""
         return f"{article(lora or 'adapter')} {lora}adapter of {of}{by}"
     if rel == Relation.MERGE:
         return f"a merge of {of}{by}"

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 LIST_EXPAND = [
     "author", "sha", "lastModified", "createdAt", "private", "disabled", "gated", "downloads",
     "likes", "tags", "library_name", "pipeline_tag", "cardData", "siblings", "safetensors", "gguf",
+    "config",  # a PEFT adapter's base (config.peft), the architecture and tokenizer
 ]  # fmt: skip
 DETAIL_EXPAND = [*LIST_EXPAND, "baseModels"]
 # OSErrors of a file name the Hub chose (a 1,000-character commit): the record's, not the network's.

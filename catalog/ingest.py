@@ -66,6 +66,7 @@ class Lineage(NamedTuple):
     siblings: list[str] | None
     card_data: dict[str, Any] | None
     base_models: dict[str, Any] | None
+    config: dict[str, Any] | None
 
 
 def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
@@ -145,7 +146,8 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
         for r in new:
             counts.touched.append(r["id"])
             sources.append(Lineage(r["id"], r["repo_id"], r["tags"], r.get("library_name", ""),
-                                   r.get("siblings"), r.get("card_data"), r.get("base_models")))  # fmt: skip
+                                   r.get("siblings"), r.get("card_data"), r.get("base_models"),
+                                   _config(r.get("raw"))))  # fmt: skip
     if changed:
         objs = list(HubModel.objects.filter(pk__in=list(changed)))
         for obj in objs:
@@ -167,12 +169,17 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
         for o in objs:
             counts.touched.append(o.pk)
             sources.append(Lineage(o.pk, o.repo_id, o.tags, o.library_name, o.siblings,
-                                   o.card_data, o.base_models))  # fmt: skip
+                                   o.card_data, o.base_models, _config(o.raw)))  # fmt: skip
     rewritten = [s.pk for s in sources if s.pk in changed]
     counts.edges = write_edges(sources, replace=rewritten, errors=counts.errors)
     stored = [s.repo_id for s in sources]
     quarantine.release(stored, [Step.LISTING, Step.DETAILS] if detail else [Step.LISTING])
     return counts
+
+
+def _config(raw: Any) -> dict[str, Any] | None:
+    config = raw.get("config") if isinstance(raw, dict) else None
+    return config if isinstance(config, dict) else None
 
 
 def _hub_id(item: dict[str, Any]) -> str | None:
@@ -210,7 +217,7 @@ def write_edges(models: list[Lineage], *, replace: list[int], errors: list[str])
         for m in models
         for e in lineage.edges_for(
             repo_id=m.repo_id, tags=m.tags, library=m.library_name, files=m.siblings,
-            card=m.card_data, base_models=m.base_models,
+            card=m.card_data, base_models=m.base_models, config=m.config,
         )
         if len(e.parent) <= PARENT_ID_CHARS  # no repo id is longer: a card's prose, not an id
     ]  # fmt: skip

@@ -9,6 +9,7 @@ tag (a non-finetune typed tag goes first), else the Hub's documented default, fi
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -83,6 +84,29 @@ def card_parents(card: dict[str, Any] | None) -> list[str]:
     return out
 
 
+# A Hub repo id (or a legacy one without its organisation): anything else a PEFT config names
+# as its base is where the adapter was trained (/home/me/llama, ./out, C:\\models), not a repo.
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(?:/[A-Za-z0-9][\w.-]{0,95})?$")
+
+
+def peft_base(config: Any) -> tuple[str | None, str]:
+    """The base a PEFT adapter's config names (`config.peft.base_model_name_or_path`, as the Hub
+    gives it, or adapter_config.json wrapped as {"peft": ...}), and a note when what it names
+    is not a Hub id (a local path, a URL elsewhere, a value of the wrong type)."""
+    peft = config.get("peft") if isinstance(config, dict) else None
+    if not isinstance(peft, dict) or "base_model_name_or_path" not in peft:
+        return None, ""
+    value = peft["base_model_name_or_path"]
+    text = value.strip() if isinstance(value, str) else ""
+    url = HUB_URL.match(text)
+    if url:
+        text = url.group(1)
+    if REPO_ID.match(text) and ".." not in text:
+        return text, ""
+    shown = (value[:120] if isinstance(value, str) else json.dumps(value)[:120]).replace("\x00", "")
+    return None, f"the adapter config names its base as {shown!r}, a local path or not a Hub id"
+
+
 def infer_relation(
     *, repo_id: str, tags: Iterable[str], library: str, files: Iterable[str] | None, n_parents: int
 ) -> str | None:
@@ -103,6 +127,21 @@ def infer_relation(
     return None
 
 
+def is_adapter(tags: Iterable[str], library: str) -> bool:
+    """The record shows an adapter (an adapter's tags, the peft library): one without a parent
+    edge names no base, so what it inherits cannot be known."""
+    return library == "peft" or bool({t.lower() for t in tags if isinstance(t, str)} & ADAPTER_TAGS)
+
+
+def base_notes(model: HubModel, has_parents: bool) -> list[str]:
+    """What the page says of a base the record names badly or not at all."""
+    raw = model.raw if isinstance(model.raw, dict) else {}
+    notes = [note] if (note := peft_base(raw.get("config"))[1]) else []
+    if not has_parents and is_adapter(model.tags, model.library_name):
+        notes.append("An adapter that names no base: the terms it inherits cannot be checked.")
+    return notes
+
+
 def edges_for(
     *,
     repo_id: str,
@@ -111,8 +150,13 @@ def edges_for(
     files: list[str] | None,
     card: dict[str, Any] | None,
     base_models: dict[str, Any] | None,
+    config: dict[str, Any] | None = None,
 ) -> list[Edge]:
-    """Every parent edge the model's current record supports, with its relation and provenance."""
+    """Every parent edge the model's current record supports, with its relation and provenance.
+
+    A PEFT adapter's own config outranks every other signal for the parent it names; it adds
+    a parent only to a record that declares none (one naming another base than the card's is
+    not made a merge of the two)."""
     origins: dict[str, list[str]] = {}
     typed: dict[str, str] = {}
     for parent, relation in parents_from_tags(tags).items():
@@ -134,6 +178,9 @@ def edges_for(
                     typed.setdefault(listed, hub_relation)
     # A card naming a legacy id and a tag naming its canonical id are one parent.
     origins.pop(repo_id, None)
+    adapter_base, _ = peft_base(config)
+    if adapter_base and adapter_base != repo_id and (adapter_base in origins or not origins):
+        origins.setdefault(adapter_base, []).append("peft_config")
     if not origins:
         return []
 
@@ -143,7 +190,9 @@ def edges_for(
     )
     edges = []
     for parent, where in origins.items():
-        if card_relation in RELATIONS:
+        if "peft_config" in where:
+            relation, source = Relation.ADAPTER, RelationSource.PEFT_CONFIG
+        elif card_relation in RELATIONS:
             relation, source = card_relation, RelationSource.CARD
         elif typed.get(parent, Relation.FINETUNE) != Relation.FINETUNE:
             relation, source = typed[parent], RelationSource.HUB
@@ -328,6 +377,14 @@ def child_ids(model_ids: Iterable[int]) -> list[int]:
         edges = LineageEdge.objects.filter(parent_repo_id__in=named[start : start + 5000])
         out.update(edges.values_list("child_id", flat=True))
     return sorted(out - set(ids))
+
+
+def children_naming(repo_id: str) -> list[int]:
+    """Ids of the models whose edges name this id as it is written (an old id whose model has
+    just become known: their parent is found now)."""
+    return sorted(
+        set(LineageEdge.objects.filter(parent_repo_id=repo_id).values_list("child_id", flat=True))
+    )
 
 
 def child_models(models: list[HubModel], *, relation: str) -> QuerySet[HubModel]:

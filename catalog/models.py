@@ -134,6 +134,7 @@ class RelationSource(models.TextChoices):
     HUB = "hub", "typed base_model tag / baseModels"
     INFERRED = "inferred", "inferred from tags, library and files"
     DEFAULT = "default", "no signal: the Hub's default (finetune)"
+    PEFT_CONFIG = "peft_config", "the adapter's own config (PEFT base_model_name_or_path)"
 
 
 class LineageEdge(models.Model):
@@ -142,7 +143,7 @@ class LineageEdge(models.Model):
     child = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="parent_edges")
     parent_repo_id = models.CharField(max_length=200)
     relation = models.CharField(max_length=12, choices=Relation.choices)
-    relation_source = models.CharField(max_length=8, choices=RelationSource.choices)
+    relation_source = models.CharField(max_length=12, choices=RelationSource.choices)
     origin = models.CharField(
         max_length=32, help_text="where the edge was read: tags, card, baseModels (comma-joined)"
     )

@@ -72,7 +72,11 @@ def fetch_details(
     fresh = HubModel.objects.get(repo_id=records.clean_text(item["id"]))  # as ingest stored it
     if fresh.repo_id != model.repo_id:
         # The Hub redirected (a renamed repo, a legacy id): the answer's id is canonical.
+        learnt = not RepoAlias.objects.filter(alias=model.repo_id, model=fresh).exists()
         RepoAlias.objects.update_or_create(alias=model.repo_id, defaults={"model": fresh})
+        if learnt:
+            # Whoever names the old id ("base_model: gpt2") now has a known parent.
+            runs.announce(lineage.children_naming(model.repo_id))
     files = 0
     if fresh.files_key != fresh.change_key:
         files, refused = ingest.fetch_files(fresh, hub)

@@ -19,7 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
+from . import moves
 from .index import DATASETS, KINDS, MODELS, RELATIONS, SORT_KEYS, RepoKind, build_states, db_text
+
+# The Hub's moves of its legacy un-namespaced models into organisations (hubreplay.moves).
+CANONICAL_MOVES = moves.load()
 
 EXPAND_MODEL = (
     "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
@@ -642,6 +646,8 @@ class _Handler(BaseHTTPRequestHandler):
         a = con.execute(f"SELECT new_id FROM {kind.aliases} WHERE old_id=?", (repo_id,)).fetchone()
         if a is not None:
             return "alias", a[0]
+        if kind is MODELS and repo_id in CANONICAL_MOVES:  # gpt2 -> openai-community/gpt2
+            return "alias", CANONICAL_MOVES[repo_id]
         return None, None
 
     def _expand_names(self, allowed: tuple[str, ...]) -> list[str] | None:

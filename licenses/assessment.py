@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog import bulk
-from catalog.lineage import models_named
+from catalog.lineage import is_adapter, models_named
 from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
 from catalog.signals import bulk_written
 
@@ -316,7 +316,7 @@ def assess(model_ids: Iterable[int]) -> Report:
         models = {
             m.pk: m
             for m in HubModel.objects.filter(pk__in=chunk).only(
-                "id", "repo_id", "tags", "card_data", "sha"
+                "id", "repo_id", "tags", "card_data", "sha", "library_name"
             )
         }
         files = _files(chunk)
@@ -336,7 +336,8 @@ def assess(model_ids: Iterable[int]) -> Report:
             )
             for pk, m in models.items()
         }
-        states = _batch_states(own, edges, parent_models, stored)
+        adapters = {pk for pk, m in models.items() if is_adapter(m.tags, m.library_name)}
+        states = _batch_states(own, edges, parent_models, stored, adapters)
         results = []
         for pk in own:
             state = states[pk]
@@ -352,6 +353,7 @@ def _batch_states(
     edges: dict[int, list[str]],
     parent_models: dict[str, HubModel],
     stored: dict[int, inherit.State],
+    adapters: set[int],
 ) -> dict[int, inherit.State]:
     """States of a batch: parents in the batch first (their new state), others as stored."""
     done: dict[int, inherit.State] = {}
@@ -374,7 +376,7 @@ def _batch_states(
         if parents:
             done[pk] = inherit.combine(o.key, o.verdict, parents)
         else:
-            done[pk] = inherit.State(o.key, o.verdict)
+            done[pk] = inherit.root(o.key, o.verdict, lacks_base=pk in adapters)
         return done[pk]
 
     for pk in own:
@@ -390,16 +392,21 @@ def assess_all(*, batch: int = 20000) -> Report:
     repo_of: dict[int, str] = {}
     pks = list(HubModel.objects.order_by("pk").values_list("pk", flat=True))
     determinations = {d.model_id: d for d in Determination.objects.filter(active=True)}
+    adapters: set[str] = set()  # a parentless one names no base: incomplete
     for start in range(0, len(pks), batch):
         chunk = pks[start : start + batch]
         models = list(
-            HubModel.objects.filter(pk__in=chunk).only("id", "repo_id", "tags", "card_data", "sha")
+            HubModel.objects.filter(pk__in=chunk).only(
+                "id", "repo_id", "tags", "card_data", "sha", "library_name"
+            )
         )
         with_files = [m.pk for m in models if m.card_data is not None]
         files = _files(with_files) if with_files else {}
         linked = _linked([m for m in models if m.card_data])
         for m in models:
             repo_of[m.pk] = m.repo_id
+            if is_adapter(m.tags, m.library_name):
+                adapters.add(m.repo_id)
             own[m.pk] = own_result(
                 m, files.get(m.pk, {}), linked=linked, determination=determinations.get(m.pk)
             )
@@ -413,7 +420,7 @@ def assess_all(*, batch: int = 20000) -> Report:
         pid = name_to_id.get(parent)
         graph_parents.setdefault(repo_of[child], []).append(repo_of[pid] if pid else parent)
     states = inherit.propagate(
-        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()}, graph_parents
+        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()}, graph_parents, adapters
     )
     results = [(pk, o, states[repo_of[pk]]) for pk, o in own.items()]
     for _, _, s in results:

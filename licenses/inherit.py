@@ -119,10 +119,19 @@ def conflict_reasons(state: State) -> list[str]:
     ]
 
 
+def root(key: str | None, verdict: str, *, lacks_base: bool = False) -> State:
+    """A node without parents: complete, unless it is a derivative whose base is not known
+    (an adapter naming none), whose upstream terms nobody can check."""
+    return State(key, verdict, complete=not lacks_base)
+
+
 def propagate(
-    own: Mapping[str, tuple[str | None, str]], parents: Mapping[str, list[str]]
+    own: Mapping[str, tuple[str | None, str]],
+    parents: Mapping[str, list[str]],
+    adapters: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, State]:
-    """Whole-graph propagation. own: id -> (key, verdict); parents: id -> parent ids.
+    """Whole-graph propagation. own: id -> (key, verdict); parents: id -> parent ids;
+    adapters: those without parents name no base (root()).
 
     Kahn's topological order over the in-memory edges; members of a cycle (the Hub has a few
     self-referencing base_model tags) are settled last, reading their unsettled parents as missing.
@@ -147,7 +156,7 @@ def propagate(
             states[node] = (
                 combine(key, verdict, [(p, states.get(p)) for p in node_parents if p != node])
                 if node_parents
-                else State(key, verdict)
+                else root(key, verdict, lacks_base=node in adapters)
             )
             for child in children.get(node, ()):
                 if child not in waiting:  # already settled as part of a cycle

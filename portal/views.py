@@ -142,6 +142,7 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "aliases": list(model.aliases.values_list("alias", flat=True)),
         "parents": parents,
         "description": families.describe(model, parents),
+        "base_notes": lineage.base_notes(model, bool(parents)),
         "facts": hardware.facts(model),
         "variants": hardware.variants(model),
         "card": cards.render(readme.text) if readme else None,

@@ -1,6 +1,6 @@
 """Legacy un-namespaced ids (issue 13): a base named `gpt2` is `openai-community/gpt2`, as the Hub
 says with a 307, and an id no move explains stays unresolved, saying so. Real records
-(tests/fixtures/make_legacy.py)."""
+(tests/fixtures/make_lineage.py)."""
 
 import httpx2
 import pytest
