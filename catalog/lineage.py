@@ -33,6 +33,10 @@ QUANT_FILES = re.compile(r"\.gguf$|(^|/)quantize_config\.json$|\.ggml$", re.IGNO
 ADAPTER_TAGS = {"peft", "lora", "adapter", "adapters"}
 ADAPTER_FILES = re.compile(r"(^|/)adapter_(config\.json|model\.(safetensors|bin))$")
 MERGE_TAGS = {"merge", "mergekit"}
+MERGE_FILES = re.compile(r"(^|/)mergekit_config\.ya?ml$", re.IGNORECASE)
+# The repo's own files, strongest first: what they show it is.
+OWN_FILES = ((ADAPTER_FILES, Relation.ADAPTER), (QUANT_FILES, Relation.QUANTIZED),
+             (MERGE_FILES, Relation.MERGE))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -110,20 +114,26 @@ def peft_base(config: Any) -> tuple[str | None, str]:
 def infer_relation(
     *, repo_id: str, tags: Iterable[str], library: str, files: Iterable[str] | None, n_parents: int
 ) -> str | None:
-    """The relation the model's own signals show, or None when they show nothing."""
+    """The relation the model's own signals show, or None when they show nothing.
+
+    The strongest evidence decides: several bases make a merge; then the repo's own files
+    (adapter weights, GGUF or GPTQ files, a merge config); then its library, tags and name. Merge
+    tags come last, and count only where the file list is unknown: a quantization's card copies
+    its base's `merge` tags ("mradermacher/Pyrhea-72B-i1-GGUF"), and a merge of its own ships
+    its mergekit config."""
     tagset = {t.lower() for t in tags}
-    files = list(files or [])
-    if n_parents > 1 or tagset & MERGE_TAGS or library == "mergekit":
+    names = list(files) if files is not None else None
+    if n_parents > 1:
         return Relation.MERGE
-    if library == "peft" or tagset & ADAPTER_TAGS or any(ADAPTER_FILES.search(f) for f in files):
+    for pattern, relation in OWN_FILES:
+        if any(pattern.search(f) for f in names or ()):
+            return relation
+    if library == "peft" or tagset & ADAPTER_TAGS:
         return Relation.ADAPTER
-    if (
-        tagset & QUANT_TAGS
-        or library in ("gguf", "mlx")
-        or QUANT_NAME.search(repo_name(repo_id))
-        or any(QUANT_FILES.search(f) for f in files)
-    ):
+    if tagset & QUANT_TAGS or library in ("gguf", "mlx") or QUANT_NAME.search(repo_name(repo_id)):
         return Relation.QUANTIZED
+    if names is None and (tagset & MERGE_TAGS or library == "mergekit"):
+        return Relation.MERGE
     return None
 
 
