@@ -251,9 +251,9 @@ def rereview(
             )
             if n != 1:
                 continue
-            audit.record(actor=None, label="crawl", action="request.needs_rereview", obj=req,
-                         repo_id=req.model.repo_id, detail={"changes": changes})  # fmt: skip
+            event = audit.record(actor=None, label="crawl", action="request.needs_rereview",
+                                 obj=req, repo_id=req.model.repo_id, detail={"changes": changes})  # fmt: skip
+            tasks.queue_rereview(req.pk, event.pk, inline=inline)
         req.status, req.changes = Status.NEEDS_REREVIEW, changes
-        tasks.queue_rereview(req.pk, inline=inline)
         moved.append(req.pk)
     return moved

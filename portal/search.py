@@ -34,6 +34,7 @@ from .searchwords import EXACT, NAME, NAME_FLOOR, ORDER, STARTS, WHOLE, Term, in
 
 TOP = 12  # values shown for a facet with many (license, base, author, task, library)
 EXACT_LIMIT = 5_000
+SPREAD = 10  # table blocks a sample's matches must come from to stand for a broad match
 
 
 def _in_words(term: Term, *, indexed: bool = True) -> Q:
@@ -288,23 +289,31 @@ def facet_counts(qs: QuerySet[SearchEntry]) -> tuple[dict, int, bool]:
 
     PostgreSQL counts a 1% block sample first (a hundred pages of the narrow table, the same
     ones each time, so the figures hold still between requests and the pages stay cached): a
-    match of more than EXACT_LIMIT rows keeps the sample's figures, shown as "about"; a smaller
-    one is counted exactly. The planner's own estimate cannot decide: it takes a trigram
+    match of more than EXACT_LIMIT rows, found in SPREAD blocks or more, keeps the sample's
+    figures, shown as "about"; any other is counted exactly, up to EXACT_LIMIT + 1 rows. The planner's own estimate cannot decide: it takes a trigram
     LIKE matching 9,000 ids for 76."""
     scale = 1.0
     estimate = False
     if postgres():
-        sampled, sampled_total = searchsql.grouping_sets(qs, sample=True)
-        estimate = sampled_total * 100 / searchsql.SAMPLE_PERCENT > EXACT_LIMIT
-        if not estimate:
-            raw, total = searchsql.grouping_sets(qs, sample=False, limit=EXACT_LIMIT + 1)
-            estimate = total > EXACT_LIMIT  # more than the sample saw: its figures after all
+        sampled = searchsql.grouping_sets(qs, sample=True)
+        estimated = int(sampled.total * 100 / searchsql.SAMPLE_PERCENT)
+        # The sample reads whole blocks, and a crawl writes an author's models side by side: a
+        # match seen in a few blocks only may be 300 rows that fill one of them.
+        estimate = estimated > EXACT_LIMIT and sampled.blocks >= SPREAD
         if estimate:
-            scale = 100 / searchsql.SAMPLE_PERCENT
-            raw = sampled
-            total = max(int(sampled_total * scale), EXACT_LIMIT + 1)
+            scale, raw = 100 / searchsql.SAMPLE_PERCENT, sampled.values
+            total = estimated
+        else:
+            exact = searchsql.grouping_sets(qs, sample=False, limit=EXACT_LIMIT + 1)
+            raw, total = exact.values, exact.total
+            if total > EXACT_LIMIT:
+                # More than the sample could tell: the first EXACT_LIMIT + 1 rows' figures
+                # (at least that many), never the sample's, which may have seen none of them.
+                estimate = True
+                total = max(estimated, EXACT_LIMIT + 1)
     else:
-        raw, total = searchsql.per_facet(qs)
+        counted = searchsql.per_facet(qs)
+        raw, total = counted.values, counted.total
     out: dict[str, list[tuple[str, int]]] = {}
     for name, values in raw.items():
         merged: dict[str, int] = {}

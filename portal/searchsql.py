@@ -7,6 +7,7 @@ from SearchEntry._meta), never by editing the SQL Django compiled for a whole qu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -113,11 +114,12 @@ def _facet_rows(
     qs: QuerySet[SearchEntry], *, sample: bool = False, limit: int | None = None
 ) -> tuple[str, list[Any]]:
     """SQL of the matching rows' facet columns, named c0, c1, ... (sample: of a block sample of
-    SAMPLE_PERCENT of the table, the same blocks each time)."""
+    SAMPLE_PERCENT of the table, the same blocks each time, with each row's block as blk)."""
     where, params = _where(qs)
     columns = ", ".join(f"{_column(c)} AS c{i}" for i, c in enumerate(FACETS.values()))
     source = _quoted(TABLE)
     if sample:
+        columns += f", ({source}.ctid::text::point)[0] AS blk"
         source += f" TABLESAMPLE SYSTEM ({SAMPLE_PERCENT}) REPEATABLE (0)"
     bound = f" LIMIT {int(limit)}" if limit else ""
     return f"SELECT {columns} FROM {source}{where}{bound}", params
@@ -127,41 +129,47 @@ def _empty() -> dict[str, dict]:
     return {name: {} for name in FACETS}
 
 
-def grouping_sets(
-    qs: QuerySet[SearchEntry], *, sample: bool, limit: int | None = None
-) -> tuple[dict[str, dict], int]:
+@dataclass
+class Counted:
+    values: dict[str, dict]  # facet -> {stored value: rows}
+    total: int
+    blocks: int = 0  # of a sample: the table blocks its matches were found in
+
+
+def grouping_sets(qs: QuerySet[SearchEntry], *, sample: bool, limit: int | None = None) -> Counted:
     """Counts per facet value, and the total, in one GROUPING SETS query (PostgreSQL)."""
     n = len(FACETS)
     try:
         sql, params = _facet_rows(qs, sample=sample, limit=None if sample else limit)
     except EmptyResultSet:
-        return _empty(), 0
+        return Counted(_empty(), 0)
     aliases = [f"c{i}" for i in range(n)]
     sets = ", ".join(f"({a})" for a in aliases)
+    blocks = "COUNT(DISTINCT blk)" if sample else "0"
     outer = (
-        f"SELECT {', '.join(aliases)}, GROUPING({', '.join(aliases)}) AS g, COUNT(*) "
+        f"SELECT {', '.join(aliases)}, GROUPING({', '.join(aliases)}) AS g, COUNT(*), {blocks} "
         f"FROM ({sql}) AS s GROUP BY GROUPING SETS ({sets}, ())"
     )
-    counts, total = _empty(), 0
+    found = Counted(_empty(), 0)
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
         for row in cursor.fetchall():
             values, g, c = row[:n], row[n], row[n + 1]
             if g == (1 << n) - 1:
-                total = c
+                found.total, found.blocks = c, row[n + 2]
                 continue
             # GROUPING() has a 0 bit for the one column grouped here (leftmost = highest bit).
             i = next(i for i in range(n) if not g >> (n - 1 - i) & 1)
-            counts[list(FACETS)[i]][values[i]] = c
-    return counts, total
+            found.values[list(FACETS)[i]][values[i]] = c
+    return found
 
 
-def per_facet(qs: QuerySet[SearchEntry]) -> tuple[dict[str, dict], int]:
+def per_facet(qs: QuerySet[SearchEntry]) -> Counted:
     """Every facet's GROUP BY in one UNION ALL query (SQLite has no GROUPING SETS)."""
     try:
         sql, params = _facet_rows(qs)
     except EmptyResultSet:
-        return _empty(), 0
+        return Counted(_empty(), 0)
     parts = [
         f"SELECT {i} AS f, c{i} AS v, COUNT(*) AS n FROM ({sql}) AS s{i} GROUP BY c{i}"
         for i in range(len(FACETS))
@@ -171,7 +179,7 @@ def per_facet(qs: QuerySet[SearchEntry]) -> tuple[dict[str, dict], int]:
         cursor.execute(" UNION ALL ".join(parts), params * len(parts))
         for f, v, n in cursor.fetchall():
             counts[names[f]][v] = n
-    return counts, sum(counts["relation"].values())
+    return Counted(counts, sum(counts["relation"].values()))
 
 
 def estimated_rows(table: str) -> int | None:

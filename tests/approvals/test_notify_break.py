@@ -59,7 +59,7 @@ def test_inline_a_move_rolled_back_is_not_announced(family, users):
 
 
 def test_inline_a_crawl_step_retried_after_its_rereview_mails_once(
-    replay, hub_for, users, tmp_path, settings, monkeypatch
+    replay, hub_for, users, tmp_path, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     """`crawl --sync`: the listing step that brings the base's new license re-reviews the
     approval of its quantization and mails, inline; the step then fails on a transient database
@@ -86,7 +86,8 @@ def test_inline_a_crawl_step_retried_after_its_rereview_mails_once(
     mail.outbox.clear()
     server.set_state(1)
     run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
-    run = crawler.run_sync(run, hub=hub_for(server))
+    with django_capture_on_commit_callbacks(execute=True):  # as the steps' commits run them
+        run = crawler.run_sync(run, hub=hub_for(server))
     assert failed and run.status == CrawlRun.Status.DONE
     assert HubModel.objects.get(repo_id=ROOT).tags.count("license:cc-by-nc-4.0") == 1
     req.refresh_from_db()
@@ -135,8 +136,8 @@ def test_inline_an_invalid_webhook_url_fails_neither_the_move_nor_the_mail(
     settings.APPROVALS_WEBHOOK_SECRET = "s3cret"
     req = _moved(users)
     mail.outbox.clear()
-    with django_capture_on_commit_callbacks():
-        moved = review.rereview([req.model_id], inline=True)  # raises InvalidURL
+    with django_capture_on_commit_callbacks(execute=True):  # sent once the move commits
+        moved = review.rereview([req.model_id], inline=True)  # raised InvalidURL
     assert moved == [req.pk] and len(mail.outbox) == 1
 
 
@@ -153,8 +154,8 @@ def test_inline_one_unmailable_address_fails_neither_the_crawl_nor_the_others_ma
     bad.save(update_fields=["email"])
     req = _moved(users)
     mail.outbox.clear()
-    with django_capture_on_commit_callbacks():
-        assert review.rereview([req.model_id], inline=True) == [req.pk]  # raises BadHeaderError
+    with django_capture_on_commit_callbacks(execute=True):  # sent once the move commits
+        assert review.rereview([req.model_id], inline=True) == [req.pk]  # raised BadHeaderError
     assert len(mail.outbox) == 1
     assert {"developer@example.com", "approver@example.com"} <= set(mail.outbox[0].to)
 

@@ -42,7 +42,13 @@ def _check(client, token, **params):
 
 
 def test_check_follows_the_approval_and_a_base_license_change_asks_for_re_review(
-    replay, hub_for, users, client, tmp_path, django_assert_max_num_queries
+    replay,
+    hub_for,
+    users,
+    client,
+    tmp_path,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
 ):
     server = replay(["family.jsonl.gz"], [str(constructed_base_license_change(tmp_path))])
     crawl_and_assess(server, hub_for)
@@ -64,7 +70,8 @@ def test_check_follows_the_approval_and_a_base_license_change_asks_for_re_review
 
     mail.outbox.clear()
     server.set_state(1)
-    crawl_and_assess(server, hub_for)
+    with django_capture_on_commit_callbacks(execute=True):  # the mail goes once the move commits
+        crawl_and_assess(server, hub_for)
     assert HubModel.objects.get(repo_id=ROOT).tags.count("license:cc-by-nc-4.0") == 1
 
     req.refresh_from_db()
