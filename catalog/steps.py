@@ -28,7 +28,7 @@ from .quarantine import Rejected, Step
 
 Kind, Status, Phase = CrawlRun.Kind, CrawlRun.Status, CrawlRun.Phase
 LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
-DETAILS_PER_STEP = 20
+DETAILS_PER_STEP = 20  # at least; four per detail thread (pool.each)
 BULK_ROWS = 10_000  # a listing that wrote more refreshes the planner's statistics
 # A run's notes (errors, not-found ids, counters) as the details step's threads add to them.
 _notes = threading.Lock()
@@ -318,12 +318,11 @@ def _details_total(run: CrawlRun) -> int:
 
 def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
     room = settings.CANOPY_DETAILS_PER_RUN - run.details_fetched
+    # A step waits for its slowest fetch (a retried or timed-out one): more threads need more
+    # models per step to stay busy (32 threads, 20 a step, 10% of answers faulted: 7 a second).
+    per_step = max(DETAILS_PER_STEP, 4 * settings.CANOPY_DETAIL_THREADS)
     batch = (
-        list(
-            _detail_scope(run)
-            .order_by("-downloads", "id")
-            .distinct()[: min(DETAILS_PER_STEP, room)]
-        )
+        list(_detail_scope(run).order_by("-downloads", "id").distinct()[: min(per_step, room)])
         if room > 0
         else []
     )
@@ -349,7 +348,7 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
             runs.checkpoint(run, token, [*runs.NOTES, "phase_done"])
         raise
     run.phase_done += skipped
-    finished = len(batch) < DETAILS_PER_STEP or room <= len(batch)
+    finished = len(batch) < per_step or room <= len(batch)
     if finished:
         # A step cut short (a killed worker) committed details it never assessed, and so never
         # queued the parents they name: assess all this run fetched once more at its end (an
