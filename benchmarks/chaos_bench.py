@@ -321,7 +321,15 @@ def compare(clean: dict, chaos: dict, stats: dict) -> list[str]:
     return failures
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    # Stopped with Ctrl-C or `kill` alike, the servers it started are stopped and its folder
+    # removed; a shell that starts it in the background makes it ignore SIGINT otherwise.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
