@@ -1,6 +1,7 @@
 from django import forms
+from django.db.models import Q
 
-from .models import License
+from .models import License, Verdict
 
 
 class DeterminationForm(forms.Form):
@@ -18,13 +19,19 @@ class DeterminationForm(forms.Form):
         ]
 
 
+# Why a result is in the review queue: the filter's choices, each with the rows it keeps. A bare
+# `other` (look for the custom terms) and nothing declared (ask the author) are apart.
+REVIEW_REASONS: dict[str, tuple[str, Q]] = {
+    "unknown": ("unknown verdict", Q(verdict=Verdict.UNKNOWN)),
+    "other": ("declared `other`", Q(declared="other")),
+    "undeclared": ("nothing declared", Q(declared="")),
+    "low": ("low confidence", Q(confidence__lt=0.7) & ~Q(verdict=Verdict.UNKNOWN)),
+    "conflict": ("conflict", Q(conflict=True)),
+    "mismatch": ("evidence disagrees", Q(assessment__mismatch=True)),
+}
+
+
 class ReviewFilterForm(forms.Form):
-    REASONS = [
-        ("", "all"),
-        ("unknown", "unknown"),
-        ("low", "low confidence"),
-        ("conflict", "conflict"),
-        ("mismatch", "evidence disagrees"),
-    ]
+    REASONS = [("", "all"), *((k, label) for k, (label, _) in REVIEW_REASONS.items())]
     reason = forms.ChoiceField(choices=REASONS, required=False)
     q = forms.CharField(required=False, label="Search")

@@ -35,6 +35,7 @@ LICENSE_FILE = re.compile(
 HF_FILE = re.compile(
     r"^huggingface\.co/(?P<repo>[^/]+/[^/]+)/(?:blob|resolve|raw)/[^/]+/(?P<path>.+)$"
 )
+PLACEHOLDER_CONFIDENCE = 0.3  # what was declared is sure; what it means is not (reviewed)
 NONCOMMERCIAL_NAME = re.compile(r"(^|-)(non-?commercial|nc|research(-only)?|noncommercial)(-|$)")
 # A heading that names a license, and what follows up to the next heading. The blanks after the
 # `#`s are taken whole (\s*+) and the word is looked for ahead, so a heading line is read at most
@@ -408,7 +409,9 @@ def _decide(evidence, meta, placeholders, texts, readme_keys, notes) -> Resoluti
             key, 0.5, evidence, False, [*notes, f"only the family tag {key} is declared"]
         )
     if placeholders:
-        notes.append(
-            "declared `" + placeholders[0][0] + "` with no name, link or file we recognise"
-        )
+        # `other` says "look for the custom terms", `unknown` "ask the author": a declaration
+        # either way, kept as such (its verdict is unknown); None is for nothing declared.
+        key = placeholders[0][0]
+        notes.append(f"declared `{key}` with no name, link or file we recognise")
+        return Resolution(key, PLACEHOLDER_CONFIDENCE, evidence, False, notes)
     return Resolution(None, 0.0, evidence, False, notes)

@@ -14,7 +14,7 @@ from config.fragments import fragment, swaps_fragment, vary_on_htmx
 
 from . import assessment
 from .assessment import can_determine
-from .forms import DeterminationForm, ReviewFilterForm
+from .forms import REVIEW_REASONS, DeterminationForm, ReviewFilterForm
 from .models import Determination, License, ModelLicense, Verdict
 from .panel import labelled, panel_context
 from .tasks import assess_models
@@ -134,14 +134,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     rows = ModelLicense.objects.needing_review().select_related("model")
     if filters.is_valid():
         reason, q = filters.cleaned_data["reason"], filters.cleaned_data["q"].strip()
-        if reason == "unknown":
-            rows = rows.filter(verdict=Verdict.UNKNOWN)
-        elif reason == "low":
-            rows = rows.filter(confidence__lt=0.7).exclude(verdict=Verdict.UNKNOWN)
-        elif reason == "conflict":
-            rows = rows.filter(conflict=True)
-        elif reason == "mismatch":
-            rows = rows.filter(assessment__mismatch=True)
+        if reason:
+            rows = rows.filter(REVIEW_REASONS[reason][1])
         if q:
             rows = rows.filter(model__repo_id__icontains=q)
     page = Paginator(rows.order_by("-model__downloads", "pk"), 50).get_page(request.GET.get("page"))

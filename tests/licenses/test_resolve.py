@@ -6,7 +6,7 @@ import pytest
 
 from licenses import resolve as resolution
 from licenses import similarity
-from licenses.classify import DATA
+from licenses.classify import DATA, classify
 from licenses.resolve import resolve
 
 TEXTS = DATA / "texts"
@@ -163,11 +163,15 @@ def test_the_readme_license_section_comes_last():
 
 
 def test_nothing_recognisable_is_unknown_never_allowed():
+    # Issue 13: `other` is not none. A bare `other` or `unknown` is what was declared (and
+    # classifies as unknown, for review); None is for nothing declared.
     assert resolve().key is None
-    assert resolve(tags=["license:other"]).key is None
+    assert resolve(tags=["license:other"]).key == "other"
     r = resolve(card={"license": "other", "license_name": "arsonai", "license_link": "LICENSE"})
-    assert r.key is None and r.confidence == 0
-    assert resolve(tags=["license:unknown"]).key is None
+    assert r.key == "other" and r.confidence < resolution.REVIEW_BELOW
+    assert resolve(tags=["license:unknown"]).key == "unknown"
+    for declared in ("other", "unknown"):
+        assert classify(resolve(tags=[f"license:{declared}"]).key)[0] == "unknown"
 
 
 @pytest.mark.parametrize("link", ["https://[abc/LICENSE", "a://[", "http://x]/y", "www.[bad"])

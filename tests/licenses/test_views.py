@@ -132,3 +132,27 @@ def test_license_facets_filter_and_count_in_the_catalog_search(family):
     assert found.filter(repo_id="Arjs/Llama-2-7b-chatbot-finetune").exists()
     counts, _, _ = search.facet_counts(SearchEntry.objects.all())
     assert dict(counts["verdict"])["conditional"] >= 1 and dict(counts["license"])["llama2"] >= 1
+
+
+def test_the_review_queue_keeps_other_apart_from_nothing_declared(client):
+    """Issue 13: a bare `other` (look for the custom terms) is not "none" (ask the author). The
+    two rows are CONSTRUCTED (a record with a bare `license:other` tag, and one with no license)."""
+    from catalog.models import HubModel
+    from licenses import assessment
+
+    other = HubModel.objects.create(repo_id="someone/custom-terms", tags=["license:other"])
+    bare = HubModel.objects.create(repo_id="someone/no-license", tags=[])
+    assessment.assess([other.pk, bare.pk])
+    assert ModelLicense.objects.get(model=other).declared == "other"
+    assert ModelLicense.objects.get(model=bare).declared == ""
+    def row(model):  # the row's link (the id itself is drawn with <wbr> breaks)
+        return f'href="/licenses/models/{model.repo_id}/"'
+
+    for reason, shown, hidden in (("other", other, bare), ("undeclared", bare, other)):
+        page = client.get("/licenses/review/", {"reason": reason, "q": "someone/"}).text
+        assert row(shown) in page and row(hidden) not in page, reason
+    both = client.get("/licenses/review/", {"reason": "unknown", "q": "someone/"}).text
+    assert row(other) in both and row(bare) in both
+    api = client.get(f"/api/v1/models/{other.repo_id}").json()
+    assert api["declared_license"] == "other" and api["commercial"] == "unknown"
+    assert client.get(f"/api/v1/models/{bare.repo_id}").json()["declared_license"] is None
