@@ -45,6 +45,18 @@ README_SECTION = re.compile(
     r"^#{1,6}\s*+(?=[^\n]*\blicen[cs](?:e|ing)\b)[^\n]*+\n(?P<body>.*?)(?=^#{1,6}\s|\Z)",
     re.IGNORECASE | re.MULTILINE | re.DOTALL,
 )
+# A paragraph a label opens ("**License** A custom commercial license is available at: <url>",
+# "License: apache-2.0"): Meta's cards and their copies name their license so, with no heading.
+# Blanks are [ \t] only, so a run of empty lines is not rescanned from each of its starts.
+README_LABEL = re.compile(
+    r"^[ \t]*(?:[*_]{1,2})?licen[cs](?:e|ing)\b(?:[*_]{1,2})?[ \t]*[:：]?(?:[*_]{1,2})?[ \t]*"
+    r"(?P<body>[^\n]*(?:\n[ \t]*[^\s#][^\n]*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# The card's YAML header (the Hub's metadata, read from cardData): also when the README is
+# nothing else and ends on its closing `---`, or has Windows line ends.
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+README_URL = re.compile(r"https?://[^\s)\]>\"'<]{1,2000}")
 # Browsers and CDNs stop at URLs of about 2,000-8,000 characters; a longer license_link is not a
 # link anyone follows, and the knowledge base's link patterns (`nvidia\.com/.*...`) backtrack
 # over every repetition of their prefix, so such a link is not read at all.
@@ -188,9 +200,19 @@ def mentioned(text: str) -> list[str]:
 
 
 def readme_section(readme: str) -> str:
-    body = re.sub(r"\A---\n.*?\n---\n", "", readme[:README_SCAN], flags=re.DOTALL)
+    """The README's license section: under a heading naming the license, and the paragraphs a
+    "License" label opens."""
+    body = FRONT_MATTER.sub("", readme[:README_SCAN], count=1)
     m = README_SECTION.search(body)
-    return m.group("body").strip() if m else ""
+    parts = [m.group("body").strip()] if m else []
+    parts += [p.group("body").strip() for p in README_LABEL.finditer(body)][:5]
+    return "\n\n".join(p for p in parts if p)
+
+
+def section_links(section: str) -> list[str]:
+    """License keys of the known license URLs a README's license section links to."""
+    found = (from_link(_hostpath(url)) for url in README_URL.findall(section)[:20])
+    return list(dict.fromkeys(k for k in found if k))
 
 
 def _restrictive_first(keys: list[str]) -> list[str]:
@@ -337,11 +359,14 @@ def resolve(
     # 5. README license section, last.
     readme = files.get("README.md") or ""
     section = readme_section(readme) if readme else ""
-    readme_keys = _restrictive_first(mentioned(section)) if section else []
+    linked_keys = section_links(section) if section else []
+    readme_keys = _restrictive_first(list(dict.fromkeys([*linked_keys, *mentioned(section)])))
     if section:
-        evidence.append(
-            _item("readme", section, readme_keys[0] if readme_keys else None, mentions=readme_keys)
-        )
+        note = "prose of the README, weaker than a card field"
+        if linked_keys:
+            note += "; it links to the license of " + ", ".join(linked_keys)
+        evidence.append(_item("readme", section, readme_keys[0] if readme_keys else None,
+                              mentions=readme_keys, note=note))  # fmt: skip
 
     return _decide(evidence, meta, placeholders, texts, readme_keys, notes)
 

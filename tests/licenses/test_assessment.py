@@ -62,7 +62,13 @@ def test_an_apache_finetune_of_llama2_is_in_conflict_naming_the_ancestor(family)
 def test_a_grandchild_inherits_through_an_other_licensed_quantization(family):
     s = state("ThisIs-Developer/Llama-2-GGML-Medical-Chatbot")
     assert s.declared == "mit" and s.effective == "conditional" and s.conflict
-    assert s.restrictor == ROOT
+    # The quantization declares `other`, but its README's "**License**" paragraph links to Meta's
+    # Llama download page: it is the nearest Llama 2 ancestor (issue 13, item 5).
+    assert s.restrictor == "TheBloke/Llama-2-7B-Chat-GGML"
+    ggml = state(s.restrictor)
+    assert (ggml.declared, ggml.verdict) == ("llama2", "conditional")
+    readme = next(e for e in ggml.assessment.evidence if e["source"] == "readme")
+    assert "links to the license of llama2" in readme["note"]
 
 
 def test_a_non_commercial_derivative_stays_prohibited_without_conflict(family):

@@ -162,6 +162,36 @@ def test_the_readme_license_section_comes_last():
     assert resolve(tags=["license:apache-2.0"], files={"README.md": readme}).mismatch
 
 
+def test_a_license_label_paragraph_is_read_and_its_link_named():
+    # TheBloke's Llama 2 copies (license: other) say so under no heading: a "**License**" label
+    # and Meta's download URL (issue 13, item 5).
+    readme = (
+        "---\nlicense: other\n---\n# Llama 2 7B Chat - GGML\n\n**License** A custom commercial "
+        "license is available at: [https://ai.meta.com/resources/models-and-libraries/llama-"
+        "downloads/](https://ai.meta.com/resources/models-and-libraries/llama-downloads/)\n"
+    )
+    r = resolve(tags=["license:other"], files={"README.md": readme})
+    assert r.key == "llama2" and r.confidence < 0.7
+    item = next(e for e in r.evidence if e["source"] == "readme")
+    assert item["key"] == "llama2" and "links to the license of llama2" in item["note"]
+    # A word that only starts with "license" is not a label.
+    assert resolution.readme_section("Licensed under the terms below.\n") == ""
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "---\nlicense: apache-2.0\nbase_model: meta-llama/Llama-2-7b-chat-hf\n---",
+        "\ufeff---\r\nlicense: apache-2.0\r\n---\r\n",
+        "---\nlicense: apache-2.0\n---\n\nA chatbot.\n",
+    ],
+)
+def test_the_yaml_header_is_not_readme_prose(readme):
+    # A real README that is only its header (Arjs/Llama-2-7b-chatbot-finetune) was once read as
+    # a "license: apache-2.0" label paragraph: the card field counted twice.
+    assert resolution.readme_section(readme) == ""
+
+
 def test_nothing_recognisable_is_unknown_never_allowed():
     # Issue 13: `other` is not none. A bare `other` or `unknown` is what was declared (and
     # classifies as unknown, for review); None is for nothing declared.

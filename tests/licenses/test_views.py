@@ -145,6 +145,7 @@ def test_the_review_queue_keeps_other_apart_from_nothing_declared(client):
     assessment.assess([other.pk, bare.pk])
     assert ModelLicense.objects.get(model=other).declared == "other"
     assert ModelLicense.objects.get(model=bare).declared == ""
+
     def row(model):  # the row's link (the id itself is drawn with <wbr> breaks)
         return f'href="/licenses/models/{model.repo_id}/"'
 
