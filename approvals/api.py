@@ -17,6 +17,7 @@ from pydantic import Field
 from catalog.models import HubModel
 from config.errors import BadInput, Error, from_form_errors
 from config.inputs import REVISION_MAX, DbId, RepoId, Text
+from licenses.models import LineageStatus
 
 from . import audit, review
 from .auth import auth, has_scope
@@ -82,8 +83,13 @@ class CheckOut(Schema):
         default=[], description="required texts of the model's and its ancestors' licenses"
     )
     obligations_complete: bool = Field(
-        default=False, description="false when the model is not assessed or an ancestor's "
-        "license was not read (not in the catalog): the obligations may then be incomplete",
+        default=False, description="false unless the lineage status is complete: the model is "
+        "not assessed, or an ancestor's license was not read or is unknown, or a derivative "
+        "upstream names no base; the obligations may then be incomplete",
+    )  # fmt: skip
+    lineage_status: LineageStatus | None = Field(
+        default=None, description="how far the terms the model inherits could be read; null "
+        "when it is not assessed. Anything but complete adds a `lineage:` reason",
     )  # fmt: skip
 
 
@@ -93,7 +99,7 @@ class CheckOut(Schema):
     "approved_with_conditions, waived, needs_rereview, pending, rejected, expired, not_requested. "
     "`obligations` lists the texts the model's license and its ancestors' require (attribution, "
     "derived-model naming, Notice lines, pass-throughs), each with its license and clause; "
-    "`obligations_complete` is false when an ancestor's license could not be read. "
+    "`obligations_complete` is false unless `lineage_status` is complete. "
     "Needs a token with the `check` scope (or a logged-in session).\n\n"
     "`curl -H 'Authorization: Bearer cnp_...' "
     "'http://127.0.0.1:8000/api/v1/check?model=meta-llama/Llama-2-7b-chat-hf&use=internal_tool'`",
@@ -289,6 +295,10 @@ class PolicyIO(Schema):
     action: Literal["approve", "reject", "review"]
     enforced: bool = False
     verdicts: list[VerdictName] = []
+    lineage_statuses: list[LineageStatus] = Field(
+        [], description="matches these lineage statuses (e.g. allowed with unknown_ancestor_terms "
+        "sent to review)",
+    )  # fmt: skip
     condition_codes: Names = []
     licenses: Names = []
     authors: Names = []
@@ -298,12 +308,30 @@ class PolicyIO(Schema):
 
 
 POLICY_FIELDS = [f for f in PolicyIO.model_fields if f != "id"]
+LIST_FIELDS = ["verdicts", "lineage_statuses", "condition_codes", "licenses", "authors", "uses"]
 
 
-@router.get("/policies", response=list[PolicyIO], summary="Policies, in the order they apply")
+class PolicyOut(PolicyIO):
+    """A stored rule as it is: one written around Policy's checks (bulk SQL, an older release)
+    is listed with what it holds, which matches nothing (approvals.policy)."""
+
+    verdicts: list[str] = []  # type: ignore[assignment]
+    lineage_statuses: list[str] = []  # type: ignore[assignment]
+    uses: list[str] = []  # type: ignore[assignment]
+
+
+def _policy_out(p: Policy) -> dict[str, Any]:
+    out = {"id": p.pk, **{f: getattr(p, f) for f in POLICY_FIELDS}}
+    for f in LIST_FIELDS:
+        value = out[f]
+        out[f] = [str(v) for v in value] if isinstance(value, list) else [f"not a list: {value!r}"]
+    return out
+
+
+@router.get("/policies", response=list[PolicyOut], summary="Policies, in the order they apply")
 def list_policies(request: HttpRequest):
     _need(request, "read")
-    return [{"id": p.pk, **{f: getattr(p, f) for f in POLICY_FIELDS}} for p in Policy.objects.all()]
+    return [_policy_out(p) for p in Policy.objects.all()]
 
 
 @router.post("/policies", response={201: PolicyIO}, summary="Create a policy (admin)")

@@ -18,7 +18,7 @@ from typing import Any
 
 from catalog.models import Gated, HubModel, ModelFile
 from licenses import ancestry
-from licenses.models import ModelLicense
+from licenses.models import LineageStatus, ModelLicense
 
 THIS = "this model"
 GATED = {**dict(Gated.choices), "": "unknown", "unknown": "unknown"}
@@ -36,7 +36,7 @@ PROPAGATED = {
     "inherited_keys": "licenses inherited from ancestors",
     "restrictor": "most restrictive ancestor",
     "conflict": "license conflict",
-    "lineage_complete": "lineage",
+    "lineage_status": "lineage",
 }
 SOURCES = {
     "tag": "license tag",
@@ -76,7 +76,7 @@ def facts(
         return out
     out.update(declared=state.declared, verdict=state.verdict, effective=state.effective,
                inherited_keys=sorted(state.inherited_keys), restrictor=state.restrictor,
-               conflict=state.conflict, lineage_complete=state.lineage_complete,
+               conflict=state.conflict, lineage_status=state.lineage_status,
                digest=state.digest)  # fmt: skip
     a = state.assessment
     if a is not None:
@@ -193,10 +193,12 @@ def _changes(
     lines += _evidence_lines(who, repo_id, a, b)
     if not ancestor or not lines:
         for key, label in PROPAGATED.items():
-            if key in a and a.get(key) != b.get(key):
+            # A snapshot taken before a field was recorded (lineage_complete, until issue 13
+            # made it a status) shows no change of it.
+            if key in a and key in b and a.get(key) != b.get(key):
                 before, after = a.get(key), b.get(key)
-                if key == "lineage_complete":
-                    before, after = _complete(before), _complete(after)
+                if key == "lineage_status":
+                    before, after = _lineage(before), _lineage(after)
                 elif key == "conflict":
                     before, after = _conflict(before), _conflict(after)
                 lines.append(_line(who, repo_id, label, before, after))
@@ -221,8 +223,8 @@ def _determination(value: dict | None) -> str:
     return f"#{value['id']} {value['license']}" if value else "none"
 
 
-def _complete(value: Any) -> str:
-    return "complete" if value else "incomplete (ancestors not crawled)"
+def _lineage(value: Any) -> str:
+    return LineageStatus(value).label if value in LineageStatus.values else str(value)
 
 
 def _conflict(value: Any) -> str:

@@ -26,7 +26,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from catalog.models import HubModel
 from licenses import obligations
-from licenses.models import ModelLicense
+from licenses.models import LineageStatus, ModelLicense, lineage_summary
 
 from .auth import TokenRef, token_params, token_ref, token_sql
 from .models import ApprovalRequest, Coverage, Status, Waiver
@@ -37,8 +37,8 @@ _L = ModelLicense._meta.db_table
 # Column positions of a row; waiver rows (kind 1) reuse ID, STATUS (its reason), REVISION,
 # EXPIRES and REASON (its evidence link), the token's row (kind 2) ID, STATUS (its name), RULE
 # (its user) and CHANGES (its scopes); the model's license row (kind 3) STATUS (its declared key),
-# CHANGES (its ancestors' keys), from which the answer's obligations are read, and ATTRIBUTION
-# (whether every ancestor was read); the rest NULL.
+# CHANGES (its ancestors' keys), from which the answer's obligations are read, SCOPE (its lineage
+# status) and REASON (the ancestors the status names, as JSON text); the rest NULL.
 KIND, ID, STATUS, SCOPE, REVISION, EXPIRES, REASON, ATTRIBUTION, INTERNAL, TEXT, RULE, CHANGES = (
     range(12)
 )
@@ -73,7 +73,8 @@ SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
   JOIN {_M} wm ON wm.id = w.model_id
  WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
 UNION ALL
-SELECT 3, NULL, l.declared, NULL, NULL, NULL, NULL, l.lineage_complete, NULL, NULL, NULL,
+SELECT 3, NULL, l.declared, l.lineage_status, NULL, NULL, CAST(l.lineage_gaps AS TEXT), NULL,
+       NULL, NULL, NULL,
        l.inherited_keys, NULL, NULL, NULL
   FROM {_L} l
   JOIN {_M} lm ON lm.id = l.model_id
@@ -166,15 +167,36 @@ def fetch(repo_id: str, revision: str, use: str, today: date) -> Rows:
 def _obligations(licenses: list[tuple]) -> dict[str, Any]:
     """The required texts of the model's license and its ancestors', from each license's own
     clauses (licenses.obligations), so a pipeline learns what to ship with the model; and
-    whether they are all of them: not when the model is unassessed or an ancestor was not read."""
+    whether they are all of them: only when its lineage is complete (every ancestor read, its
+    license known)."""
     if not licenses:
-        return {"obligations": [], "obligations_complete": False}
+        return {"obligations": [], "obligations_complete": False, "lineage_status": None}
     keys = licenses[0][CHANGES]
     keys = json.loads(keys) if isinstance(keys, str | bytes) else keys
+    status = licenses[0][SCOPE]
     return {
         "obligations": obligations.as_json([licenses[0][STATUS], *(keys or [])]),
-        "obligations_complete": bool(licenses[0][ATTRIBUTION]),
+        "obligations_complete": status == LineageStatus.COMPLETE,
+        "lineage_status": status,
     }
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str | bytes) else text
+    except ValueError:
+        return None  # lineage_summary reads what is not a JSON object as no names
+
+
+def _with_license(answer: dict[str, Any], licenses: list[tuple]) -> dict[str, Any]:
+    """The answer with what the license result adds: obligations and the lineage status, a
+    reason when the terms upstream could not all be read (an approval stands; the pipeline is
+    told)."""
+    out = {**answer, **_obligations(licenses)}
+    gaps = _json(licenses[0][REASON]) if licenses else {}
+    if summary := lineage_summary(out["lineage_status"] or "", gaps):
+        out["reasons"] = [*out["reasons"], f"lineage: {summary}"]
+    return out
 
 
 @functools.cache
@@ -196,14 +218,14 @@ def token_check(
     if "check" not in ref.scopes:
         return ref, None
     answer = answer_for(repo_id, revision, use, today, approvals, waivers)
-    return ref, {**answer, **_obligations(licenses)}
+    return ref, _with_license(answer, licenses)
 
 
 def check(repo_id: str, *, revision: str = "", use: str) -> dict[str, Any]:
     today = date.today()
     rows, waivers, _, licenses = fetch(repo_id, revision, use, today)
     answer = answer_for(repo_id, revision, use, today, rows, waivers)
-    return {**answer, **_obligations(licenses)}
+    return _with_license(answer, licenses)
 
 
 def answer_for(

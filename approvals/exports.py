@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from catalog import lineage
 from catalog.models import HubModel
 from licenses import obligations
-from licenses.models import License, ModelLicense
+from licenses.models import License, ModelLicense, gaps_of
 
 TEXTS = Path(__file__).resolve().parent.parent / "licenses" / "data" / "texts"
 
@@ -55,10 +55,22 @@ def audit_csv(qs) -> StreamingHttpResponse:
     return _csv("audit.csv", header, rows)
 
 
-def _license_of(model: HubModel) -> License | None:
+def _license_of(model: HubModel) -> tuple[ModelLicense | None, License | None]:
     state = ModelLicense.objects.filter(model=model).first()
     key = state.declared if state else ""
-    return License.objects.filter(key=key).first() if key else None
+    return state, License.objects.filter(key=key).first() if key else None
+
+
+def _properties(model: HubModel, state: ModelLicense | None) -> list[tuple[str, str]]:
+    """Canopy's facts a BOM reader cannot derive: gating, and how far the terms the model
+    inherits could be read (its lineage status, and the ancestors it names)."""
+    out = [("canopy:gated", model.gated or "unknown")]
+    if state is not None:
+        out += [("canopy:effective_verdict", state.effective),
+                ("canopy:lineage_status", state.lineage_status)]  # fmt: skip
+        gaps = gaps_of(state.lineage_gaps)
+        out += [(f"canopy:lineage_{k}", ", ".join(v)) for k, v in sorted(gaps.items()) if v]
+    return out
 
 
 def ml_bom(models, site: str = "") -> dict[str, Any]:
@@ -73,7 +85,7 @@ def ml_bom(models, site: str = "") -> dict[str, Any]:
     from cyclonedx.output.json import JsonV1Dot6
 
     def component(model: HubModel, ref: str) -> Component:
-        lic = _license_of(model)
+        state, lic = _license_of(model)
         licenses = []
         if lic is not None:
             spdx = lic.spdx if lic.spdx and not lic.spdx.startswith("LicenseRef") else None
@@ -87,7 +99,7 @@ def ml_bom(models, site: str = "") -> dict[str, Any]:
                 *([ExternalReference(type=ExternalReferenceType.DOCUMENTATION,
                                      url=XsUri(site + model.get_absolute_url()))] if site else []),
             ],
-            properties=[Property(name="canopy:gated", value=model.gated or "unknown")],
+            properties=[Property(name=k, value=v) for k, v in _properties(model, state)],
         )  # fmt: skip
 
     bom = Bom()
@@ -135,7 +147,7 @@ def notice(model: HubModel) -> str:
     texts: dict[str, str] = {}
     seen: set[str] = set()
     for m in chain:
-        lic = _license_of(m)
+        _, lic = _license_of(m)
         out.append(f"{m.repo_id}: {lic.name if lic else 'license unknown'}")
         if lic is None:
             continue

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.models import HubModel
 from config.inputs import CheckedWrites
+from licenses.models import LineageStatus, Verdict
 
 from . import chain
 from .roles import allowed_scopes, may_administer
@@ -153,6 +154,39 @@ class Tri(models.TextChoices):
     NO = "no", "no"
 
 
+# The list fields of a rule that hold names of a fixed set: a name no model can have would make
+# the rule match nothing, silently.
+POLICY_NAMES = {"verdicts": Verdict.values, "lineage_statuses": LineageStatus.values}
+
+
+def policy_problems(fields: dict) -> dict[str, str]:
+    problems = {}
+    for name, known in POLICY_NAMES.items():
+        if name not in fields:
+            continue
+        values = fields[name]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            problems[name] = "a list of names"
+        elif bad := sorted(set(values) - set(known)):
+            problems[name] = f"unknown: {', '.join(bad)} (known: {', '.join(known)})"
+    return problems
+
+
+class PolicyQuerySet(models.QuerySet["Policy"]):
+    """Bulk writes are checked as save() is."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.clean()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if problems := policy_problems(kwargs):
+            raise ValidationError(problems)
+        return super().update(**kwargs)
+
+
 class Policy(CheckedWrites, models.Model):
     """A rule over the license result of a model and the intended use. Empty lists match all;
     the first enforced rule that matches (lowest order) decides."""
@@ -162,6 +196,11 @@ class Policy(CheckedWrites, models.Model):
     action = models.CharField(max_length=8, choices=Action.choices)
     enforced = models.BooleanField(default=False, help_text="off: dry run only")
     verdicts = models.JSONField(default=list, blank=True, help_text="effective verdicts")
+    lineage_statuses = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="lineage statuses (unknown_ancestor_terms: an ancestor's terms are unknown)",
+    )
     condition_codes = models.JSONField(default=list, blank=True, help_text="any of these codes")
     licenses = models.JSONField(default=list, blank=True, help_text="declared license keys")
     authors = models.JSONField(default=list, blank=True)
@@ -170,12 +209,22 @@ class Policy(CheckedWrites, models.Model):
     conflict = models.CharField(max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = PolicyQuerySet.as_manager()
+
     class Meta:
         ordering = ["order", "id"]
         verbose_name_plural = "policies"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_action_display()}{'' if self.enforced else ', dry run'})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if problems := policy_problems({n: getattr(self, n) for n in POLICY_NAMES}):
+            raise ValidationError(problems)
 
 
 class WaiverReason(models.TextChoices):

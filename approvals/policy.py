@@ -21,6 +21,7 @@ class Facts:
     declared: str = ""
     effective: str = "unknown"
     conflict: bool = False
+    lineage_status: str = ""  # "" before the first assessment
     codes: set[str] = field(default_factory=set)
 
 
@@ -36,7 +37,21 @@ def _facts(author: str, gated: str, state: ModelLicense | None) -> Facts:
     a = state.assessment
     codes = {c["code"] for c in (a.effective_conditions if a else [])}
     return Facts(author=author, gated=gated_bool, declared=state.declared,
-                 effective=state.effective, conflict=state.conflict, codes=codes)  # fmt: skip
+                 effective=state.effective, conflict=state.conflict,
+                 lineage_status=state.lineage_status, codes=codes)  # fmt: skip
+
+
+def _names(values: object) -> list[str] | None:
+    # None: not a list of names (a row written around Policy's checks).
+    ok = isinstance(values, list) and all(isinstance(v, str) for v in values)
+    return values if ok else None  # type: ignore[return-value]
+
+
+def _any_of(values: object, *found: str) -> bool:
+    """An empty list matches all; a malformed one matches nothing, so the rule decides nothing
+    and a person reviews."""
+    names = _names(values)
+    return names is not None and (not names or bool(set(found) & set(names)))
 
 
 def _tri(rule: str, value: bool) -> bool:
@@ -45,11 +60,12 @@ def _tri(rule: str, value: bool) -> bool:
 
 def matches(policy: Policy, facts: Facts, use: str) -> bool:
     return (
-        (not policy.uses or use in policy.uses)
-        and (not policy.verdicts or facts.effective in policy.verdicts)
-        and (not policy.licenses or facts.declared in policy.licenses)
-        and (not policy.authors or facts.author in policy.authors)
-        and (not policy.condition_codes or bool(facts.codes & set(policy.condition_codes)))
+        _any_of(policy.uses, use)
+        and _any_of(policy.verdicts, facts.effective)
+        and _any_of(policy.lineage_statuses, facts.lineage_status)
+        and _any_of(policy.licenses, facts.declared)
+        and _any_of(policy.authors, facts.author)
+        and _any_of(policy.condition_codes, *facts.codes)
         and _tri(policy.gated, facts.gated)
         and _tri(policy.conflict, facts.conflict)
     )

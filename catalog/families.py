@@ -228,8 +228,13 @@ def describe(model: HubModel, parents: list[tuple[Any, HubModel | None]]) -> str
     by = f" by {model.author}" if model.author else ""
     rel = model.base_relation or (parents[0][0].relation if parents else "base")
     lora = "LoRA " if "lora" in {t.lower() for t in model.tags} else ""
-    if not parents and lineage.is_adapter(model.tags, model.library_name):
+    kind = None if parents else lineage.derivative_kind(model)
+    if kind == Relation.ADAPTER:
         return f"{article(lora or 'adapter')} {lora}adapter{by} that names no base"
+    if kind == Relation.QUANTIZED:
+        return f"a quantization{by} that names no base model"
+    if kind == Relation.MERGE:
+        return f"a merge{by} that names none of its bases"
     if not parents or rel == "base":
         return f"a base model{by}"
     if rel == Relation.QUANTIZED:

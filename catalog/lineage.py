@@ -137,18 +137,31 @@ def infer_relation(
     return None
 
 
-def is_adapter(tags: Iterable[str], library: str) -> bool:
-    """The record shows an adapter (an adapter's tags, the peft library): one without a parent
-    edge names no base, so what it inherits cannot be known."""
-    return library == "peft" or bool({t.lower() for t in tags if isinstance(t, str)} & ADAPTER_TAGS)
+def derivative_kind(model: HubModel) -> str | None:
+    """What derivative the record shows itself to be (adapter, quantized, merge), by its own
+    files, library, tags and name: one without a parent edge names no base, so the terms it
+    inherits cannot be known."""
+    tags = [t for t in model.tags if isinstance(t, str)] if isinstance(model.tags, list) else []
+    siblings = model.siblings
+    files = [f for f in siblings if isinstance(f, str)] if isinstance(siblings, list) else None
+    return infer_relation(
+        repo_id=model.repo_id, tags=tags, library=model.library_name, files=files, n_parents=0
+    )
+
+
+NO_BASE_NOTE: dict[str, str] = {
+    Relation.ADAPTER: "An adapter that names no base",
+    Relation.QUANTIZED: "A quantization that names no base model",
+    Relation.MERGE: "A merge that names none of its bases",
+}
 
 
 def base_notes(model: HubModel, has_parents: bool) -> list[str]:
     """What the page says of a base the record names badly or not at all."""
     raw = model.raw if isinstance(model.raw, dict) else {}
     notes = [note] if (note := peft_base(raw.get("config"))[1]) else []
-    if not has_parents and is_adapter(model.tags, model.library_name):
-        notes.append("An adapter that names no base: the terms it inherits cannot be checked.")
+    if not has_parents and (kind := derivative_kind(model)):
+        notes.append(f"{NO_BASE_NOTE[kind]}: the terms it inherits cannot be checked.")
     return notes
 
 

@@ -14,7 +14,7 @@ from pydantic import Field
 from catalog.models import HubModel
 from config.inputs import Text
 
-from .models import License, ModelLicense, Verdict
+from .models import License, LineageStatus, ModelLicense, Verdict
 
 LicenseKey = Annotated[Text, Field(min_length=1, max_length=80, examples=["llama2"])]
 
@@ -109,6 +109,14 @@ def make_router() -> Router:
 router = make_router()
 
 
+class LineageGaps(Schema):
+    """The ancestors the lineage status names."""
+
+    missing: list[str] = Field(default=[], description="not crawled")
+    unknown_terms: list[str] = Field(default=[], description="crawled, license unknown")
+    baseless: list[str] = Field(default=[], description="derivatives that name no base")
+
+
 class LicenseFields(Schema):
     """The fields license_fields() adds to GET /api/v1/models/<repo_id> (for ModelOut)."""
 
@@ -119,7 +127,15 @@ class LicenseFields(Schema):
     effective_conditions: list[ConditionOut]
     conflict: bool
     conflict_reasons: list[str]
-    lineage_complete: bool
+    lineage_complete: bool = Field(
+        description="every ancestor crawled and every derivative's base named"
+    )
+    lineage_status: LineageStatus | None = Field(
+        description="complete, missing_ancestors, unknown_ancestor_terms (an ancestor's license "
+        "is unknown or a bare `other`) or no_base_for_derivative (an adapter, quantization or "
+        "merge upstream, or this one, names no base); null until first assessed"
+    )
+    lineage_gaps: LineageGaps
     evidence: list[dict[str, Any]]
     assessed_at: datetime | None
 
@@ -138,6 +154,8 @@ def license_fields(model: HubModel) -> dict[str, Any]:
             "conflict": False,
             "conflict_reasons": [],
             "lineage_complete": False,
+            "lineage_status": None,
+            "lineage_gaps": {},
             "evidence": [],
             "assessed_at": None,
         }
@@ -150,6 +168,8 @@ def license_fields(model: HubModel) -> dict[str, Any]:
         "conflict": a.conflict,
         "conflict_reasons": a.conflict_reasons,
         "lineage_complete": a.lineage_complete,
+        "lineage_status": a.lineage_status,
+        "lineage_gaps": a.lineage_gaps,
         "evidence": a.evidence,
         "assessed_at": a.assessed_at,
     }

@@ -23,13 +23,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog import bulk
-from catalog.lineage import is_adapter, models_named
+from catalog.lineage import derivative_kind, models_named
 from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
 from catalog.signals import bulk_written
 
 from . import inherit, signals
 from .classify import UNKNOWN, classify
-from .models import Assessment, Determination, License, ModelLicense
+from .models import Assessment, Determination, License, LineageStatus, ModelLicense, gaps_of
 from .resolve import REVIEW_BELOW, Resolution, link_target, resolve
 
 CHUNK = 2000
@@ -38,7 +38,8 @@ STATE_FIELDS = [
     "verdict",
     "effective",
     "conflict",
-    "lineage_complete",
+    "lineage_status",
+    "lineage_gaps",
     "needs_review",
     "manual",
     "confidence",
@@ -122,6 +123,8 @@ def _payload(own: Own, state: inherit.State) -> dict[str, Any]:
         "conflict": state.conflict,
         "conflict_reasons": inherit.conflict_reasons(state),
         "lineage_complete": state.complete,
+        "lineage_status": state.status,
+        "lineage_gaps": state.gaps,
         "missing_ancestors": list(state.missing),
         "evidence": res.evidence,
         "notes": res.notes,
@@ -190,6 +193,8 @@ def _determinations(model_ids: list[int]) -> dict[int, Determination]:
 
 def _state_of(row: ModelLicense) -> inherit.State:
     rank = inherit.RANK.get(row.inherited_verdict, inherit.NO_RANK)
+    gaps = gaps_of(row.lineage_gaps)
+    baseless = tuple(gaps["baseless"])
     return inherit.State(
         row.declared or None,
         row.verdict,
@@ -198,6 +203,10 @@ def _state_of(row: ModelLicense) -> inherit.State:
         row.restrictor_key,
         frozenset(row.inherited_keys),
         row.lineage_complete,
+        tuple(gaps["missing"]),
+        tuple(gaps["unknown_terms"]),
+        row.lineage_status == LineageStatus.NO_BASE and not baseless,
+        baseless,
     )
 
 
@@ -234,6 +243,8 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
                     conflict=p["conflict"],
                     conflict_reasons=p["conflict_reasons"],
                     lineage_complete=p["lineage_complete"],
+                    lineage_status=p["lineage_status"],
+                    lineage_gaps=p["lineage_gaps"],
                     missing_ancestors=p["missing_ancestors"],
                     inherited_from=[
                         {
@@ -273,7 +284,8 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
                     verdict=p["verdict"],
                     effective=p["effective"],
                     conflict=p["conflict"],
-                    lineage_complete=p["lineage_complete"],
+                    lineage_status=p["lineage_status"],
+                    lineage_gaps=p["lineage_gaps"],
                     needs_review=needs_review(own, state),
                     manual=own.determination is not None,
                     confidence=p["confidence"],
@@ -316,7 +328,7 @@ def assess(model_ids: Iterable[int]) -> Report:
         models = {
             m.pk: m
             for m in HubModel.objects.filter(pk__in=chunk).only(
-                "id", "repo_id", "tags", "card_data", "sha", "library_name"
+                "id", "repo_id", "tags", "card_data", "sha", "library_name", "siblings"
             )
         }
         files = _files(chunk)
@@ -336,8 +348,8 @@ def assess(model_ids: Iterable[int]) -> Report:
             )
             for pk, m in models.items()
         }
-        adapters = {pk for pk, m in models.items() if is_adapter(m.tags, m.library_name)}
-        states = _batch_states(own, edges, parent_models, stored, adapters)
+        derivatives = {pk for pk, m in models.items() if derivative_kind(m)}
+        states = _batch_states(own, edges, parent_models, stored, derivatives)
         results = []
         for pk in own:
             state = states[pk]
@@ -353,21 +365,26 @@ def _batch_states(
     edges: dict[int, list[str]],
     parent_models: dict[str, HubModel],
     stored: dict[int, inherit.State],
-    adapters: set[int],
+    derivatives: set[int],
 ) -> dict[int, inherit.State]:
     """States of a batch: parents in the batch first (their new state), others as stored."""
     done: dict[int, inherit.State] = {}
 
-    def state_of(pk: int, stack: frozenset[int]) -> inherit.State | None:
+    def state_of(pk: int, stack: frozenset[int]) -> inherit.State:
         if pk in done:
             return done[pk]
-        if pk in stack:
-            return None  # a cycle: read as missing
         parents: list[tuple[str, inherit.State | None]] = []
+        named = False  # a parent other than itself
         for name in edges.get(pk, []):
             pm = parent_models.get(name)
+            if pm is not None and pm.pk == pk:
+                continue  # itself (by its id or an alias): no parent (inherit.propagate too)
+            named = True
             if pm is None:
                 parents.append((name, None))
+            elif pm.pk in stack:  # a cycle within the batch: its stored state, as propagate's
+                if pm.pk in stored:  # later rounds read it; none yet: not read
+                    parents.append((pm.repo_id, stored[pm.pk]))
             elif pm.pk in own:
                 parents.append((pm.repo_id, state_of(pm.pk, stack | {pk})))
             else:
@@ -376,7 +393,7 @@ def _batch_states(
         if parents:
             done[pk] = inherit.combine(o.key, o.verdict, parents)
         else:
-            done[pk] = inherit.root(o.key, o.verdict, lacks_base=pk in adapters)
+            done[pk] = inherit.root(o.key, o.verdict, lacks_base=pk in derivatives and not named)
         return done[pk]
 
     for pk in own:
@@ -392,12 +409,12 @@ def assess_all(*, batch: int = 20000) -> Report:
     repo_of: dict[int, str] = {}
     pks = list(HubModel.objects.order_by("pk").values_list("pk", flat=True))
     determinations = {d.model_id: d for d in Determination.objects.filter(active=True)}
-    adapters: set[str] = set()  # a parentless one names no base: incomplete
+    derivatives: set[str] = set()  # a parentless one names no base: incomplete
     for start in range(0, len(pks), batch):
         chunk = pks[start : start + batch]
         models = list(
             HubModel.objects.filter(pk__in=chunk).only(
-                "id", "repo_id", "tags", "card_data", "sha", "library_name"
+                "id", "repo_id", "tags", "card_data", "sha", "library_name", "siblings"
             )
         )
         with_files = [m.pk for m in models if m.card_data is not None]
@@ -405,8 +422,8 @@ def assess_all(*, batch: int = 20000) -> Report:
         linked = _linked([m for m in models if m.card_data])
         for m in models:
             repo_of[m.pk] = m.repo_id
-            if is_adapter(m.tags, m.library_name):
-                adapters.add(m.repo_id)
+            if derivative_kind(m):
+                derivatives.add(m.repo_id)
             own[m.pk] = own_result(
                 m, files.get(m.pk, {}), linked=linked, determination=determinations.get(m.pk)
             )
@@ -420,7 +437,7 @@ def assess_all(*, batch: int = 20000) -> Report:
         pid = name_to_id.get(parent)
         graph_parents.setdefault(repo_of[child], []).append(repo_of[pid] if pid else parent)
     states = inherit.propagate(
-        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()}, graph_parents, adapters
+        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()}, graph_parents, derivatives
     )
     results = [(pk, o, states[repo_of[pk]]) for pk, o in own.items()]
     for _, _, s in results:

@@ -1,7 +1,7 @@
 from django import forms
 from django.db.models import Q
 
-from .models import License, Verdict
+from .models import License, LineageStatus, Verdict
 
 
 class DeterminationForm(forms.Form):
@@ -28,6 +28,7 @@ REVIEW_REASONS: dict[str, tuple[str, Q]] = {
     "low": ("low confidence", Q(confidence__lt=0.7) & ~Q(verdict=Verdict.UNKNOWN)),
     "conflict": ("conflict", Q(conflict=True)),
     "mismatch": ("evidence disagrees", Q(assessment__mismatch=True)),
+    "lineage": ("upstream terms not all known", ~Q(lineage_status=LineageStatus.COMPLETE)),
 }
 
 

@@ -4,8 +4,13 @@ A model's effective verdict is the most restrictive of its own and all its ances
 (prohibited < conditional < allowed; a merge has several parents); its effective conditions are
 the union of theirs. A model with no license of its own stays `unknown` unless an ancestor is
 `prohibited` or `conditional`, whose verdict it then takes. An ancestor whose license is unknown
-restricts nothing (it is shown in the path); an ancestor not crawled yet makes the lineage
-incomplete. `conflict`: the declared verdict is more permissive than the effective one.
+restricts nothing (it is shown in the path and names the lineage status); an ancestor not
+crawled yet makes the lineage incomplete. `conflict`: the declared verdict is more permissive
+than the effective one.
+
+The lineage status (`State.status`) says how far the terms behind the verdict could be read, the
+gravest first: a derivative (adapter, quantization, merge) upstream or itself naming no base;
+ancestors not crawled; an ancestor whose license is unknown or a bare `other`; complete.
 
 Everything here is pure: `combine` derives a child's state from its own result and its parents'
 states, so the same function serves whole-graph propagation (`propagate`, topological order over
@@ -19,9 +24,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .classify import RANK, UNKNOWN, kb, more_permissive
+from .models import LineageStatus
 
 BY_RANK = {rank: verdict for verdict, rank in RANK.items()}
 NO_RANK = 9
+MAX_ROUNDS = 50  # over a cycle; each round can only add what a parent passes on
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,25 @@ class State:
     inherited_keys: frozenset[str] = frozenset()
     complete: bool = True
     missing: tuple[str, ...] = ()
+    unknown_terms: tuple[str, ...] = ()  # crawled ancestors whose license is unknown
+    no_base: bool = False  # a derivative itself, naming no base
+    baseless: tuple[str, ...] = ()  # ancestors that are such derivatives
+
+    @property
+    def status(self) -> str:
+        if self.no_base or self.baseless:
+            return LineageStatus.NO_BASE.value
+        if not self.complete or self.missing:
+            return LineageStatus.MISSING_ANCESTORS.value
+        if self.unknown_terms:
+            return LineageStatus.UNKNOWN_ANCESTOR_TERMS.value
+        return LineageStatus.COMPLETE.value
+
+    @property
+    def gaps(self) -> dict[str, list[str]]:
+        """The ancestors each status names (stored, so a child re-assessed alone names them)."""
+        return {"missing": list(self.missing), "unknown_terms": list(self.unknown_terms),
+                "baseless": list(self.baseless)}  # fmt: skip
 
     @property
     def inherited_verdict(self) -> str:
@@ -66,6 +92,8 @@ def combine(key: str | None, verdict: str, parents: Iterable[tuple[str, State | 
     keys: set[str] = set()
     complete = True
     missing: list[str] = []
+    unknown: list[str] = []
+    baseless: list[str] = []
     for pid, p in parents:
         if p is None:
             complete = False
@@ -73,6 +101,12 @@ def combine(key: str | None, verdict: str, parents: Iterable[tuple[str, State | 
             continue
         complete = complete and p.complete
         missing.extend(p.missing)
+        if p.verdict == UNKNOWN:
+            unknown.append(pid)
+        unknown.extend(p.unknown_terms)
+        if p.no_base:
+            baseless.append(pid)
+        baseless.extend(p.baseless)
         own = RANK.get(p.verdict, NO_RANK)
         if own < rank:  # the parent itself first: the nearest ancestor names the restriction
             rank, restrictor, restrictor_key = own, pid, p.key or ""
@@ -89,8 +123,15 @@ def combine(key: str | None, verdict: str, parents: Iterable[tuple[str, State | 
         restrictor_key,
         _intern(frozenset(keys)),
         complete,
-        tuple(dict.fromkeys(missing))[:20],
+        _names(missing),
+        _names(unknown),
+        False,
+        _names(baseless),
     )
+
+
+def _names(ids: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))[:20]
 
 
 def effective_conditions(
@@ -121,20 +162,23 @@ def conflict_reasons(state: State) -> list[str]:
 
 def root(key: str | None, verdict: str, *, lacks_base: bool = False) -> State:
     """A node without parents: complete, unless it is a derivative whose base is not known
-    (an adapter naming none), whose upstream terms nobody can check."""
-    return State(key, verdict, complete=not lacks_base)
+    (an adapter, quantization or merge naming none), whose upstream terms nobody can check."""
+    return State(key, verdict, complete=not lacks_base, no_base=lacks_base)
 
 
 def propagate(
     own: Mapping[str, tuple[str | None, str]],
     parents: Mapping[str, list[str]],
-    adapters: frozenset[str] | set[str] = frozenset(),
+    derivatives: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, State]:
     """Whole-graph propagation. own: id -> (key, verdict); parents: id -> parent ids;
-    adapters: those without parents name no base (root()).
+    derivatives: those without parents name no base (root()).
 
-    Kahn's topological order over the in-memory edges; members of a cycle (the Hub has a few
-    self-referencing base_model tags) are settled last, reading their unsettled parents as missing.
+    Kahn's topological order over the in-memory edges. A cycle (the Hub has a few models naming
+    each other as base) is entered at one of its nodes, reading its parents not settled yet as
+    absent; then what was settled from there on is combined again, round after round, until
+    nothing changes: the state where each node is what `combine` makes of its parents' states,
+    which the incremental assessment (reading the stored states) finds too.
     """
     children: dict[str, list[str]] = {}
     waiting: dict[str, int] = {}
@@ -147,17 +191,25 @@ def propagate(
         if n:
             waiting[node] = n
     states: dict[str, State] = {}
+
+    def settle(node: str) -> State:
+        key, verdict = own[node]
+        # A model naming itself as its base names no base (assessment's _batch_states too).
+        node_parents = [p for p in parents.get(node, ()) if p != node]
+        read = [(p, states.get(p)) for p in node_parents if p in states or p not in own]
+        if read:
+            return combine(key, verdict, read)
+        return root(key, verdict, lacks_base=node in derivatives and not node_parents)
+
     queue = deque(node for node in own if node not in waiting)
+    late: list[str] = []  # settled from the first cycle on, in their order
+    cycles = False
     while True:
         while queue:
             node = queue.popleft()
-            key, verdict = own[node]
-            node_parents = parents.get(node)
-            states[node] = (
-                combine(key, verdict, [(p, states.get(p)) for p in node_parents if p != node])
-                if node_parents
-                else root(key, verdict, lacks_base=node in adapters)
-            )
+            states[node] = settle(node)
+            if cycles:
+                late.append(node)
             for child in children.get(node, ()):
                 if child not in waiting:  # already settled as part of a cycle
                     continue
@@ -166,8 +218,18 @@ def propagate(
                     del waiting[child]
                     queue.append(child)
         if not waiting:
-            return states
-        # A cycle: settle one of its nodes with what is known and carry on.
+            break
+        # A cycle: enter it at one of its nodes with what is known and carry on.
         node = next(iter(waiting))
         del waiting[node]
         queue.append(node)
+        cycles = True
+    for _ in range(MAX_ROUNDS):
+        changed = False
+        for node in late:
+            state = settle(node)
+            if state != states[node]:
+                states[node], changed = state, True
+        if not changed:
+            break
+    return states

@@ -22,6 +22,16 @@ class Verdict(models.TextChoices):
     UNKNOWN = "unknown"
 
 
+class LineageStatus(models.TextChoices):
+    """What is known of the terms a model inherits (licenses.inherit decides it). The effective
+    verdict keeps its rule; the status says how far the lineage behind it could be read."""
+
+    COMPLETE = "complete", "complete"
+    MISSING_ANCESTORS = "missing_ancestors", "ancestors not crawled"
+    UNKNOWN_ANCESTOR_TERMS = "unknown_ancestor_terms", "an ancestor's license is unknown"
+    NO_BASE = "no_base_for_derivative", "a derivative that names no base"
+
+
 class LicenseQuerySet(models.QuerySet["License"]):
     def verified(self) -> LicenseQuerySet:
         return self.filter(verified=True)
@@ -111,6 +121,12 @@ class Assessment(models.Model):
     conflict = models.BooleanField(default=False)
     conflict_reasons = models.JSONField(default=list, blank=True)
     lineage_complete = models.BooleanField(default=True)
+    lineage_status = models.CharField(
+        max_length=24, choices=LineageStatus.choices, default=LineageStatus.COMPLETE
+    )
+    lineage_gaps = models.JSONField(
+        default=dict, blank=True, help_text="{missing, unknown_terms, baseless}: ancestor ids"
+    )
     missing_ancestors = models.JSONField(default=list, blank=True)
     inherited_from = models.JSONField(default=list, blank=True, help_text="[{id, key, verdict}]")
     evidence = models.JSONField(default=list, blank=True)
@@ -137,6 +153,10 @@ class Assessment(models.Model):
     def manual(self) -> bool:
         return self.determination_id is not None
 
+    @property
+    def lineage_summary(self) -> str:
+        return lineage_summary(self.lineage_status, self.lineage_gaps)
+
 
 class ModelLicenseQuerySet(models.QuerySet["ModelLicense"]):
     def needing_review(self) -> ModelLicenseQuerySet:
@@ -156,7 +176,12 @@ class ModelLicense(models.Model):
     verdict = models.CharField(max_length=12, choices=Verdict.choices)
     effective = models.CharField(max_length=12, choices=Verdict.choices)
     conflict = models.BooleanField(default=False)
-    lineage_complete = models.BooleanField(default=True)
+    lineage_status = models.CharField(
+        max_length=24, choices=LineageStatus.choices, default=LineageStatus.COMPLETE
+    )
+    lineage_gaps = models.JSONField(
+        default=dict, blank=True, help_text="{missing, unknown_terms, baseless}: ancestor ids"
+    )
     needs_review = models.BooleanField(default=False)
     manual = models.BooleanField(default=False)
     confidence = models.FloatField(default=0)
@@ -177,10 +202,61 @@ class ModelLicense(models.Model):
             models.Index(fields=["verdict"], name="modellicense_verdict_idx"),
             models.Index(fields=["effective"], name="modellicense_effective_idx"),
             models.Index(fields=["needs_review", "manual"], name="modellicense_review_idx"),
+            models.Index(fields=["lineage_status"], name="modellicense_lineage_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.model_id}: {self.declared or '-'} {self.verdict}/{self.effective}"
+
+    @property
+    def lineage_complete(self) -> bool:
+        """Every ancestor crawled and every derivative's base named (their terms may still be
+        unknown)."""
+        return lineage_complete(self.lineage_status)
+
+    @property
+    def lineage_summary(self) -> str:
+        return lineage_summary(self.lineage_status, self.lineage_gaps)
+
+
+def lineage_complete(status: str) -> bool:
+    return status in (LineageStatus.COMPLETE, LineageStatus.UNKNOWN_ANCESTOR_TERMS)
+
+
+GAP_KINDS = ("missing", "unknown_terms", "baseless")
+
+
+def gaps_of(value: object) -> dict[str, list[str]]:
+    """Stored lineage gaps as inherit.State.gaps writes them: lists of ids, whatever a row
+    holds (a row written by other code, or by hand, is read, never trusted)."""
+    named = value if isinstance(value, dict) else {}
+    out: dict[str, list[str]] = {}
+    for kind in GAP_KINDS:
+        ids = named.get(kind)
+        out[kind] = [i for i in ids if isinstance(i, str)][:20] if isinstance(ids, list) else []
+    return out
+
+
+def lineage_summary(status: str, gaps: object) -> str:
+    """The lineage status in words, naming the ancestors behind it ("" when complete): the
+    model page, the review queue and the check API's reason say the same."""
+    if status == LineageStatus.COMPLETE or status not in LineageStatus.values:
+        return ""
+    named = gaps_of(gaps)
+
+    def ids(key: str) -> str:
+        return ", ".join(named[key][:5])
+
+    if status == LineageStatus.NO_BASE:
+        who = ids("baseless")
+        return (f"{who}: a derivative that names no base upstream; the terms it inherits cannot "
+                "be checked" if who else "a derivative that names no base: the terms it "
+                "inherits cannot be checked")  # fmt: skip
+    if status == LineageStatus.MISSING_ANCESTORS:
+        who = ids("missing")
+        return f"ancestors not crawled yet{': ' + who if who else ''}"
+    who = ids("unknown_terms")
+    return f"an ancestor's license is unknown{': ' + who if who else ''}; its terms may bind this model"
 
 
 def state_of(model: HubModel) -> ModelLicense | None:

@@ -18,7 +18,7 @@ from config.errors import BadInput, ErrorsApi, from_form_errors
 from config.inputs import PAGE_MAX, RepoId, form_param
 from licenses.api import LicenseFields, license_fields
 from licenses.api import router as licenses_router
-from licenses.models import state_of
+from licenses.models import LineageStatus, state_of
 
 from . import search
 from .facets import FACETS
@@ -57,6 +57,9 @@ class ModelItem(Schema):
     verdict: str | None
     effective: str | None
     conflict: bool | None
+    lineage_status: LineageStatus | None = Field(
+        description="how far the terms behind `effective` could be read (licenses' lineage status)"
+    )
 
 
 class FacetValue(Schema):
@@ -202,6 +205,7 @@ def _item(m: HubModel) -> dict:
         "verdict": state.verdict if state else None,
         "effective": state.effective if state else None,
         "conflict": state.conflict if state else None,
+        "lineage_status": state.lineage_status if state else None,
         "id": m.repo_id, "author": m.author, "downloads": m.downloads, "likes": m.likes,
         "gated": m.gated or "unknown", "library_name": m.library_name,
         "pipeline_tag": m.pipeline_tag, "last_modified": m.last_modified,

@@ -25,14 +25,14 @@ from .models import SearchEntry
 
 HEADER = [
     "repo_id", "author", "base_relation", "base_parent", "base_family", "declared_license",
-    "own_verdict", "effective_verdict", "conflict", "condition_codes", "weights_format", "quant",
+    "own_verdict", "effective_verdict", "conflict", "lineage_status", "condition_codes", "weights_format", "quant",
     "quant_guess", "params_estimate", "params_guess", "memory_gb", "memory_guess", "downloads",
     "likes", "gated", "last_modified", "hub_url", "canopy_url",
 ]  # fmt: skip
 # The columns read, in the order rows() unpacks them (condition codes and URL are derived).
 FIELDS = (
     "repo_id", "author", "base_relation", "model__base_parent", "base_family", "declared",
-    "verdict", "effective", "conflict", "weights_format", "model__quant",
+    "verdict", "effective", "conflict", "lineage_status", "weights_format", "model__quant",
     "model__params_estimate", "model__params_source", "memory_gb", "downloads", "likes", "gated",
     "last_modified",
 )  # fmt: skip
@@ -61,7 +61,7 @@ def rows(data: dict, site: str = "") -> Iterator[list]:
     yield HEADER
     for (
         repo_id, author, relation, parent, family, declared, verdict, effective, conflict,
-        weights, quant, params, source, memory, downloads, likes, gated, modified,
+        lineage_status, weights, quant, params, source, memory, downloads, likes, gated, modified,
     ) in qs.iterator(chunk_size=CHUNK):  # fmt: skip
         # Fact or guess as on the pages (catalog.hardware.facts), from the model's own columns.
         fact = hardware.facts({"quant": quant, "params_source": source,
@@ -69,7 +69,7 @@ def rows(data: dict, site: str = "") -> Iterator[list]:
         yield [
             repo_id, author, relation, parent, family, declared or "", verdict or "",
             effective or "", "" if conflict is None else ("yes" if conflict else "no"),
-            codes.get(declared or "", ""), weights, fact.quant, _guess(fact.quant, fact.quant_guess),
+            lineage_status, codes.get(declared or "", ""), weights, fact.quant, _guess(fact.quant, fact.quant_guess),
             _blank(params), _guess(params, fact.params_guess), _blank(memory),
             _guess(memory, fact.memory_guess),
             downloads, likes, gated, modified.isoformat() if modified else "",

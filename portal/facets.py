@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from catalog.hardware import BUCKET_ORDER
 from catalog.models import Gated
-from licenses.models import License, Verdict
+from licenses.models import License, LineageStatus, Verdict
 
 UNASSESSED = "unassessed"  # and gated "unknown": values the facets count, so their links must work
 
@@ -45,14 +45,23 @@ class Facet:
     match: Callable[[Any], Q] | None = None  # a chosen value as a filter (else column == value)
     shown: Callable[[Any], str] = _as_stored  # a stored value as the page shows and counts it
     badge: bool = False  # values drawn as the verdict badge
+    labelled: bool = False  # values drawn by their choice's label (the parameter stays the value)
     order: tuple[str, ...] = ()  # values in this order, not by count
 
     def filter(self, value: Any) -> Q:
         return self.match(value) if self.match else Q(**{self.column: value})
 
+    def label_of(self, value: Any) -> str:
+        choices = getattr(self.field(), "choices", ()) if self.labelled else ()
+        return str(dict(choices).get(value, value))
+
 
 def verdicts() -> list[tuple[str, str]]:
     return [("", "any"), *Verdict.choices, (UNASSESSED, "not assessed yet")]
+
+
+def lineage_statuses() -> list[tuple[str, str]]:
+    return [("", "any"), *LineageStatus.choices, (UNASSESSED, "not assessed yet")]
 
 
 def condition_keys(code: str) -> list[str]:
@@ -66,7 +75,7 @@ def condition_choices() -> list[tuple[str, str]]:
     return [("", "any"), *[(c, c) for c in codes]]
 
 
-def _verdict(column: str) -> Callable[[Any], Q]:
+def _assessed(column: str) -> Callable[[Any], Q]:
     # An entry without a license result has "" (searchindex).
     return lambda value: Q(**{column: "" if value == UNASSESSED else value})
 
@@ -86,10 +95,10 @@ def _gated(value: str) -> Q:
 
 FACETS: tuple[Facet, ...] = (
     Facet("verdict", "Own verdict", _choice(verdicts, label="Own verdict"),
-          "verdict", "COALESCE(s.verdict, '')", _verdict("verdict"),
+          "verdict", "COALESCE(s.verdict, '')", _assessed("verdict"),
           shown=lambda v: v or UNASSESSED, badge=True),
     Facet("effective", "Effective verdict", _choice(verdicts, label="Effective verdict"),
-          "effective", "COALESCE(s.effective, '')", _verdict("effective"),
+          "effective", "COALESCE(s.effective, '')", _assessed("effective"),
           shown=lambda v: v or UNASSESSED, badge=True),
     Facet("license", "License", _text(80), "declared", "COALESCE(s.declared, '')"),
     # Counted from the license facet's counts (a license carries several codes).
@@ -99,6 +108,9 @@ FACETS: tuple[Facet, ...] = (
                                            (UNASSESSED, "not assessed yet")]),
           "conflict", "s.conflict", _conflict,
           shown=lambda v: {True: "yes", False: "no"}.get(v, UNASSESSED)),
+    Facet("lineage", "Lineage", _choice(lineage_statuses, label="Lineage"),
+          "lineage_status", "COALESCE(s.lineage_status, '')", _assessed("lineage_status"),
+          shown=lambda v: v or UNASSESSED, labelled=True),
     Facet("relation", "Relation to base",
           _choice([("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
                    ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")],
@@ -129,6 +141,7 @@ ON_PAGE = tuple(
         "effective",
         "verdict",
         "conflict",
+        "lineage",
         "license",
         "condition",
         "relation",

@@ -40,6 +40,7 @@ class SearchEntry(models.Model):
     verdict = models.CharField(max_length=12, blank=True)
     effective = models.CharField(max_length=12, blank=True)
     conflict = models.BooleanField(null=True)
+    lineage_status = models.CharField(max_length=24, blank=True)
 
     class Meta:
         # Made by catalog's migrations (0007 to 0015, with PostgreSQL indexes of their own)
@@ -62,6 +63,7 @@ class SearchEntry(models.Model):
             models.Index(fields=["param_bucket"], name="search_bucket_idx"),
             models.Index(fields=["memory_gb"], name="search_memory_idx"),
             models.Index(fields=["gated"], name="search_gated_idx"),
+            models.Index(fields=["lineage_status", "-downloads"], name="search_lineage_idx"),
             # An id typed in another case (Hub ids are case-insensitive): the exact-id tier.
             models.Index(Upper("repo_id"), name="search_repo_upper_idx"),
         ]

@@ -117,7 +117,7 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                 query.pop(name, None)
             else:
                 query[name] = value
-            shown = badge(value) if facet.badge else value
+            shown = badge(value) if facet.badge else facet.label_of(value)
             items.append((query.urlencode(), name, CHOSEN if on else "", "✕ " if on else "",
                           shown, f"{n:,}"))  # fmt: skip
         if items:

@@ -186,6 +186,7 @@ def test_the_lean_check_answers_as_the_orm_implementation_did(states):
         # have no license assessment, so none (tests/approvals/test_notice.py reads real ones).
         assert got.pop("obligations") == [], repo_id
         assert got.pop("obligations_complete") is False, repo_id  # unassessed: not known
+        assert got.pop("lineage_status") is None, repo_id
         assert got == expected, (repo_id, use, revision)
         seen.add(expected["status"])
     # every answer the check can give was compared

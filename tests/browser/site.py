@@ -31,6 +31,7 @@ class Site:
     request: ApprovalRequest
     conflicting: str  # a model whose license conflicts with an ancestor's
     session: str  # the approver's session cookie
+    gap: str = ""  # a model whose lineage status is not complete
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -52,6 +53,8 @@ PAGES: dict[str, tuple] = {
     "licenses": (lambda s: "/licenses/", False),
     "license": (lambda s: f"/licenses/{LICENSE}/", False),
     "model license": (lambda s: f"/licenses/models/{s.conflicting}/", False),
+    "model (lineage gap)": (lambda s: f"/models/{s.gap}/", False),
+    "search by lineage": (lambda s: "/models/?lineage=missing_ancestors", False),
     "review queue": (lambda s: "/licenses/review/", False),
     "crawls": (lambda s: "/crawls/", False),
     "crawl run": (lambda s: f"/crawls/{s.run.pk}/", False),
@@ -77,10 +80,12 @@ def site(live_server, replay, hub_for) -> Site:
     )  # fmt: skip
     conflicting = ModelLicense.objects.filter(conflict=True).order_by("model__repo_id").first()
     assert conflicting is not None, "the family snapshot holds license conflicts"
+    gap = ModelLicense.objects.exclude(lineage_status="complete").order_by("model__repo_id").first()
+    assert gap is not None, "the family snapshot holds models with ancestors not crawled"
     client = Client()
     client.force_login(approver)
     return Site(live_server.url, run, request, conflicting.model.repo_id,
-                client.cookies["sessionid"].value)  # fmt: skip
+                client.cookies["sessionid"].value, gap.model.repo_id)  # fmt: skip
 
 
 def open_pages(browser, site: Site, **context_options):

@@ -78,3 +78,21 @@ def test_find_a_conflicting_model_and_see_why(live_server, family, page, screens
     expect(page.locator("#license-panel dt.conflict")).to_have_text("Conflict")
     expect(page.locator("#license-panel dd.conflict")).not_to_be_empty()
     screenshot(page, "conflict")
+
+
+def test_the_lineage_status_is_a_facet_and_said_on_the_model_page(
+    live_server, family, page, screenshot
+):
+    from licenses.tasks import assess_models
+
+    assess_models(list(HubModel.objects.values_list("pk", flat=True)))
+    page.goto(f"{live_server.url}/models/")
+    page.locator('a[data-facet="lineage"]', has_text="ancestors not crawled").click()
+    expect(page).to_have_url(re.compile(r"lineage=missing_ancestors"))
+    expect(page.locator("#results .count")).not_to_have_text(re.compile(r"^0 of"))
+    page.locator("#results tbody a").first.click()
+    status = page.locator("#license-panel .lineage-status")
+    expect(status).to_be_visible()
+    expect(status).to_contain_text("lineage: ancestors not crawled yet: ")
+    status.scroll_into_view_if_needed()
+    screenshot(page, "lineage-status")

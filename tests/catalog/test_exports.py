@@ -44,7 +44,7 @@ def test_the_export_is_a_streamed_csv_attachment_with_a_header(client, family):
     text = b"".join(response.streaming_content).decode()
     assert text.splitlines()[0] == (
         "repo_id,author,base_relation,base_parent,base_family,declared_license,own_verdict,"
-        "effective_verdict,conflict,condition_codes,weights_format,quant,quant_guess,"
+        "effective_verdict,conflict,lineage_status,condition_codes,weights_format,quant,quant_guess,"
         "params_estimate,params_guess,memory_gb,memory_guess,downloads,likes,gated,last_modified,hub_url,canopy_url"
     )
     rows = list(csv.DictReader(io.StringIO(text)))

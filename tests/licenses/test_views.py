@@ -107,10 +107,13 @@ def test_api_license_fields_and_endpoints(client, family):
         "conflict",
         "conflict_reasons",
         "lineage_complete",
+        "lineage_status",
+        "lineage_gaps",
         "evidence",
         "assessed_at",
     }
     assert fields["declared_license"] == "apache-2.0" and fields["commercial"] == "allowed"
+    assert fields["lineage_status"] == "complete" and fields["lineage_complete"]
     assert fields["effective_commercial"] == "conditional" and fields["conflict"] is True
     assert {"code": "mau_700m", "value": "700,000,000 monthly active users"} in (
         fields["effective_conditions"]
