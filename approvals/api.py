@@ -305,6 +305,9 @@ class PolicyIO(Schema):
     uses: list[Use] = []
     gated: Literal["", "yes", "no"] = ""
     conflict: Literal["", "yes", "no"] = ""
+    suspected_base: Literal["", "yes", "no"] = Field(
+        "", description="a suspected base, its own or upstream (licenses' suspected_bases)"
+    )
 
 
 POLICY_FIELDS = [f for f in PolicyIO.model_fields if f != "id"]

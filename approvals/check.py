@@ -26,7 +26,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from catalog.models import HubModel
 from licenses import obligations
-from licenses.models import LineageStatus, ModelLicense, lineage_summary
+from licenses.models import LineageStatus, ModelLicense, lineage_summary, suspicion_of
 
 from .auth import TokenRef, token_params, token_ref, token_sql
 from .models import ApprovalRequest, Coverage, Status, Waiver
@@ -74,7 +74,7 @@ SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
  WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
 UNION ALL
 SELECT 3, NULL, l.declared, l.lineage_status, NULL, NULL, CAST(l.lineage_gaps AS TEXT), NULL,
-       NULL, NULL, NULL,
+       NULL, CAST(l.suspected_bases AS TEXT), NULL,
        l.inherited_keys, NULL, NULL, NULL
   FROM {_L} l
   JOIN {_M} lm ON lm.id = l.model_id
@@ -196,6 +196,8 @@ def _with_license(answer: dict[str, Any], licenses: list[tuple]) -> dict[str, An
     gaps = _json(licenses[0][REASON]) if licenses else {}
     if summary := lineage_summary(out["lineage_status"] or "", gaps):
         out["reasons"] = [*out["reasons"], f"lineage: {summary}"]
+    if licenses and (suspicion := suspicion_of(_json(licenses[0][TEXT]), gaps)):
+        out["reasons"] = [*out["reasons"], f"suspected base: {suspicion.summary}"]
     return out
 
 

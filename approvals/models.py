@@ -207,6 +207,11 @@ class Policy(CheckedWrites, models.Model):
     uses = models.JSONField(default=list, blank=True, help_text="intended uses")
     gated = models.CharField(max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY)
     conflict = models.CharField(max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY)
+    suspected_base = models.CharField(
+        max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY,
+        help_text="no: a model with a suspected base (its own or upstream) is not matched, "
+        "so a rule allowing `allowed` sends it to a person",
+    )  # fmt: skip
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = PolicyQuerySet.as_manager()

@@ -22,6 +22,7 @@ class Facts:
     effective: str = "unknown"
     conflict: bool = False
     lineage_status: str = ""  # "" before the first assessment
+    suspected_base: bool = False  # its own or an ancestor's (licenses.suspects)
     codes: set[str] = field(default_factory=set)
 
 
@@ -38,7 +39,8 @@ def _facts(author: str, gated: str, state: ModelLicense | None) -> Facts:
     codes = {c["code"] for c in (a.effective_conditions if a else [])}
     return Facts(author=author, gated=gated_bool, declared=state.declared,
                  effective=state.effective, conflict=state.conflict,
-                 lineage_status=state.lineage_status, codes=codes)  # fmt: skip
+                 lineage_status=state.lineage_status, suspected_base=bool(state.suspicion),
+                 codes=codes)  # fmt: skip
 
 
 def _names(values: object) -> list[str] | None:
@@ -68,6 +70,7 @@ def matches(policy: Policy, facts: Facts, use: str) -> bool:
         and _any_of(policy.condition_codes, *facts.codes)
         and _tri(policy.gated, facts.gated)
         and _tri(policy.conflict, facts.conflict)
+        and _tri(policy.suspected_base, facts.suspected_base)
     )
 
 

@@ -24,7 +24,7 @@ from huggingface_hub.errors import (
 
 from . import bulk, lineage, quarantine, records
 from .hub import UNPARSED, Hub
-from .models import HubModel, LineageEdge, ModelFile, RepoAlias
+from .models import HubModel, LineageEdge, ModelFile, RelationSource, RepoAlias
 from .quarantine import Rejected, Step
 
 EVIDENCE_FILE = re.compile(
@@ -33,6 +33,9 @@ EVIDENCE_FILE = re.compile(
 
 
 CARD = "README.md"
+# Read for an adapter whose record names no base anywhere: the live Hub's listing often lacks
+# config.peft, and the file in the repo names the base (lineage.with_adapter_config).
+ADAPTER_CONFIG = "adapter_config.json"
 
 
 PARENT_ID_CHARS = 200
@@ -211,13 +214,20 @@ def write_edges(models: list[Lineage], *, replace: list[int], errors: list[str])
     """Every touched model's parent edges, rewritten whole (a child's edges change together).
 
     An edge the database refuses is left out and said in `errors`; its model stays stored."""
+    stored = dict(
+        ModelFile.objects.filter(
+            model_id__in=[m.pk for m in models if lineage.peft_base(m.config)[0] is None],
+            path=ADAPTER_CONFIG,
+        ).values_list("model_id", "text")
+    )
     rows = [
         {"child_id": m.pk, "parent_repo_id": e.parent, "relation": e.relation,
          "relation_source": e.source, "origin": e.origin}
         for m in models
         for e in lineage.edges_for(
             repo_id=m.repo_id, tags=m.tags, library=m.library_name, files=m.siblings,
-            card=m.card_data, base_models=m.base_models, config=m.config,
+            card=m.card_data, base_models=m.base_models,
+            config=lineage.with_adapter_config(m.config, stored.get(m.pk)),
         )
         if len(e.parent) <= PARENT_ID_CHARS  # no repo id is longer: a card's prose, not an id
     ]  # fmt: skip
@@ -238,6 +248,8 @@ def fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
         wanted = [CARD]
     else:
         wanted = [f for f in model.siblings if EVIDENCE_FILE.match(f)]
+        if _wants_adapter_config(model):
+            wanted.append(ADAPTER_CONFIG)
     fetched, refused = 0, []
     for path in wanted:
         try:
@@ -272,5 +284,25 @@ def fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
         fetched += 1
     if model.siblings is not None:
         model.files.exclude(path__in=wanted).delete()  # gone from the repo
+    if ADAPTER_CONFIG in wanted:
+        write_edges([_lineage_of(model)], replace=[model.pk], errors=[])
     HubModel.objects.filter(pk=model.pk).update(files_key=model.change_key)
     return fetched, refused
+
+
+def _wants_adapter_config(model: HubModel) -> bool:
+    """Only for an adapter that ships one and names no base: not in its config, not anywhere
+    else (edges but the one the file itself gave); files are fetched only when the record
+    changed (files_key)."""
+    return (
+        ADAPTER_CONFIG in (model.siblings or [])
+        and lineage.peft_base(_config(model.raw)) == (None, "")
+        and not LineageEdge.objects.filter(child=model)
+        .exclude(relation_source=RelationSource.PEFT_CONFIG)
+        .exists()
+    )
+
+
+def _lineage_of(model: HubModel) -> Lineage:
+    return Lineage(model.pk, model.repo_id, model.tags, model.library_name, model.siblings,
+                   model.card_data, model.base_models, _config(model.raw))  # fmt: skip

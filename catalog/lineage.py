@@ -111,6 +111,19 @@ def peft_base(config: Any) -> tuple[str | None, str]:
     return None, f"the adapter config names its base as {shown!r}, a local path or not a Hub id"
 
 
+def with_adapter_config(config: Any, text: str | None) -> dict[str, Any] | None:
+    """The record's config with the repo's own adapter_config.json read in as its `peft` (what
+    the Hub gives as config.peft in a listing): the live Hub's place for an adapter's base."""
+    base = config if isinstance(config, dict) else None
+    if not text:
+        return base
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return base  # not JSON: the adapter still names no base, and its status says so
+    return {**(base or {}), "peft": parsed} if isinstance(parsed, dict) else base
+
+
 def infer_relation(
     *, repo_id: str, tags: Iterable[str], library: str, files: Iterable[str] | None, n_parents: int
 ) -> str | None:

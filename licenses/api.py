@@ -14,6 +14,7 @@ from pydantic import Field
 from catalog.models import HubModel
 from config.inputs import Text
 
+from . import compliance
 from .models import License, LineageStatus, ModelLicense, Verdict
 
 LicenseKey = Annotated[Text, Field(min_length=1, max_length=80, examples=["llama2"])]
@@ -117,6 +118,26 @@ class LineageGaps(Schema):
     baseless: list[str] = Field(default=[], description="derivatives that name no base")
 
 
+class SuspectedBase(Schema):
+    """licenses.suspects: a base the model probably derives from though it names none."""
+
+    id: str | None = Field(description="the best known candidate repo, null when none")
+    family: str
+    license: str = Field(description="the license key of that family's base")
+    signals: list[str] = Field(description="what says so: name, tag, config, tokenizer, readme")
+    confidence: float = Field(ge=0, le=1)
+
+
+class DutyCheck(Schema):
+    """licenses.compliance: a duty an inherited license sets on derivatives, held against this
+    model's name, files, README and own license."""
+
+    code: str = Field(description="naming, attribution, license_copy, aup, derivatives_inherit")
+    license: str = Field(description="the inherited license that sets it")
+    met: bool | None = Field(description="null: the Hub gave no file list or README to check")
+    detail: str
+
+
 class LicenseFields(Schema):
     """The fields license_fields() adds to GET /api/v1/models/<repo_id> (for ModelOut)."""
 
@@ -136,6 +157,13 @@ class LicenseFields(Schema):
         "merge upstream, or this one, names no base); null until first assessed"
     )
     lineage_gaps: LineageGaps
+    suspected_bases: list[SuspectedBase] = Field(
+        description="for a model naming no base: the base its signals say; never applied to the "
+        "verdict until a legal reviewer confirms it (a determination)"
+    )
+    suspected_upstream: list[str] = Field(description="ancestors that have a suspected base")
+    duty_checks: list[DutyCheck] = Field(description="what derivatives must do, checked")
+    obligations_not_met: list[str] = Field(description="the failed duty checks, in words")
     evidence: list[dict[str, Any]]
     assessed_at: datetime | None
 
@@ -156,6 +184,10 @@ def license_fields(model: HubModel) -> dict[str, Any]:
             "lineage_complete": False,
             "lineage_status": None,
             "lineage_gaps": {},
+            "suspected_bases": [],
+            "suspected_upstream": [],
+            "duty_checks": [],
+            "obligations_not_met": [],
             "evidence": [],
             "assessed_at": None,
         }
@@ -170,6 +202,12 @@ def license_fields(model: HubModel) -> dict[str, Any]:
         "lineage_complete": a.lineage_complete,
         "lineage_status": a.lineage_status,
         "lineage_gaps": a.lineage_gaps,
+        "suspected_bases": list(a.suspicion.own),
+        "suspected_upstream": list(a.suspicion.upstream),
+        "duty_checks": compliance.checks_of(a.duty_checks),
+        "obligations_not_met": [
+            f"{c['license']}: {c['detail']}" for c in compliance.unmet(a.duty_checks)
+        ],
         "evidence": a.evidence,
         "assessed_at": a.assessed_at,
     }

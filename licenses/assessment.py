@@ -27,7 +27,7 @@ from catalog.lineage import derivative_kind, models_named
 from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
 from catalog.signals import bulk_written
 
-from . import inherit, signals
+from . import compliance, inherit, signals, suspects
 from .classify import UNKNOWN, classify
 from .models import Assessment, Determination, License, LineageStatus, ModelLicense, gaps_of
 from .resolve import REVIEW_BELOW, Resolution, link_target, resolve
@@ -40,6 +40,8 @@ STATE_FIELDS = [
     "conflict",
     "lineage_status",
     "lineage_gaps",
+    "suspected_bases",
+    "duties_unmet",
     "needs_review",
     "manual",
     "confidence",
@@ -60,6 +62,12 @@ class Own:
     conditions: list[dict[str, str]]
     resolution: Resolution
     determination: Determination | None = None
+    suspects: list[dict[str, Any]] = field(default_factory=list)  # licenses.suspects, a root's
+    facts: compliance.Facts | None = None  # a derivative's, for the duties its licenses set
+
+    @property
+    def suspect_key(self) -> str:
+        return self.suspects[0]["license"] if self.suspects else ""
 
 
 @dataclass
@@ -126,6 +134,12 @@ def _payload(own: Own, state: inherit.State) -> dict[str, Any]:
         "lineage_status": state.status,
         "lineage_gaps": state.gaps,
         "missing_ancestors": list(state.missing),
+        "suspected_bases": own.suspects,
+        "duty_checks": (
+            compliance.check(own.facts, own.key, state.inherited_keys)
+            if own.facts is not None and state.inherited_keys
+            else []
+        ),  # fmt: skip
         "evidence": res.evidence,
         "notes": res.notes,
         "confidence": res.confidence,
@@ -146,8 +160,49 @@ def _digest(payload: dict[str, Any]) -> str:
 
 def needs_review(own: Own, state: inherit.State) -> bool:
     return own.determination is None and (
-        own.verdict == UNKNOWN or own.resolution.confidence < REVIEW_BELOW or state.conflict
+        own.verdict == UNKNOWN
+        or own.resolution.confidence < REVIEW_BELOW
+        or state.conflict
+        or suspicion_binds(state)
     )
+
+
+def suspicion_binds(state: inherit.State) -> bool:
+    """A suspected base, its own or upstream, whose license is more restrictive than the verdict
+    Canopy gives: a reviewer confirms (a determination) or dismisses it."""
+    return any(
+        inherit.more_permissive(state.effective, classify(key)[0]) for key in state.suspicion_keys
+    )
+
+
+def with_suspects(
+    own: Own, model: HubModel, files: dict[str, str], raw: tuple[Any, Any] = (None, None)
+) -> Own:
+    """The model's own result with its suspected bases: only for a model naming no base and
+    not decided by hand (a determination confirms or dismisses them)."""
+    if own.determination is None:
+        own.suspects = suspects.suspect(
+            model.repo_id, declared=own.key, tags=model.tags if isinstance(model.tags, list) else [],
+            config=raw[0], readme=files.get("README.md", ""), gguf=raw[1],
+        )  # fmt: skip
+    return own
+
+
+def _facts(model: HubModel, files: dict[str, str]) -> compliance.Facts:
+    return compliance.facts(model.repo_id, model.siblings, files.get("README.md"))
+
+
+def _raw_of(model_ids: list[int]) -> dict[int, tuple[Any, Any]]:
+    """The config and GGUF header the Hub gave with the details (None for list-only records).
+    The whole record is read, not its keys through the database's JSON functions: SQLite's would
+    decode a config the Hub sent as a JSON string."""
+    rows = HubModel.objects.filter(
+        Q(card_data__isnull=False) | Q(details_at__isnull=False), pk__in=model_ids
+    ).values_list("pk", "raw")
+    return {
+        pk: (raw.get("config"), raw.get("gguf")) if isinstance(raw, dict) else (None, None)
+        for pk, raw in rows
+    }
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -195,6 +250,7 @@ def _state_of(row: ModelLicense) -> inherit.State:
     rank = inherit.RANK.get(row.inherited_verdict, inherit.NO_RANK)
     gaps = gaps_of(row.lineage_gaps)
     baseless = tuple(gaps["baseless"])
+    suspicion = row.suspicion
     return inherit.State(
         row.declared or None,
         row.verdict,
@@ -207,6 +263,9 @@ def _state_of(row: ModelLicense) -> inherit.State:
         tuple(gaps["unknown_terms"]),
         row.lineage_status == LineageStatus.NO_BASE and not baseless,
         baseless,
+        suspicion.own[0]["license"] if suspicion.own else "",
+        suspicion.upstream,
+        frozenset(suspicion.upstream_keys),
     )
 
 
@@ -246,6 +305,8 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
                     lineage_status=p["lineage_status"],
                     lineage_gaps=p["lineage_gaps"],
                     missing_ancestors=p["missing_ancestors"],
+                    suspected_bases=p["suspected_bases"],
+                    duty_checks=p["duty_checks"],
                     inherited_from=[
                         {
                             "id": state.restrictor,
@@ -286,6 +347,8 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
                     conflict=p["conflict"],
                     lineage_status=p["lineage_status"],
                     lineage_gaps=p["lineage_gaps"],
+                    suspected_bases=p["suspected_bases"],
+                    duties_unmet=any(c["met"] is False for c in p["duty_checks"]),
                     needs_review=needs_review(own, state),
                     manual=own.determination is not None,
                     confidence=p["confidence"],
@@ -342,12 +405,19 @@ def assess(model_ids: Iterable[int]) -> Report:
                 model_id__in=[m.pk for m in parent_models.values()]
             )
         }
+        raw = _raw_of(chunk)
         own = {
             pk: own_result(
                 m, files.get(pk, {}), linked=linked, determination=determinations.get(pk)
             )
             for pk, m in models.items()
         }
+        for pk, m in models.items():
+            named = [n for n in edges.get(pk, []) if getattr(parent_models.get(n), "pk", 0) != pk]
+            if not named:  # naming only itself is naming no base (_batch_states)
+                with_suspects(own[pk], m, files.get(pk, {}), raw.get(pk, (None, None)))
+            else:
+                own[pk].facts = _facts(m, files.get(pk, {}))
         derivatives = {pk for pk, m in models.items() if derivative_kind(m)}
         states = _batch_states(own, edges, parent_models, stored, derivatives)
         results = []
@@ -393,7 +463,8 @@ def _batch_states(
         if parents:
             done[pk] = inherit.combine(o.key, o.verdict, parents)
         else:
-            done[pk] = inherit.root(o.key, o.verdict, lacks_base=pk in derivatives and not named)
+            done[pk] = inherit.root(o.key, o.verdict, lacks_base=pk in derivatives and not named,
+                                    suspect=o.suspect_key)  # fmt: skip
         return done[pk]
 
     for pk in own:
@@ -406,10 +477,22 @@ def assess_all(*, batch: int = 20000) -> Report:
     now = timezone.now()
     report = Report()
     own: dict[int, Own] = {}
-    repo_of: dict[int, str] = {}
-    pks = list(HubModel.objects.order_by("pk").values_list("pk", flat=True))
+    repo_of = dict(HubModel.objects.order_by("pk").values_list("pk", "repo_id"))
+    pks = list(repo_of)
     determinations = {d.model_id: d for d in Determination.objects.filter(active=True)}
     derivatives: set[str] = set()  # a parentless one names no base: incomplete
+    # An alias names its model, except where a crawled model has that id itself (lineage's rule).
+    name_to_id = dict(RepoAlias.objects.values_list("alias", "model_id"))
+    name_to_id.update({repo: pk for pk, repo in repo_of.items()})
+    graph_parents: dict[str, list[str]] = {}
+    named_base: set[int] = set()  # models naming a base other than themselves
+    for child, parent in LineageEdge.objects.values_list("child_id", "parent_repo_id").iterator(
+        chunk_size=20000
+    ):
+        pid = name_to_id.get(parent)
+        graph_parents.setdefault(repo_of[child], []).append(repo_of[pid] if pid else parent)
+        if pid != child:
+            named_base.add(child)
     for start in range(0, len(pks), batch):
         chunk = pks[start : start + batch]
         models = list(
@@ -417,27 +500,25 @@ def assess_all(*, batch: int = 20000) -> Report:
                 "id", "repo_id", "tags", "card_data", "sha", "library_name", "siblings"
             )
         )
-        with_files = [m.pk for m in models if m.card_data is not None]
-        files = _files(with_files) if with_files else {}
+        files = _files(chunk)  # as assess() reads them: a README without a YAML header too
         linked = _linked([m for m in models if m.card_data])
+        raw = _raw_of(chunk)
         for m in models:
-            repo_of[m.pk] = m.repo_id
             if derivative_kind(m):
                 derivatives.add(m.repo_id)
             own[m.pk] = own_result(
                 m, files.get(m.pk, {}), linked=linked, determination=determinations.get(m.pk)
             )
-    # An alias names its model, except where a crawled model has that id itself (lineage's rule).
-    name_to_id = dict(RepoAlias.objects.values_list("alias", "model_id"))
-    name_to_id.update({repo: pk for pk, repo in repo_of.items()})
-    graph_parents: dict[str, list[str]] = {}
-    for child, parent in LineageEdge.objects.values_list("child_id", "parent_repo_id").iterator(
-        chunk_size=20000
-    ):
-        pid = name_to_id.get(parent)
-        graph_parents.setdefault(repo_of[child], []).append(repo_of[pid] if pid else parent)
+            if m.pk not in named_base:
+                with_suspects(own[m.pk], m, files.get(m.pk, {}), raw.get(m.pk, (None, None)))
+            else:
+                own[m.pk].facts = _facts(m, files.get(m.pk, {}))
+    suspected = {repo_of[pk]: o.suspect_key for pk, o in own.items() if o.suspects}
     states = inherit.propagate(
-        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()}, graph_parents, derivatives
+        {repo_of[pk]: (o.key, o.verdict) for pk, o in own.items()},
+        graph_parents,
+        derivatives,
+        suspected,
     )
     results = [(pk, o, states[repo_of[pk]]) for pk, o in own.items()]
     for _, _, s in results:

@@ -29,6 +29,10 @@ REVIEW_REASONS: dict[str, tuple[str, Q]] = {
     "conflict": ("conflict", Q(conflict=True)),
     "mismatch": ("evidence disagrees", Q(assessment__mismatch=True)),
     "lineage": ("upstream terms not all known", ~Q(lineage_status=LineageStatus.COMPLETE)),
+    "suspected": (
+        "suspected base",
+        Q(suspected_bases__0__isnull=False) | Q(lineage_gaps__has_key="suspected"),
+    ),  # fmt: skip
 }
 
 

@@ -46,6 +46,14 @@ class State:
     unknown_terms: tuple[str, ...] = ()  # crawled ancestors whose license is unknown
     no_base: bool = False  # a derivative itself, naming no base
     baseless: tuple[str, ...] = ()  # ancestors that are such derivatives
+    suspect_key: str = ""  # the license of its own suspected base (licenses.suspects), a root's
+    suspected: tuple[str, ...] = ()  # ancestors with a suspected base
+    suspected_keys: frozenset[str] = frozenset()  # those suspected bases' licenses
+
+    @property
+    def suspicion_keys(self) -> frozenset[str]:
+        """The licenses that suspected bases, its own or upstream, would bind it to."""
+        return self.suspected_keys | {self.suspect_key} if self.suspect_key else self.suspected_keys
 
     @property
     def status(self) -> str:
@@ -60,8 +68,11 @@ class State:
     @property
     def gaps(self) -> dict[str, list[str]]:
         """The ancestors each status names (stored, so a child re-assessed alone names them)."""
-        return {"missing": list(self.missing), "unknown_terms": list(self.unknown_terms),
+        gaps = {"missing": list(self.missing), "unknown_terms": list(self.unknown_terms),
                 "baseless": list(self.baseless)}  # fmt: skip
+        if self.suspected:  # not a gap of the status: ancestors a reviewer should look at
+            gaps.update(suspected=list(self.suspected), suspected_keys=sorted(self.suspected_keys))
+        return gaps
 
     @property
     def inherited_verdict(self) -> str:
@@ -94,6 +105,8 @@ def combine(key: str | None, verdict: str, parents: Iterable[tuple[str, State | 
     missing: list[str] = []
     unknown: list[str] = []
     baseless: list[str] = []
+    suspected: list[str] = []
+    suspected_keys: set[str] = set()
     for pid, p in parents:
         if p is None:
             complete = False
@@ -107,6 +120,11 @@ def combine(key: str | None, verdict: str, parents: Iterable[tuple[str, State | 
         if p.no_base:
             baseless.append(pid)
         baseless.extend(p.baseless)
+        if p.suspect_key:
+            suspected.append(pid)
+            suspected_keys.add(p.suspect_key)
+        suspected.extend(p.suspected)
+        suspected_keys.update(p.suspected_keys)
         own = RANK.get(p.verdict, NO_RANK)
         if own < rank:  # the parent itself first: the nearest ancestor names the restriction
             rank, restrictor, restrictor_key = own, pid, p.key or ""
@@ -127,6 +145,9 @@ def combine(key: str | None, verdict: str, parents: Iterable[tuple[str, State | 
         _names(unknown),
         False,
         _names(baseless),
+        "",
+        _names(suspected),
+        _intern(frozenset(suspected_keys)),
     )
 
 
@@ -160,19 +181,22 @@ def conflict_reasons(state: State) -> list[str]:
     ]
 
 
-def root(key: str | None, verdict: str, *, lacks_base: bool = False) -> State:
+def root(key: str | None, verdict: str, *, lacks_base: bool = False, suspect: str = "") -> State:
     """A node without parents: complete, unless it is a derivative whose base is not known
-    (an adapter, quantization or merge naming none), whose upstream terms nobody can check."""
-    return State(key, verdict, complete=not lacks_base, no_base=lacks_base)
+    (an adapter, quantization or merge naming none), whose upstream terms nobody can check.
+    suspect: the license of the base it probably derives from though it names none."""
+    return State(key, verdict, complete=not lacks_base, no_base=lacks_base, suspect_key=suspect)
 
 
 def propagate(
     own: Mapping[str, tuple[str | None, str]],
     parents: Mapping[str, list[str]],
     derivatives: frozenset[str] | set[str] = frozenset(),
+    suspects: Mapping[str, str] | None = None,
 ) -> dict[str, State]:
     """Whole-graph propagation. own: id -> (key, verdict); parents: id -> parent ids;
-    derivatives: those without parents name no base (root()).
+    derivatives: those without parents name no base (root()); suspects: id -> the license of
+    its suspected base, for those without parents.
 
     Kahn's topological order over the in-memory edges. A cycle (the Hub has a few models naming
     each other as base) is entered at one of its nodes, reading its parents not settled yet as
@@ -199,7 +223,9 @@ def propagate(
         read = [(p, states.get(p)) for p in node_parents if p in states or p not in own]
         if read:
             return combine(key, verdict, read)
-        return root(key, verdict, lacks_base=node in derivatives and not node_parents)
+        suspect = (suspects or {}).get(node, "") if not node_parents else ""
+        return root(key, verdict, lacks_base=node in derivatives and not node_parents,
+                    suspect=suspect)  # fmt: skip
 
     queue = deque(node for node in own if node not in waiting)
     late: list[str] = []  # settled from the first cycle on, in their order

@@ -4,6 +4,9 @@ licenses/data/licenses.json), each model's current result (ModelLicense) and its
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
@@ -128,6 +131,12 @@ class Assessment(models.Model):
         default=dict, blank=True, help_text="{missing, unknown_terms, baseless}: ancestor ids"
     )
     missing_ancestors = models.JSONField(default=list, blank=True)
+    suspected_bases = models.JSONField(
+        default=list, blank=True, help_text="licenses.suspects: a base it probably derives from"
+    )
+    duty_checks = models.JSONField(
+        default=list, blank=True, help_text="licenses.compliance: [{code, license, met, detail}]"
+    )
     inherited_from = models.JSONField(default=list, blank=True, help_text="[{id, key, verdict}]")
     evidence = models.JSONField(default=list, blank=True)
     notes = models.JSONField(default=list, blank=True)
@@ -157,6 +166,10 @@ class Assessment(models.Model):
     def lineage_summary(self) -> str:
         return lineage_summary(self.lineage_status, self.lineage_gaps)
 
+    @property
+    def suspicion(self) -> Suspicion:
+        return suspicion_of(self.suspected_bases, self.lineage_gaps)
+
 
 class ModelLicenseQuerySet(models.QuerySet["ModelLicense"]):
     def needing_review(self) -> ModelLicenseQuerySet:
@@ -181,6 +194,12 @@ class ModelLicense(models.Model):
     )
     lineage_gaps = models.JSONField(
         default=dict, blank=True, help_text="{missing, unknown_terms, baseless}: ancestor ids"
+    )
+    suspected_bases = models.JSONField(
+        default=list, blank=True, help_text="licenses.suspects: a base it probably derives from"
+    )
+    duties_unmet = models.BooleanField(
+        default=False, help_text="a duty its inherited licenses set on derivatives is not met"
     )
     needs_review = models.BooleanField(default=False)
     manual = models.BooleanField(default=False)
@@ -218,6 +237,10 @@ class ModelLicense(models.Model):
     def lineage_summary(self) -> str:
         return lineage_summary(self.lineage_status, self.lineage_gaps)
 
+    @property
+    def suspicion(self) -> Suspicion:
+        return suspicion_of(self.suspected_bases, self.lineage_gaps)
+
 
 def lineage_complete(status: str) -> bool:
     return status in (LineageStatus.COMPLETE, LineageStatus.UNKNOWN_ANCESTOR_TERMS)
@@ -235,6 +258,64 @@ def gaps_of(value: object) -> dict[str, list[str]]:
         ids = named.get(kind)
         out[kind] = [i for i in ids if isinstance(i, str)][:20] if isinstance(ids, list) else []
     return out
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    """A model's suspected bases (its own, a root's) and the ancestors that have one."""
+
+    own: tuple[dict, ...] = ()
+    upstream: tuple[str, ...] = ()
+    upstream_keys: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.own or self.upstream)
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted({s["license"] for s in self.own} | set(self.upstream_keys))
+
+    @property
+    def summary(self) -> str:
+        """In words, for the page, the review queue and the check API ("" when none)."""
+        if self.own:
+            s = self.own[0]
+            signals = ", ".join(x.split(":", 1)[0] for x in s["signals"])
+            return (f"names no base, but its {signals} say {s['family']}: the {s['license']} "
+                    f"terms probably apply (confidence {s['confidence']:.2f})")  # fmt: skip
+        if self.upstream:
+            return (f"an ancestor has a suspected base ({', '.join(self.upstream[:3])}): "
+                    f"{', '.join(self.upstream_keys)} terms may apply")  # fmt: skip
+        return ""
+
+
+_KEY = re.compile(r"[a-z0-9][a-z0-9.+_-]{0,79}")
+
+
+def _well_formed(s: object) -> bool:
+    if not isinstance(s, dict):
+        return False
+    c, base, signals = s.get("confidence"), s.get("id"), s.get("signals")
+    return (
+        isinstance(s.get("license"), str) and _KEY.fullmatch(s["license"]) is not None
+        and isinstance(s.get("family"), str) and bool(s["family"])
+        and (base is None or isinstance(base, str))
+        and isinstance(signals, list) and all(isinstance(x, str) for x in signals)
+        and ((isinstance(c, float) and 0 <= c <= 1) or (type(c) is int and c in (0, 1)))
+    )  # fmt: skip
+
+
+def suspicion_of(own: object, gaps: object) -> Suspicion:
+    """Read from stored rows, never trusted: only well-formed suspicions (a license key the
+    license page can be linked by, a confidence between 0 and 1)."""
+    rows = tuple(s for s in (own if isinstance(own, list) else [])[:5] if _well_formed(s))
+    named = gaps if isinstance(gaps, dict) else {}
+
+    def strs(key: str) -> tuple[str, ...]:
+        v = named.get(key)
+        return tuple(x for x in v if isinstance(x, str))[:20] if isinstance(v, list) else ()
+
+    return Suspicion(rows, strs("suspected"), strs("suspected_keys"))
 
 
 def lineage_summary(status: str, gaps: object) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from catalog.models import HubModel
 
-from . import ancestry, obligations
+from . import ancestry, compliance, obligations
 from .classify import condition_kind, condition_label
 from .models import Assessment, ModelLicense
 
@@ -44,6 +44,8 @@ def panel_context(model: HubModel) -> dict[str, Any]:
         # by code would keep one license's text and drop the other's.
         "duties": obligations.for_keys([state.declared, *state.inherited_keys]) if state else [],
         "restrictions": [c for c in effective if c["kind"] != "obligation"],
+        "duty_checks": compliance.checks_of(assessment.duty_checks) if assessment else [],
+        "unmet_duties": compliance.unmet(assessment.duty_checks) if assessment else [],
         "path": path,
         "history": Assessment.objects.filter(model=model).select_related("determination")[:20]
         if assessment

@@ -60,6 +60,14 @@ class ModelItem(Schema):
     lineage_status: LineageStatus | None = Field(
         description="how far the terms behind `effective` could be read (licenses' lineage status)"
     )
+    suspected_base: bool | None = Field(
+        description="names no base but probably derives from one, or an ancestor does "
+        "(the model's license fields say which)"
+    )
+    duties_unmet: bool | None = Field(
+        description="a duty its inherited licenses set on derivatives (naming, attribution, "
+        "license copy, use policy, terms carried on) is not met (the model's duty_checks)"
+    )
 
 
 class FacetValue(Schema):
@@ -206,6 +214,8 @@ def _item(m: HubModel) -> dict:
         "effective": state.effective if state else None,
         "conflict": state.conflict if state else None,
         "lineage_status": state.lineage_status if state else None,
+        "suspected_base": bool(state.suspicion) if state else None,
+        "duties_unmet": state.duties_unmet if state else None,
         "id": m.repo_id, "author": m.author, "downloads": m.downloads, "likes": m.likes,
         "gated": m.gated or "unknown", "library_name": m.library_name,
         "pipeline_tag": m.pipeline_tag, "last_modified": m.last_modified,

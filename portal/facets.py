@@ -80,8 +80,19 @@ def _assessed(column: str) -> Callable[[Any], Q]:
     return lambda value: Q(**{column: "" if value == UNASSESSED else value})
 
 
-def _conflict(value: str) -> Q:
-    return Q(conflict__isnull=True) if value == UNASSESSED else Q(conflict=value == "yes")
+def _yes_no(column: str) -> Callable[[Any], Q]:
+    return lambda value: (Q(**{f"{column}__isnull": True}) if value == UNASSESSED
+                          else Q(**{column: value == "yes"}))  # fmt: skip
+
+
+def _shown_yes_no(value: Any) -> str:
+    return {True: "yes", False: "no"}.get(value, UNASSESSED)
+
+
+# A suspected base of its own (licenses.suspects) or an ancestor's: the lineage gaps hold the key
+# `suspected` (followed by `": [`, which no repo id in a list can be: ids hold no quote).
+SUSPECTED_SQL = ("CASE WHEN s.model_id IS NULL THEN NULL WHEN CAST(s.suspected_bases AS TEXT) <> '[]' "
+                 "OR CAST(s.lineage_gaps AS TEXT) LIKE '%%\"suspected\": [%%' THEN TRUE ELSE FALSE END")  # fmt: skip
 
 
 def _gated(value: str) -> Q:
@@ -106,8 +117,16 @@ FACETS: tuple[Facet, ...] = (
           match=lambda code: Q(declared__in=condition_keys(code))),
     Facet("conflict", "Conflict", _choice([("", "any"), ("yes", "conflict"), ("no", "no conflict"),
                                            (UNASSESSED, "not assessed yet")]),
-          "conflict", "s.conflict", _conflict,
-          shown=lambda v: {True: "yes", False: "no"}.get(v, UNASSESSED)),
+          "conflict", "s.conflict", _yes_no("conflict"), shown=_shown_yes_no),
+    Facet("suspected", "Suspected base",
+          _choice([("", "any"), ("yes", "suspected base"), ("no", "none suspected"),
+                   (UNASSESSED, "not assessed yet")], label="Suspected base"),
+          "suspected", SUSPECTED_SQL, _yes_no("suspected"), shown=_shown_yes_no, labelled=True),
+    Facet("duties", "Derivative's duties",
+          _choice([("", "any"), ("yes", "obligations not met"), ("no", "none found unmet"),
+                   (UNASSESSED, "not assessed yet")], label="Derivative's duties"),
+          "duties_unmet", "s.duties_unmet", _yes_no("duties_unmet"), shown=_shown_yes_no,
+          labelled=True),
     Facet("lineage", "Lineage", _choice(lineage_statuses, label="Lineage"),
           "lineage_status", "COALESCE(s.lineage_status, '')", _assessed("lineage_status"),
           shown=lambda v: v or UNASSESSED, labelled=True),
@@ -142,6 +161,8 @@ ON_PAGE = tuple(
         "verdict",
         "conflict",
         "lineage",
+        "suspected",
+        "duties",
         "license",
         "condition",
         "relation",

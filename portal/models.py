@@ -41,6 +41,8 @@ class SearchEntry(models.Model):
     effective = models.CharField(max_length=12, blank=True)
     conflict = models.BooleanField(null=True)
     lineage_status = models.CharField(max_length=24, blank=True)
+    suspected = models.BooleanField(null=True, help_text="a suspected base, its own or upstream")
+    duties_unmet = models.BooleanField(null=True, help_text="a derivative's duty not met")
 
     class Meta:
         # Made by catalog's migrations (0007 to 0015, with PostgreSQL indexes of their own)
@@ -64,6 +66,8 @@ class SearchEntry(models.Model):
             models.Index(fields=["memory_gb"], name="search_memory_idx"),
             models.Index(fields=["gated"], name="search_gated_idx"),
             models.Index(fields=["lineage_status", "-downloads"], name="search_lineage_idx"),
+            models.Index(fields=["suspected", "-downloads"], name="search_suspected_idx"),
+            models.Index(fields=["duties_unmet", "-downloads"], name="search_duties_idx"),
             # An id typed in another case (Hub ids are case-insensitive): the exact-id tier.
             models.Index(Upper("repo_id"), name="search_repo_upper_idx"),
         ]

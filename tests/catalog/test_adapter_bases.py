@@ -87,3 +87,58 @@ def test_no_peft_config_says_nothing():
 def test_an_adapter_naming_no_base_is_not_called_a_base_model(crawled, client):
     page = client.get("/models/4daJ/llama2_SFT/").content.decode()
     assert "adapter by 4daJ that names no base" in page and "a base model" not in page
+
+
+def _as_on_the_live_hub(tmp_path, *, text: str | None = None):
+    """CONSTRUCTED (not a real capture): the real 0x-YuAN/llama2-tw record as the live Hub's
+    listing gives it, without config.peft, its repo serving the adapter_config.json that config
+    came from (or `text` in its place); the two bases as they are."""
+    import gzip
+    import json
+
+    from tests.conftest import FIXTURES
+
+    with gzip.open(FIXTURES / "adapters.jsonl.gz", "rt") as f:
+        records = {r["id"]: r for r in map(json.loads, f)}
+    adapter = records["0x-YuAN/llama2-tw"]
+    peft = adapter["config"].pop("peft")
+    adapter["__files"] = {"adapter_config.json": json.dumps(peft) if text is None else text}
+    if text is not None:  # another file: another commit (the download cache is by commit)
+        adapter["sha"] = "d1" * 20
+    adapter["__constructed"] = "config.peft moved into the repo's adapter_config.json (test only)"
+    path = tmp_path / "constructed-live-adapter.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        for rid in ("0x-YuAN/llama2-tw", "meta-llama/Llama-2-7b-hf"):
+            f.write(json.dumps(records[rid]) + "\n")
+    return path
+
+
+def _crawl(replay, hub_for, path):
+    server = replay([str(path)])
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
+    return server
+
+
+def test_on_the_live_hub_the_adapters_own_config_file_names_its_base(replay, hub_for, tmp_path):
+    _crawl(replay, hub_for, _as_on_the_live_hub(tmp_path))
+    assert edges("0x-YuAN/llama2-tw") == [
+        ("meta-llama/Llama-2-7b-hf", "adapter", "peft_config", "peft_config")
+    ]
+    state = ModelLicense.objects.get(model__repo_id="0x-YuAN/llama2-tw")
+    assert state.effective == "conditional" and state.lineage_complete
+    # The listing again (edges are rewritten from the record): the file's base stays.
+    from catalog.ingest import ingest
+    from catalog.models import ModelFile
+
+    model = HubModel.objects.get(repo_id="0x-YuAN/llama2-tw")
+    assert ModelFile.objects.filter(model=model, path="adapter_config.json").exists()
+    ingest([{**model.raw, "downloads": 1}])
+    assert edges("0x-YuAN/llama2-tw")[0][0] == "meta-llama/Llama-2-7b-hf"
+
+
+def test_an_adapter_config_that_is_no_json_names_no_base(replay, hub_for, tmp_path):
+    _crawl(replay, hub_for, _as_on_the_live_hub(tmp_path, text="{not json\x00"))
+    assert edges("0x-YuAN/llama2-tw") == []
+    state = ModelLicense.objects.get(model__repo_id="0x-YuAN/llama2-tw")
+    assert state.lineage_status == "no_base_for_derivative"

@@ -109,6 +109,10 @@ def test_api_license_fields_and_endpoints(client, family):
         "lineage_complete",
         "lineage_status",
         "lineage_gaps",
+        "suspected_bases",
+        "suspected_upstream",
+        "duty_checks",
+        "obligations_not_met",
         "evidence",
         "assessed_at",
     }
