@@ -282,9 +282,10 @@ def fetch_files(model: HubModel, hub: Hub) -> tuple[int, list[Rejected]]:
             continue
         quarantine.release([model.repo_id], [Step.FILES], path=path)
         fetched += 1
+    had_config = model.files.filter(path=ADAPTER_CONFIG).exists()
     if model.siblings is not None:
         model.files.exclude(path__in=wanted).delete()  # gone from the repo
-    if ADAPTER_CONFIG in wanted:
+    if ADAPTER_CONFIG in wanted or had_config:  # read, or gone: its edge with it
         write_edges([_lineage_of(model)], replace=[model.pk], errors=[])
     HubModel.objects.filter(pk=model.pk).update(files_key=model.change_key)
     return fetched, refused

@@ -119,8 +119,8 @@ def with_adapter_config(config: Any, text: str | None) -> dict[str, Any] | None:
         return base
     try:
         parsed = json.loads(text)
-    except ValueError:
-        return base  # not JSON: the adapter still names no base, and its status says so
+    except (ValueError, RecursionError):
+        return base  # not JSON (or nested past reading): it names no base; its status says so
     return {**(base or {}), "peft": parsed} if isinstance(parsed, dict) else base
 
 
@@ -172,7 +172,11 @@ NO_BASE_NOTE: dict[str, str] = {
 def base_notes(model: HubModel, has_parents: bool) -> list[str]:
     """What the page says of a base the record names badly or not at all."""
     raw = model.raw if isinstance(model.raw, dict) else {}
-    notes = [note] if (note := peft_base(raw.get("config"))[1]) else []
+    config = raw.get("config")
+    if peft_base(config) == (None, "") and not has_parents:  # the repo's own file, if read
+        stored = model.files.filter(path="adapter_config.json").values_list("text", flat=True)
+        config = with_adapter_config(config, stored.first())
+    notes = [note] if (note := peft_base(config)[1]) else []
     if not has_parents and (kind := derivative_kind(model)):
         notes.append(f"{NO_BASE_NOTE[kind]}: the terms it inherits cannot be checked.")
     return notes

@@ -26,19 +26,39 @@ from .obligations import of_license
 
 CHECKED = ("naming", "attribution", "license_copy", "aup", "derivatives_inherit")
 README_SCAN = 200_000
-_LICENSE_FILE = re.compile(
-    r"(?:^|/)(?:licen[cs]e|copying|[\w.-]*licen[cs]e[\w.-]*)(?:\.\w+)?$", re.I
-)
-_POLICY_FILE = re.compile(r"(?:^|/)[\w.-]*(?:use[_-]?policy|prohibited[_-]?use)[\w.-]*$", re.I)
+NAME_CHARS = 300  # of a file name, a model name: longer is no name people read
+TEXT_SUFFIXES = ("", ".md", ".txt", ".rst", ".html", ".pdf")
+# A word of a file's stem (LICENSE, LICENSE-MODEL, LLAMA2_LICENSE.txt; not check_license.py).
+_LICENSE_WORD = re.compile(r"(?:^|[-_. ])(?:licen[cs]e|copying)(?:$|[-_. ])", re.I)
+_POLICY_WORD = re.compile(r"(?:^|[-_. ])(?:use[-_ ]?policy|prohibited[-_ ]?use)", re.I)
 _POLICY_WORDS = ("acceptable use policy", "prohibited use policy", "use_policy", "use-policy")
+_MARKDOWN_LINK = re.compile(r"\]\([^)\s]{0,2000}\)")
+_MARKUP = re.compile(r"[*_`\[\]>#]+")
+_PLACEHOLDER = re.compile(r"\[[^\]]{0,200}\]")
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
+def _tokens(text: str) -> list[str]:
+    """Words and numbers apart: `Llama3-8B` is llama, 3, 8, b; `Llama-30B` is llama, 30, b."""
+    return re.findall(r"[a-z]+|[0-9]+", text.lower()[:NAME_CHARS])
 
 
 def _words(text: str) -> str:
-    return re.sub(r"\s+", " ", text.lower())
+    """Prose as it reads: Markdown links and emphasis taken off, spaces collapsed."""
+    text = _MARKUP.sub(" ", _MARKDOWN_LINK.sub(" ", text.lower()))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _fixed(text: str) -> str:
+    """A fixed text without its placeholders ("[name of relevant Derivative Work] is built
+    using Falcon LLM technology ..." is met by any name in front)."""
+    return _words(_PLACEHOLDER.sub(" ", text))
+
+
+def _file_is(path: str, word: re.Pattern[str]) -> bool:
+    name = path.rsplit("/", 1)[-1][:NAME_CHARS]
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, f".{suffix.lower()}") if dot else (name, "")
+    return suffix in TEXT_SUFFIXES and word.search(stem) is not None
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ class Facts:
     license_file: bool | None  # a license file in its file list (None: no file list)
     policy_file: bool | None  # a use-policy file
     phrases: frozenset[str] | None  # the fixed texts its README holds (None: no README)
+    readme_cut: bool = False  # longer than was read: a text not found may be further on
 
 
 def attribution_texts() -> frozenset[str]:
@@ -58,7 +79,7 @@ def attribution_texts() -> frozenset[str]:
     for entry in kb().entries.values():
         for ob in entry.data.get("obligations", []):
             if ob.get("code") == "attribution" and ob.get("text"):
-                out.add(_words(ob["text"]))
+                out.add(_fixed(ob["text"]))
     return frozenset(out)
 
 
@@ -71,26 +92,21 @@ def facts(repo_id: str, siblings: Any, readme: Any) -> Facts:
             for s in siblings[:5000]
             if isinstance(s, str | dict)
         ]
-        license_file = any(_LICENSE_FILE.search(p) for p in files)
-        policy_file = any(_POLICY_FILE.search(p) for p in files)
+        license_file = any(_file_is(p, _LICENSE_WORD) for p in files)
+        policy_file = any(_file_is(p, _POLICY_WORD) for p in files)
     phrases = None
     if isinstance(readme, str) and readme:
         text = _words(readme[:README_SCAN])
         phrases = frozenset(t for t in attribution_texts() if t in text)
         if any(w in text for w in _POLICY_WORDS):
             phrases |= {"aup"}
-    return Facts(repo_id.rsplit("/", 1)[-1], license_file, policy_file, phrases)
-
-
-def _family(key: str | None) -> str:
-    entry = kb().get(key) if key else None
-    return str(entry.data.get("family") or entry.key) if entry else ""
+    cut = isinstance(readme, str) and len(readme) > README_SCAN
+    return Facts(repo_id.rsplit("/", 1)[-1][:NAME_CHARS], license_file, policy_file, phrases, cut)
 
 
 def check(f: Facts, declared: str | None, inherited: Iterable[str]) -> list[dict[str, Any]]:
     """[{code, license, met, detail}] for each duty the inherited licenses set on derivatives."""
     out: list[dict[str, Any]] = []
-    own_family = _family(declared)
     for key in sorted(set(inherited)):
         duties = of_license(key)
         if duties is None:
@@ -105,25 +121,26 @@ def check(f: Facts, declared: str | None, inherited: Iterable[str]) -> list[dict
             if code not in CHECKED or code in seen:
                 continue
             seen.add(code)
-            met, detail = _one(code, text, f, declared, own_family, key)
+            met, detail = _one(code, text, f, declared, key)
             out.append({"code": code, "license": key, "met": met, "detail": detail})
     return out
 
 
-def _one(
-    code: str, text: str, f: Facts, declared: str | None, own_family: str, key: str
-) -> tuple[bool | None, str]:
+def _one(code: str, text: str, f: Facts, declared: str | None, key: str) -> tuple[bool | None, str]:
     if code == "naming":
         if not text:
             return None, "the license fixes a name; the knowledge base does not hold it"
-        ok = _squash(f.name).startswith(_squash(text))
+        want = _tokens(text)
+        ok = _tokens(f.name)[: len(want)] == want
         return ok, f"the name {'begins' if ok else 'must begin'} with “{text}”"
     if code == "attribution":
         if not text:
             return None, "the license fixes attribution words the knowledge base does not hold"
         if f.phrases is None:
             return None, f"no README read: “{text}” cannot be checked"
-        ok = _words(text) in f.phrases
+        ok = _fixed(text) in f.phrases
+        if not ok and f.readme_cut:
+            return None, f"“{text}” is not in the part of the README read"
         return ok, f"the README {'shows' if ok else 'does not show'} “{text}”"
     if code == "license_copy":
         if f.license_file is None:
@@ -131,16 +148,16 @@ def _one(
         ok = f.license_file
         return ok, "a license file ships" if ok else "no license file in the repo"
     if code == "aup":
-        if f.policy_file is None and f.phrases is None:
-            return None, "no file list or README: the use policy cannot be checked"
         ok = bool(f.policy_file) or "aup" in (f.phrases or ())
+        if not ok and (f.phrases is None or f.readme_cut):
+            return None, "no README read: whether the use policy is passed on cannot be told"
         return ok, (
             "the use policy is passed on"
             if ok
             else "the use policy is not passed on (no policy file, the README names none)"
         )
     # derivatives_inherit: its own license carries the inherited terms on
-    ok = bool(own_family) and own_family == _family(key)
+    ok = _carries(declared, key)
     said = f"declares {declared}" if declared else "declares no license"
     return ok, f"{said}; the {key} terms must carry on" if not ok else f"declares {declared}"
 
@@ -148,8 +165,34 @@ def _one(
 def checks_of(stored: Any) -> list[dict[str, Any]]:
     """The well-formed checks of a stored list (read, never trusted)."""
     rows = stored[:50] if isinstance(stored, list) else []
-    return [c for c in rows if isinstance(c, dict) and any(c.get("met") is v for v in (True, False, None))
-            and all(isinstance(c.get(k), str) for k in ("code", "license", "detail"))]  # fmt: skip
+    return [c for c in rows if isinstance(c, dict) and "met" in c
+            and any(c["met"] is v for v in (True, False, None))
+            and all(_readable(c.get(k)) for k in ("code", "license", "detail"))]  # fmt: skip
+
+
+def _readable(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 2000:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no page could print it
+        return False
+    return True
+
+
+def _carries(declared: str | None, key: str) -> bool:
+    """Its own license carries the inherited terms on: the same license; one of the same
+    unversioned family; or, under an OpenRAIL, another RAIL (their use restrictions carry on).
+    A versioned agreement (Llama 2, 3, 3.1) is carried on only as itself."""
+    own, inherited = kb().get(declared) if declared else None, kb().get(key)
+    if own is None or inherited is None:
+        return False
+    if own.key == inherited.key:
+        return True
+    versioned = own.data.get("version") or inherited.data.get("version")
+    if own.data.get("family") == inherited.data.get("family") and not versioned:
+        return True
+    return "rail" in inherited.key and "rail" in own.key
 
 
 def unmet(stored: Any) -> list[dict[str, Any]]:
