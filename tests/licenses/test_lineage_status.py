@@ -122,3 +122,25 @@ def test_the_review_queue_filters_and_says_the_status(graph, client, django_user
     )
     assert "constructed/base<" not in flat and "constructed/base/" not in flat
     assert "constructed/base" in client.get("/licenses/review/?reason=other").content.decode()
+
+
+@pytest.fixture(scope="module")
+def upstream(django_db_setup, django_db_blocker, replay_index):
+    from tests.conftest import crawled_once
+
+    with crawled_once(django_db_blocker, replay_index, ["upstream.jsonl.gz"]):
+        yield
+
+
+@pytest.mark.django_db
+def test_the_issues_unknown_ancestors_are_named_not_lost(upstream):
+    """Real records (tests/fixtures/upstream.jsonl.gz): both answered `allowed`, lineage
+    complete, before the status; the verdict keeps its rule, the status says what is unknown."""
+    gguf = ModelLicense.objects.get(model__repo_id="922-SY/xDPO-test-OH-Monika-7b-gguf")
+    assert (gguf.effective, gguf.lineage_status) == ("allowed", S.UNKNOWN_ANCESTOR_TERMS)
+    assert gguf.lineage_gaps["unknown_terms"] == ["NousResearch/Llama-2-7b-hf"]
+    # The licenseless grandparent is a Llama 2 re-upload by its name: suspected, named below.
+    assert gguf.suspicion.upstream == ("NousResearch/Llama-2-7b-hf",) and gguf.needs_review
+    tagalog = ModelLicense.objects.get(model__repo_id="922-Narra/tagalog-seallm-7b-v1")
+    assert (tagalog.effective, tagalog.lineage_status) == ("allowed", S.UNKNOWN_ANCESTOR_TERMS)
+    assert "SeaLLMs/SeaLLM-7B-v2" in tagalog.lineage_summary
