@@ -75,7 +75,11 @@ def fetch_details(
         learnt = not RepoAlias.objects.filter(alias=model.repo_id, model=fresh).exists()
         RepoAlias.objects.update_or_create(alias=model.repo_id, defaults={"model": fresh})
         if learnt:
-            # Whoever names the old id ("base_model: gpt2") now has a known parent.
+            # Whoever names the old id ("base_model: gpt2") now has a known parent, and the
+            # family its columns were derived under (the old id, when they were derived first;
+            # found by the chaos crawl) is the canonical one's.
+            stale = HubModel.objects.filter(base_family=model.repo_id).values_list("pk", flat=True)
+            families.refresh(list(stale))
             runs.announce(lineage.children_naming(model.repo_id))
     files = 0
     if fresh.files_key != fresh.change_key:

@@ -52,3 +52,23 @@ def test_a_crawl_resolves_legacy_bases_to_their_canonical_models(replay, hub_for
     walks = CrawlRun.objects.filter(kind=CrawlRun.Kind.ANCESTORS)
     assert any("SDXL_model" in w.not_found_ids for w in walks)
     assert not any(old in w.not_found_ids for w in walks for old, _ in MOVED.values())
+
+
+def test_children_derived_before_the_move_is_learnt_take_the_canonical_family(replay, hub_for):
+    """Found by the chaos crawl: 100 models kept `base_family` = the old id when their columns
+    were derived before the Hub's 307 taught the alias (the clean crawl learnt it first)."""
+    from catalog import families
+    from catalog.hub import Hub
+    from catalog.steps import fetch_details
+
+    server = replay(["legacy.jsonl.gz"])
+    child = "AdamCodd/distilbert-base-uncased-finetuned-sentiment-amazon"
+    run, _ = runs.start(CrawlRun.Kind.FULL, endpoint=server.url, limit=0)
+    assert crawler.run_sync(run, hub=hub_for(server)).status == CrawlRun.Status.DONE
+    # As when the child was derived first: the alias unknown, the family the old id.
+    RepoAlias.objects.filter(alias="distilbert-base-uncased").delete()
+    families.refresh([HubModel.objects.get(repo_id=child).pk])
+    assert HubModel.objects.get(repo_id=child).base_family == "distilbert-base-uncased"
+    # The ancestors walk asks the Hub for the old id and learns the move.
+    fetch_details(HubModel(repo_id="distilbert-base-uncased"), Hub(endpoint=server.url, token=""))
+    assert HubModel.objects.get(repo_id=child).base_family == "distilbert/distilbert-base-uncased"
