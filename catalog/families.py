@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q, QuerySet
 
 from . import bulk, cards, hardware, lineage, signals
-from .models import HubModel, LineageEdge, ModelFile, Relation
+from .models import HubModel, LineageEdge, ModelFile, Relation, RepoAlias
 
 DERIVED = ["base_relation", "base_parent", "base_family", "weights_format", "params_estimate", "params_source",
            "quant", "bits", "memory_gb", "param_bucket", "summary"]  # fmt: skip
@@ -122,6 +122,7 @@ def refresh(ids: list[int]) -> None:
     models = list(HubModel.objects.filter(pk__in=ids).only(*COLUMNS))
     # Models that were the root of a family (or new) before this refresh.
     was_root = {m.repo_id for m in models if m.base_family in ("", m.repo_id)}
+    before = {m.pk: m.base_family for m in models}
     up = lineage.up_map(m.repo_id for m in models)
     named = lineage.names_of({m.pk: m.repo_id for m in models})
     with_children = {
@@ -136,6 +137,15 @@ def refresh(ids: list[int]) -> None:
         for m in models
         if m.repo_id in was_root and m.base_family not in ("", m.repo_id)
     }
+    # A renamed root: its family was its old id (now its alias); its descendants follow it.
+    named_before = set(
+        RepoAlias.objects.filter(model_id__in=list(before), alias__in=set(before.values()))
+        .values_list("model_id", "alias")
+    )  # fmt: skip
+    moved.update(
+        {before[m.pk]: m.base_family for m in models
+         if (m.pk, before[m.pk]) in named_before and before[m.pk] != m.base_family}
+    )  # fmt: skip
     if moved:
         stale = (
             HubModel.objects.filter(base_family__in=list(moved))

@@ -93,3 +93,20 @@ def test_the_lineage_explorer_makes_a_bounded_number_of_queries(
 def test_the_one_line_description_takes_the_right_article(phrase, expected):
     # Found on the model page: "This is a adapter of meta-llama/Llama-2-7b-chat-hf".
     assert families.article(phrase) == expected
+
+
+@pytest.mark.django_db
+def test_a_renamed_root_takes_its_family_with_it():
+    """The legacy-id bug's twin (found beside it after the chaos crawl): a root renamed on the
+    Hub (same _id, a new id) left its descendants' base_family at its old id. CONSTRUCTED."""
+    from catalog import ingest
+
+    ingest.ingest([{"_id": "65aaaaaaaaaaaaaaaaaaaaaa", "id": "constructed/old-name", "tags": []},
+                   {"_id": "65bbbbbbbbbbbbbbbbbbbbbb", "id": "constructed/child",
+                    "tags": ["base_model:constructed/old-name"]}])  # fmt: skip
+    families.refresh(list(HubModel.objects.values_list("pk", flat=True)))
+    assert HubModel.objects.get(repo_id="constructed/child").base_family == "constructed/old-name"
+    counts = ingest.ingest([{"_id": "65aaaaaaaaaaaaaaaaaaaaaa", "id": "constructed/new-name",
+                             "tags": []}])  # fmt: skip
+    families.refresh(counts.touched)
+    assert HubModel.objects.get(repo_id="constructed/child").base_family == "constructed/new-name"
