@@ -6,13 +6,13 @@ CONSTRUCTED (ids under `acme/`, `constructed/`)."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from catalog.models import HubModel, LineageEdge, ModelFile
 from licenses import assessment, suspects
 from licenses.models import Assessment, ModelLicense, suspicion_of
+from tests.adversarial import GROWTH_BOUND, growth
 
 # --- the pure module: names ---------------------------------------------------------------
 
@@ -59,10 +59,10 @@ def test_unicode_and_long_names_are_read_without_raising():
     for name in ["ＬＬＡＭＡ-3-8B", "llama-٣-8b", "\ud800llama-2-7b\x00", "é" * 200, "\x00" * 50]:
         for said in suspects.suspect(f"acme/{name}", declared=None):
             assert said["license"]
-    for name in ["1" * 1_000_000, "llama-" * 170_000 + "8b", "1.1" * 330_000 + "b"]:
-        start = time.perf_counter()
-        suspects.suspect("a/" + name, declared=None)  # a repo id is 200 chars at most; still
-        assert time.perf_counter() - start < 1
+    # A repo id is 200 characters at most; longer still grows linearly (tests/adversarial.py).
+    for make in (lambda n: "1" * n, lambda n: "llama-" * (n // 6) + "8b",
+                 lambda n: "1.1" * (n // 3) + "b"):  # fmt: skip
+        assert growth(lambda t: suspects.suspect("a/" + t, declared=None), make)[1] < GROWTH_BOUND
 
 
 # --- the pure module: an architecture is no suspicion -------------------------------------
@@ -137,18 +137,26 @@ def test_tags_as_a_string_or_dict_and_odd_configs_hold():
     assert suspects.judge(suspects.signals("acme/q", [], cfg)).family == "llama3x"
 
 
-def test_megabytes_of_text_stay_fast():
-    mb = 1_000_000
-    start = time.perf_counter()
-    big_template = "<|im_start|>" + "x" * mb
-    suspects.signals("a/b", [], {"tokenizer_config": {"chat_template": big_template}})
-    suspects.signals(
-        "a/b", [], {"tokenizer_config": {"chat_template": [{"template": "y" * mb}] * 50}}
-    )
-    suspects.signals("a/b", [], None, "based on " + "a" * mb)
-    suspects.signals("a/b", [], None, ("fine-tuned from a" + "-" * 90) * 10_000)
-    suspects.signals("a/b", [], None, "built with " * 100_000)
-    assert time.perf_counter() - start < 1
+def test_megabytes_of_text_grow_linearly():
+    def template(t):
+        return suspects.signals("a/b", [], {"tokenizer_config": {"chat_template": t}})
+
+    def templates(t):
+        return suspects.signals(
+            "a/b", [], {"tokenizer_config": {"chat_template": [{"template": t}] * 50}}
+        )
+
+    def readme(t):
+        return suspects.signals("a/b", [], None, t)
+
+    for call, make in (
+        (template, lambda n: "<|im_start|>" + "x" * n),
+        (templates, lambda n: "y" * n),
+        (readme, lambda n: "based on " + "a" * n),
+        (readme, lambda n: ("fine-tuned from a" + "-" * 90) * (n // 107)),
+        (readme, lambda n: "built with " * (n // 11)),
+    ):
+        assert growth(call, make)[1] < GROWTH_BOUND
 
 
 def test_publishers_and_declared_licenses_are_not_suspects():
