@@ -173,7 +173,9 @@ def base_notes(model: HubModel, has_parents: bool) -> list[str]:
     """What the page says of a base the record names badly or not at all."""
     raw = model.raw if isinstance(model.raw, dict) else {}
     config = raw.get("config")
-    if peft_base(config) == (None, "") and not has_parents:  # the repo's own file, if read
+    siblings = model.siblings if isinstance(model.siblings, list) else []
+    ships = "adapter_config.json" in siblings
+    if ships and not has_parents and peft_base(config) == (None, ""):  # the repo's file, if read
         stored = model.files.filter(path="adapter_config.json").values_list("text", flat=True)
         config = with_adapter_config(config, stored.first())
     notes = [note] if (note := peft_base(config)[1]) else []

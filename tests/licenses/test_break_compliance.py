@@ -241,8 +241,16 @@ def test_a_malformed_stored_row_is_no_500(llama_child, client, stored):
     holds for a missing key), then unmet() reads c["met"]: KeyError, 500 on the API and on both
     pages. [surrogate-*] a lone surrogate in a stored detail is rendered into the page, which
     cannot be encoded as UTF-8: 500 (the API escapes it and answers 200)."""
+    from django.db import DataError, connection, transaction
+
     _, child = llama_child
-    Assessment.objects.filter(model=child).update(duty_checks=stored)
+    lone = "\\ud8" in json.dumps(stored)  # a lone surrogate, as JSON writes it
+    if connection.vendor == "postgresql" and lone:
+        # PostgreSQL's jsonb refuses a lone surrogate: such a row cannot be stored to be read.
+        with pytest.raises(DataError), transaction.atomic():
+            Assessment.objects.filter(model=child).update(duty_checks=stored)
+    else:
+        Assessment.objects.filter(model=child).update(duty_checks=stored)
     for url in [f"/api/v1/models/{child.repo_id}", f"/models/{child.repo_id}/",
                 f"/licenses/models/{child.repo_id}/"]:  # fmt: skip
         response = client.get(url)

@@ -84,7 +84,11 @@ def test_review_queue_lists_and_only_reviewers_may_decide(client, family):
     s = ModelLicense.objects.get(model__repo_id=post["repo_id"])
     assert s.manual and s.declared == "llama2" and not s.conflict and not s.needs_review
     history = Assessment.objects.filter(model=s.model).order_by("assessed_at")
-    assert [h.declared for h in history] == ["apache-2.0", "llama2"]
+    declared = [h.declared for h in history]  # the crawl's rows may repeat a license (duties)
+    assert [d for i, d in enumerate(declared) if i == 0 or declared[i - 1] != d] == [
+        "apache-2.0",
+        "llama2",
+    ]
     assert history.last().determination.decided_by == legal
     assert history.last().evidence[0]["source"] == "determination"
     # Not in the queue any more; the page says it was decided manually.
