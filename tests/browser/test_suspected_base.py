@@ -56,7 +56,7 @@ def test_obligations_not_met_are_a_facet_and_said_on_the_model_page(
     expect(page).to_have_url(re.compile(r"duties=yes"))
     expect(page.locator("#results .count")).not_to_have_text(re.compile(r"^0 of"))
     page.goto(f"{live_server.url}/models/Arjs/Llama-2-7b-chatbot-finetune/")
-    unmet = page.locator("#license-panel dd.conflict", has_text="llama2: declares apache-2.0")
+    unmet = page.locator("#license-panel dd.unmet", has_text="llama2: declares apache-2.0")
     expect(unmet).to_contain_text("the llama2 terms must carry on")
     checks = page.locator("#license-panel ul.duty-checks")
     expect(checks.locator("li.duty-unmet")).not_to_have_count(0)
