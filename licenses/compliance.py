@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .classify import kb
@@ -73,8 +74,10 @@ class Facts:
     readme_cut: bool = False  # longer than was read: a text not found may be further on
 
 
+@cache
 def attribution_texts() -> frozenset[str]:
-    """Every fixed attribution text the knowledge base holds, lowercased."""
+    """Every fixed attribution text the knowledge base holds, lowercased (read once: facts()
+    runs for every derivative of a whole-catalog pass)."""
     out = set()
     for entry in kb().entries.values():
         for ob in entry.data.get("obligations", []):
