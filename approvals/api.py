@@ -308,10 +308,20 @@ class PolicyIO(Schema):
     suspected_base: Literal["", "yes", "no"] = Field(
         "", description="a suspected base, its own or upstream (licenses' suspected_bases)"
     )
+    data_verdicts: list[VerdictName] = Field(
+        [], description="matches these training-data verdicts (the model's data_commercial)"
+    )
+    data_statuses: list[Literal["complete", "datasets_unknown", "none_declared"]] = []
+    data_conflict: Literal["", "yes", "no"] = Field(
+        "", description="its weights more permissive than its training data (data_conflict)"
+    )
 
 
 POLICY_FIELDS = [f for f in PolicyIO.model_fields if f != "id"]
-LIST_FIELDS = ["verdicts", "lineage_statuses", "condition_codes", "licenses", "authors", "uses"]
+LIST_FIELDS = [
+    "verdicts", "lineage_statuses", "condition_codes", "licenses", "authors", "uses",
+    "data_verdicts", "data_statuses",
+]  # fmt: skip
 
 
 class PolicyOut(PolicyIO):
@@ -321,6 +331,8 @@ class PolicyOut(PolicyIO):
     verdicts: list[str] = []  # type: ignore[assignment]
     lineage_statuses: list[str] = []  # type: ignore[assignment]
     uses: list[str] = []  # type: ignore[assignment]
+    data_verdicts: list[str] = []  # type: ignore[assignment]
+    data_statuses: list[str] = []  # type: ignore[assignment]
 
 
 def _policy_out(p: Policy) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Gated, HubModel, ModelFile
-from licenses import ancestry
+from licenses import ancestry, training
 from licenses.models import LineageStatus, ModelLicense
 
 THIS = "this model"
@@ -37,6 +37,10 @@ PROPAGATED = {
     "restrictor": "most restrictive ancestor",
     "conflict": "license conflict",
     "lineage_status": "lineage",
+    "datasets": "training datasets and their licenses",
+    "data_commercial": "training data's verdict",
+    "data_status": "training data",
+    "data_conflict": "training-data conflict",
 }
 SOURCES = {
     "tag": "license tag",
@@ -77,7 +81,8 @@ def facts(
     out.update(declared=state.declared, verdict=state.verdict, effective=state.effective,
                inherited_keys=sorted(state.inherited_keys), restrictor=state.restrictor,
                conflict=state.conflict, lineage_status=state.lineage_status,
-               digest=state.digest)  # fmt: skip
+               data_commercial=state.data_commercial, data_status=state.data_status,
+               data_conflict=state.data_conflict, digest=state.digest)  # fmt: skip
     a = state.assessment
     if a is not None:
         out.update(
@@ -92,6 +97,10 @@ def facts(
                 if e.get("source") != "determination"
             ],
             notes=list(a.notes),
+            datasets=[
+                f"{d['id']}: {d['license'] or d['state'].replace('_', ' ')}"
+                for d in training.rows_of(a.datasets)
+            ],
         )
     return out
 
@@ -199,7 +208,7 @@ def _changes(
                 before, after = a.get(key), b.get(key)
                 if key == "lineage_status":
                     before, after = _lineage(before), _lineage(after)
-                elif key == "conflict":
+                elif key in ("conflict", "data_conflict"):
                     before, after = _conflict(before), _conflict(after)
                 lines.append(_line(who, repo_id, label, before, after))
     if not lines and "notes" in a and a.get("notes") != b.get("notes"):

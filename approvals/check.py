@@ -38,7 +38,8 @@ _L = ModelLicense._meta.db_table
 # EXPIRES and REASON (its evidence link), the token's row (kind 2) ID, STATUS (its name), RULE
 # (its user) and CHANGES (its scopes); the model's license row (kind 3) STATUS (its declared key),
 # CHANGES (its ancestors' keys), from which the answer's obligations are read, SCOPE (its lineage
-# status) and REASON (the ancestors the status names, as JSON text); the rest NULL.
+# status), REASON (the ancestors the status names, as JSON text), TEXT (its suspected bases),
+# REVISION (its training data's verdict) and INTERNAL (its training-data conflict); the rest NULL.
 KIND, ID, STATUS, SCOPE, REVISION, EXPIRES, REASON, ATTRIBUTION, INTERNAL, TEXT, RULE, CHANGES = (
     range(12)
 )
@@ -73,8 +74,8 @@ SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
   JOIN {_M} wm ON wm.id = w.model_id
  WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
 UNION ALL
-SELECT 3, NULL, l.declared, l.lineage_status, NULL, NULL, CAST(l.lineage_gaps AS TEXT), NULL,
-       NULL, CAST(l.suspected_bases AS TEXT), NULL,
+SELECT 3, NULL, l.declared, l.lineage_status, l.data_commercial, NULL,
+       CAST(l.lineage_gaps AS TEXT), NULL, l.data_conflict, CAST(l.suspected_bases AS TEXT), NULL,
        l.inherited_keys, NULL, NULL, NULL
   FROM {_L} l
   JOIN {_M} lm ON lm.id = l.model_id
@@ -198,6 +199,12 @@ def _with_license(answer: dict[str, Any], licenses: list[tuple]) -> dict[str, An
         out["reasons"] = [*out["reasons"], f"lineage: {summary}"]
     if licenses and (suspicion := suspicion_of(_json(licenses[0][TEXT]), gaps)):
         out["reasons"] = [*out["reasons"], f"suspected base: {suspicion.summary}"]
+    if licenses and licenses[0][INTERNAL]:
+        out["reasons"] = [
+            *out["reasons"],
+            f"training data: {licenses[0][REVISION]}; its weights are more permissive than the "
+            "data they were trained on (the model's data_conflict_reasons name the datasets)",
+        ]
     return out
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
-from catalog import lineage
+from catalog import hublink, lineage
 from catalog.models import HubModel
-from licenses import obligations
+from licenses import obligations, training
 from licenses.models import License, ModelLicense, gaps_of
 
 TEXTS = Path(__file__).resolve().parent.parent / "licenses" / "data" / "texts"
+# What the knowledge base writes where no SPDX id exists: CycloneDX takes them as names only.
+NOT_SPDX_IDS = {"NOASSERTION", "NONE"}
 
 
 class _Echo:
@@ -56,7 +58,7 @@ def audit_csv(qs) -> StreamingHttpResponse:
 
 
 def _license_of(model: HubModel) -> tuple[ModelLicense | None, License | None]:
-    state = ModelLicense.objects.filter(model=model).first()
+    state = ModelLicense.objects.filter(model=model).select_related("assessment").first()
     key = state.declared if state else ""
     return state, License.objects.filter(key=key).first() if key else None
 
@@ -70,7 +72,15 @@ def _properties(model: HubModel, state: ModelLicense | None) -> list[tuple[str, 
                 ("canopy:lineage_status", state.lineage_status)]  # fmt: skip
         gaps = gaps_of(state.lineage_gaps)
         out += [(f"canopy:lineage_{k}", ", ".join(v)) for k, v in sorted(gaps.items()) if v]
+        out += [("canopy:data_verdict", state.data_commercial),
+                ("canopy:data_status", state.data_status),
+                ("canopy:data_conflict", "yes" if state.data_conflict else "no")]  # fmt: skip
     return out
+
+
+def _datasets(state: ModelLicense | None) -> list[dict[str, str]]:
+    """The training data the model carries (its own and its ancestors'), as assessed."""
+    return training.rows_of(state.assessment.datasets) if state and state.assessment else []
 
 
 def ml_bom(models, site: str = "") -> dict[str, Any]:
@@ -84,12 +94,39 @@ def ml_bom(models, site: str = "") -> dict[str, Any]:
     from cyclonedx.model.license import DisjunctiveLicense
     from cyclonedx.output.json import JsonV1Dot6
 
+    keys = {lic.key: lic for lic in License.objects.all()}
+
+    def licensed(key: str) -> list[DisjunctiveLicense]:
+        lic = keys.get(key)
+        if lic is None:
+            return []
+        spdx = lic.spdx if lic.spdx and lic.spdx not in NOT_SPDX_IDS else None
+        if spdx and spdx.startswith("LicenseRef"):
+            spdx = None
+        return [DisjunctiveLicense(id=spdx) if spdx else DisjunctiveLicense(name=lic.key)]
+
+    data: dict[str, Component] = {}  # one data component per dataset, however many models
+
+    def dataset(row: dict[str, str]) -> str:
+        ref = f"dataset:{row['id']}"
+        if ref not in data:
+            url = hublink.url(row["id"], kind="datasets")
+            data[ref] = Component(
+                type=ComponentType.DATA, name=row["id"], bom_ref=ref,
+                licenses=licensed(row["license"]),
+                external_references=[ExternalReference(type=ExternalReferenceType.WEBSITE,
+                                                       url=XsUri(url))] if url else [],
+                properties=[Property(name="canopy:commercial_verdict", value=row["commercial"]),
+                            Property(name="canopy:license_state", value=row["state"])],
+            )  # fmt: skip
+        return ref
+
+    trained_on: dict[str, list[str]] = {}  # model component ref -> its data components' refs
+
     def component(model: HubModel, ref: str) -> Component:
         state, lic = _license_of(model)
-        licenses = []
-        if lic is not None:
-            spdx = lic.spdx if lic.spdx and not lic.spdx.startswith("LicenseRef") else None
-            licenses = [DisjunctiveLicense(id=spdx) if spdx else DisjunctiveLicense(name=lic.key)]
+        licenses = licensed(lic.key) if lic is not None else []
+        trained_on[ref] = [dataset(row) for row in _datasets(state)]
         return Component(
             type=ComponentType.MACHINE_LEARNING_MODEL, name=model.repo_id, bom_ref=ref,
             version=model.sha or None, group=model.author or None, licenses=licenses,
@@ -111,7 +148,22 @@ def ml_bom(models, site: str = "") -> dict[str, Any]:
                 ancestors=[component(a, f"ancestor:{model.repo_id}:{a.repo_id}") for a in known]
             )
         bom.components.add(comp)
-    return json.loads(JsonV1Dot6(bom).output_as_string())
+    for comp in data.values():
+        bom.components.add(comp)
+    out = json.loads(JsonV1Dot6(bom).output_as_string())
+    # The library writes no modelCard yet: the datasets a model was trained on are referenced
+    # from it here, as CycloneDX 1.6 puts them (modelCard.modelParameters.datasets[].ref).
+    for comp in _walk(out.get("components", [])):
+        refs = trained_on.get(comp.get("bom-ref", ""))
+        if refs:
+            comp["modelCard"] = {"modelParameters": {"datasets": [{"ref": r} for r in refs]}}
+    return out
+
+
+def _walk(components: list[dict[str, Any]]):
+    for comp in components:
+        yield comp
+        yield from _walk(comp.get("pedigree", {}).get("ancestors", []))
 
 
 def _duty_lines(lic: License) -> list[str]:
@@ -133,6 +185,25 @@ def _duty_lines(lic: License) -> list[str]:
             out.append(f"  Pass-through{where}: {d.duty}")
         else:
             out.append(f"  Obligation: {d.label}")
+    return out
+
+
+def _training_lines(state: ModelLicense | None) -> list[str]:
+    """The training data the model carries, with what each dataset's license asks: attribution
+    for CC-BY and the like (whether those terms bind the weights is for a policy to decide;
+    giving the credit costs nothing)."""
+    rows = _datasets(state)
+    if not rows:
+        return []
+    out = ["", "Training data (declared by the model or its ancestors):"]
+    for row in rows:
+        lic = License.objects.filter(key=row["license"]).first() if row["license"] else None
+        via = f", declared by {row['via']}" if row["via"] else ""
+        out.append(f"{row['id']}: {lic.name if lic else 'license unknown'} "
+                   f"(commercial use {row['commercial']}{via})")  # fmt: skip
+        if lic is not None and "attribution" in lic.codes:
+            out.append(f"  Attribution: credit the dataset {row['id']} and its authors, and "
+                       f"name its license ({lic.name}{', ' + lic.url if lic.url else ''})")  # fmt: skip
     return out
 
 
@@ -168,6 +239,7 @@ def notice(model: HubModel) -> str:
     for repo_id in unread:
         out.append(f"{repo_id}: not in the catalog: its license and obligations are not read, "
                    "so this NOTICE may be incomplete (check that model's license)")  # fmt: skip
+    out += _training_lines(_license_of(model)[0])
     for name, text in texts.items():
         out += ["", "=" * 78, name, "=" * 78, text]
     return "\n".join(out) + "\n"

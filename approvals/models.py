@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from catalog.models import HubModel
 from config.inputs import CheckedWrites
-from licenses.models import LineageStatus, Verdict
+from licenses.models import DataStatus, LineageStatus, Verdict
 
 from . import chain
 from .roles import allowed_scopes, may_administer
@@ -156,11 +156,22 @@ class Tri(models.TextChoices):
 
 # The list fields of a rule that hold names of a fixed set: a name no model can have would make
 # the rule match nothing, silently.
-POLICY_NAMES = {"verdicts": Verdict.values, "lineage_statuses": LineageStatus.values}
+POLICY_NAMES = {
+    "verdicts": Verdict.values,
+    "lineage_statuses": LineageStatus.values,
+    "data_verdicts": Verdict.values,
+    "data_statuses": DataStatus.values,
+}
+
+
+TRI_NAMES = ("gated", "conflict", "suspected_base", "data_conflict")
 
 
 def policy_problems(fields: dict) -> dict[str, str]:
     problems = {}
+    for name in TRI_NAMES:
+        if name in fields and fields[name] not in Tri.values:
+            problems[name] = f"one of {', '.join(repr(v) for v in Tri.values)}"
     for name, known in POLICY_NAMES.items():
         if name not in fields:
             continue
@@ -212,6 +223,19 @@ class Policy(CheckedWrites, models.Model):
         help_text="no: a model with a suspected base (its own or upstream) is not matched, "
         "so a rule allowing `allowed` sends it to a person",
     )  # fmt: skip
+    # Training data (licenses.training): kept apart from the weights' verdict, so a rule says
+    # whether it counts (a rule approving `allowed` with data_conflict "no" sends an apache-2.0
+    # model trained on a non-commercial dataset to a person).
+    data_verdicts = models.JSONField(
+        default=list, blank=True, help_text="the training data's verdicts (data_commercial)"
+    )
+    data_statuses = models.JSONField(
+        default=list, blank=True, help_text="complete, datasets_unknown, none_declared"
+    )
+    data_conflict = models.CharField(
+        max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY,
+        help_text="the weights more permissive than their training data",
+    )  # fmt: skip
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = PolicyQuerySet.as_manager()
@@ -228,7 +252,7 @@ class Policy(CheckedWrites, models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        if problems := policy_problems({n: getattr(self, n) for n in POLICY_NAMES}):
+        if problems := policy_problems({n: getattr(self, n) for n in [*POLICY_NAMES, *TRI_NAMES]}):
             raise ValidationError(problems)
 
 

@@ -23,6 +23,9 @@ class Facts:
     conflict: bool = False
     lineage_status: str = ""  # "" before the first assessment
     suspected_base: bool = False  # its own or an ancestor's (licenses.suspects)
+    data_commercial: str = "unknown"  # its training data's (licenses.training)
+    data_status: str = ""  # "" before the first assessment
+    data_conflict: bool = False
     codes: set[str] = field(default_factory=set)
 
 
@@ -40,7 +43,8 @@ def _facts(author: str, gated: str, state: ModelLicense | None) -> Facts:
     return Facts(author=author, gated=gated_bool, declared=state.declared,
                  effective=state.effective, conflict=state.conflict,
                  lineage_status=state.lineage_status, suspected_base=bool(state.suspicion),
-                 codes=codes)  # fmt: skip
+                 data_commercial=state.data_commercial, data_status=state.data_status,
+                 data_conflict=state.data_conflict, codes=codes)  # fmt: skip
 
 
 def _names(values: object) -> list[str] | None:
@@ -71,6 +75,9 @@ def matches(policy: Policy, facts: Facts, use: str) -> bool:
         and _tri(policy.gated, facts.gated)
         and _tri(policy.conflict, facts.conflict)
         and _tri(policy.suspected_base, facts.suspected_base)
+        and _any_of(policy.data_verdicts, facts.data_commercial)
+        and _any_of(policy.data_statuses, facts.data_status)
+        and _tri(policy.data_conflict, facts.data_conflict)
     )
 
 

@@ -35,7 +35,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.hf_api import DatasetInfo, ModelInfo
 from huggingface_hub.utils import (
     build_hf_headers,
     hf_raise_for_status,
@@ -56,6 +56,11 @@ LIST_EXPAND = [
     "config",  # a PEFT adapter's base (config.peft), the architecture and tokenizer
 ]  # fmt: skip
 DETAIL_EXPAND = [*LIST_EXPAND, "baseModels"]
+# What the catalog stores of a dataset (catalog.datasets): its license is in its tags and card.
+DATASET_EXPAND = [
+    "author", "sha", "lastModified", "private", "disabled", "gated", "downloads", "tags",
+    "cardData",
+]  # fmt: skip
 # OSErrors of a file name the Hub chose (a 1,000-character commit): the record's, not the network's.
 UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
@@ -305,18 +310,41 @@ class Hub:
             raise HubUnavailable(f"GET /api/models answered {type(items).__name__}, not a list")
         return Page(items=items, next_url=response.links.get("next", {}).get("url"))
 
+    def datasets_url(self) -> str:
+        """The first page of the whole dataset listing (a run keeps the next page's URL)."""
+        params = {"limit": settings.CANOPY_HUB_PAGE_SIZE, "expand": DATASET_EXPAND}
+        return str(httpx2.URL(f"{self.endpoint}/api/datasets", params=params))
+
+    def dataset_page(self, url: str) -> Page:
+        """One page of GET /api/datasets, as list_datasets reads it (raw items, as list_page)."""
+        items, response = self._get_json(url)
+        if not isinstance(items, list):
+            raise HubUnavailable(f"GET /api/datasets answered {type(items).__name__}, not a list")
+        return Page(items=items, next_url=response.links.get("next", {}).get("url"))
+
+    def dataset_info(self, repo_id: str) -> dict[str, Any]:
+        """One dataset's record: `HfApi.dataset_info`'s request, checked with the client's
+        DatasetInfo, kept raw. ModelNotFound when the Hub has none (the name says "repo")."""
+        return self._info("datasets", repo_id, DATASET_EXPAND, DatasetInfo)
+
     def model_info(self, repo_id: str) -> dict[str, Any]:
         """The full record of one model: `HfApi.model_info`'s request plus our retries.
 
         The answer is checked with the client's `ModelInfo`, as model_info would, but kept raw.
         """
+        return self._info("models", repo_id, DETAIL_EXPAND, ModelInfo)
+
+    def _info(self, kind: str, repo_id: str, expand: list[str], check: type) -> dict[str, Any]:
+        """GET /api/{kind}/{repo_id}: one repo's record, refused by the client's `check` class
+        (ModelInfo, DatasetInfo) or not; whatever concerns this id only is said per id."""
+        call = f"{kind[:-1]}_info of {repo_id}"
         if any(part in ("", ".", "..") for part in repo_id.split("/")):
             # The URL would resolve the dot segment ("org/.." asks for /api/models/, the
-            # listing) or the empty one: no answer could be this model's.
+            # listing) or the empty one: no answer could be this repo's.
             raise ModelRefused(f"{repo_id!r} cannot be asked for by URL")
-        url = f"{self.endpoint}/api/models/{repo_id}"
+        url = f"{self.endpoint}/api/{kind}/{repo_id}"
         try:
-            item, _ = self._get_json(url, {"expand": DETAIL_EXPAND})
+            item, _ = self._get_json(url, {"expand": expand})
         except RepositoryNotFoundError as exc:
             raise ModelNotFound(repo_id) from exc
         except HfHubHTTPError as exc:
@@ -326,19 +354,17 @@ class Hub:
             if status in GONE_STATUS:
                 raise ModelNotFound(repo_id) from exc
             if status is not None and 400 <= status < 500 and status != 401:
-                raise ModelRefused(f"{status} from model_info of {repo_id}: {exc}") from exc
+                raise ModelRefused(f"{status} from {call}: {exc}") from exc
             raise
         if isinstance(item, dict) and UNPARSED in item:
-            raise MalformedModelInfo(f"model_info of {repo_id}: {item[UNPARSED]}", item)
+            raise MalformedModelInfo(f"{call}: {item[UNPARSED]}", item)
         if not isinstance(item, dict):
-            raise MalformedModelInfo(
-                f"model_info of {repo_id} answered {type(item).__name__}, not an object", item
-            )
+            raise MalformedModelInfo(f"{call} answered {type(item).__name__}, not an object", item)
         try:
-            ModelInfo(**item)
+            check(**item)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise MalformedModelInfo(
-                f"ModelInfo refused it: {type(exc).__name__}: {exc}", item
+                f"{check.__name__} refused it: {type(exc).__name__}: {exc}", item
             ) from exc
         return item
 

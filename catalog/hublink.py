@@ -20,15 +20,16 @@ HUB = "https://huggingface.co"
 HUB_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 
 
-def url(repo_id: str) -> str:
-    """The model's page on the real Hub, or "" for an id the Hub cannot have."""
+def url(repo_id: str, *, kind: str = "") -> str:
+    """The repo's page on the real Hub (a model's; kind="datasets": a dataset's), or "" for an
+    id the Hub cannot have."""
     if not isinstance(repo_id, str) or repo_id.count("/") > 1:
         return ""
     try:
         validate_repo_id(repo_id)
     except HFValidationError:
         return ""
-    return f"{HUB}/{repo_id}"
+    return f"{HUB}/{kind}/{repo_id}" if kind else f"{HUB}/{repo_id}"
 
 
 def is_replay(endpoint: str) -> bool:

@@ -22,7 +22,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from . import bulk, lineage, quarantine, records
+from . import bulk, datasets, lineage, quarantine, records
 from .hub import UNPARSED, Hub
 from .models import HubModel, LineageEdge, ModelFile, RelationSource, RepoAlias
 from .quarantine import Rejected, Step
@@ -175,6 +175,7 @@ def ingest(items: list[dict[str, Any]], *, detail: bool = False) -> Counts:
                                    o.card_data, o.base_models, _config(o.raw)))  # fmt: skip
     rewritten = [s.pk for s in sources if s.pk in changed]
     counts.edges = write_edges(sources, replace=rewritten, errors=counts.errors)
+    datasets.write_links([(s.pk, s.tags, s.card_data) for s in sources], replace=rewritten)
     stored = [s.repo_id for s in sources]
     quarantine.release(stored, [Step.LISTING, Step.DETAILS] if detail else [Step.LISTING])
     return counts

@@ -221,6 +221,7 @@ class CrawlRun(models.Model):
         LISTING = "listing"
         DERIVING = "deriving"  # listed; the facet columns of what it listed are derived next
         DETAILS = "details"
+        DATASETS = "datasets"  # the training data its models declare (catalog.datasets)
         FINISHED = "finished"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -244,6 +245,8 @@ class CrawlRun(models.Model):
     details_fetched = models.PositiveIntegerField(default=0)
     files_fetched = models.PositiveIntegerField(default=0)
     edges_written = models.PositiveIntegerField(default=0)
+    datasets_listed = models.PositiveIntegerField(default=0)
+    datasets_fetched = models.PositiveIntegerField(default=0, help_text="dataset_info calls")
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="the last errors, newest last")
     created_at = models.DateTimeField(default=timezone.now)
@@ -319,6 +322,7 @@ class QuarantinedRecord(models.Model):
         LISTING = "listing"
         DETAILS = "details"
         FILES = "files"
+        DATASETS = "datasets"
 
     run = models.ForeignKey(
         CrawlRun, on_delete=models.CASCADE, related_name="quarantined", help_text="last tried by"
@@ -360,3 +364,61 @@ class HubBudget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket}: {self.used} until {self.window_end:.0f}"
+
+
+class HubDataset(models.Model):
+    """A dataset repository on the Hub that models declare as training data, as last seen.
+
+    A dataset the Hub answered 404 for stays as a row with `found=False`, so it is not asked
+    for again on every run and its models say which of their datasets cannot be read."""
+
+    repo_id = models.CharField(max_length=200, unique=True)
+    author = models.CharField(max_length=100, blank=True)
+    sha = models.CharField(max_length=40, blank=True)
+    last_modified = models.DateTimeField(null=True, blank=True)
+    gated = models.CharField(max_length=8, choices=Gated.choices, blank=True, default=Gated.UNKNOWN)
+    downloads = models.BigIntegerField(default=0)
+    tags = models.JSONField(default=list, blank=True)
+    card_data = models.JSONField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="Last raw Hub record")
+    ingest_notes = models.JSONField(default=list, blank=True)
+    found = models.BooleanField(default=True, help_text="False: the Hub has no such dataset")
+    record_hash = models.CharField(max_length=32, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(default=timezone.now, help_text="last listed or asked for")
+
+    def __str__(self) -> str:
+        return self.repo_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("portal:dataset_detail", args=[self.repo_id])
+
+    @property
+    def hub_url(self) -> str:
+        return hublink.url(self.repo_id, kind="datasets")
+
+
+class TrainingData(models.Model):
+    """model -> dataset it declares it was trained on. The dataset is an id string: it may not
+    be crawled yet (as a lineage edge's parent)."""
+
+    class Source(models.TextChoices):
+        CARD = "card", "the card's datasets:"
+        TAGS = "tags", "a dataset: tag"
+        BOTH = "card,tags", "the card's datasets: and a dataset: tag"
+
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="training_data")
+    dataset_repo_id = models.CharField(max_length=200)
+    source = models.CharField(max_length=9, choices=Source.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "dataset_repo_id"], name="trainingdata_model_dataset_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["dataset_repo_id"], name="trainingdata_dataset_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} trained on {self.dataset_repo_id}"

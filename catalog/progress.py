@@ -21,6 +21,7 @@ LABELS: dict[str, str] = {
     Phase.LISTING: "Listing",
     Phase.DERIVING: "Deriving search facets",
     Phase.DETAILS: "Details and license files",
+    Phase.DATASETS: "Training datasets",
 }
 WALK_LABELS: dict[str, str] = {
     Kind.DESCENDANTS: "Walking down the tree",
@@ -110,8 +111,8 @@ class RunProgress:
 
 def phases_of(kind: str) -> list[str]:
     if kind in LISTING_KINDS:
-        return [Phase.LISTING, Phase.DERIVING, Phase.DETAILS]
-    return [Phase.LISTING, Phase.DETAILS]
+        return [Phase.LISTING, Phase.DERIVING, Phase.DETAILS, Phase.DATASETS]
+    return [Phase.LISTING, Phase.DETAILS, Phase.DATASETS]
 
 
 def measure(run: CrawlRun) -> tuple[int | None, int | None, str, bool]:
@@ -123,6 +124,8 @@ def measure(run: CrawlRun) -> tuple[int | None, int | None, str, bool]:
         return walked, len(run.seen), "models", True
     if run.phase == Phase.DERIVING:
         return 0, run.phase_total, "models", False  # one pass: done when it ends
+    if run.phase == Phase.DATASETS:
+        return run.phase_done, run.phase_total, "datasets", False
     return run.phase_done, run.phase_total, "models", False
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from . import bulk, families, ingest, lineage, pool, quarantine, records, runs, signals
+from . import bulk, datasets, families, ingest, lineage, pool, quarantine, records, runs, signals
 from .hub import (
     Hub,
     HubUnavailable,
@@ -125,6 +125,8 @@ def step(run: CrawlRun, hub: Hub, token: str) -> None:
             _ancestors_step(run, hub, token)
     elif run.phase == Phase.DERIVING:
         _derive_step(run, token)
+    elif run.phase == Phase.DATASETS:
+        _datasets_step(run, hub, token)
     else:
         _details_step(run, hub, token)
 
@@ -364,6 +366,95 @@ def _details_step(run: CrawlRun, hub: Hub, token: str) -> None:
         )
     runs.announce(done)  # their cards and license files are in now
     if finished:
-        enter_phase(run, Phase.FINISHED)
+        _enter_datasets(run, hub)
     with transaction.atomic():
-        runs.checkpoint(run, token, [*CrawlRun.PHASE_FIELDS, *runs.NOTES])
+        runs.checkpoint(run, token, [*CrawlRun.PHASE_FIELDS, "cursor", *runs.NOTES])
+
+
+def _enter_datasets(run: CrawlRun, hub: Hub) -> None:
+    """After the details: the training data its models declare. A full run lists every
+    dataset first (run.cursor: the next page); the caller saves the phase with its step."""
+    if not settings.CANOPY_CRAWL_DATASETS:
+        enter_phase(run, Phase.FINISHED)
+        return
+    enter_phase(run, Phase.DATASETS)
+    run.cursor = hub.datasets_url() if run.kind == Kind.FULL else ""
+
+
+def _dataset_scope(run: CrawlRun) -> list[int] | None:
+    """Whose declared datasets a run reads: all models' (full and incremental runs), else the
+    models the run wrote."""
+    if run.kind in (Kind.FULL, Kind.INCREMENTAL):
+        return None
+    return list(
+        HubModel.objects.filter(updated_at__gte=run.started_at).values_list("pk", flat=True)
+    )
+
+
+def _datasets_step(run: CrawlRun, hub: Hub, token: str) -> None:
+    """A page of the dataset listing, else a batch of dataset_info for declared datasets the
+    listing did not give (or that went stale); the phase ends when none is left."""
+    if run.cursor:
+        page = hub.dataset_page(run.cursor)
+        changed, rejected = datasets.store(page.items)
+        with transaction.atomic():
+            quarantine.hold(run, Step.DATASETS, rejected)
+            run.cursor = page.next_url or ""
+            run.datasets_listed += len(page.items)
+            run.phase_done += len(page.items)
+            runs.checkpoint(run, token, ["cursor", "datasets_listed", "phase_done", *runs.NOTES])
+        runs.announce(datasets.models_of(changed))
+        return
+    per_step = max(DETAILS_PER_STEP, 4 * settings.CANOPY_DETAIL_THREADS)
+    batch = datasets.wanted(model_ids=_dataset_scope(run), limit=per_step)
+    askable = [d for d in batch if datasets.fetchable(d)]
+
+    def fetch(repo_id: str) -> dict[str, Any] | Rejected | None:
+        """The record (under the id asked for: a renamed dataset answers with its new id, and
+        the models name the old one), None when the Hub has none, Rejected when refused."""
+        try:
+            return {**hub.dataset_info(repo_id), "id": repo_id}
+        except ModelNotFound:
+            return None
+        except ModelRefused as exc:
+            return Rejected(repo_id, str(exc))
+        except MalformedModelInfo as exc:
+            return Rejected(repo_id, str(exc), exc.record)
+
+    answers: dict[str, dict[str, Any] | Rejected | None] = {}
+    try:
+        for repo_id, answer in pool.each(fetch, askable, threads=settings.CANOPY_DETAIL_THREADS):
+            answers[repo_id] = answer
+    except HubUnavailable:
+        # The step is retried: keep what it read (as the details step does), so a fault every
+        # few answers still moves the phase on.
+        asked = [d for d in batch if d in answers or not datasets.fetchable(d)]
+        _store_answers(run, token, asked, answers, finished=False)
+        raise
+    _store_answers(run, token, batch, answers, finished=len(batch) < per_step)
+
+
+def _store_answers(
+    run: CrawlRun,
+    token: str,
+    batch: list[str],
+    answers: dict[str, dict[str, Any] | Rejected | None],
+    *,
+    finished: bool,
+) -> None:
+    """What a batch of dataset_info answered, stored; each asked id gets a row, so `wanted`
+    leaves it until it is stale."""
+    refused = [a for a in answers.values() if isinstance(a, Rejected)]
+    changed, rejected = datasets.store([a for a in answers.values() if isinstance(a, dict)])
+    absent = [d for d in batch if d not in answers or answers[d] is None]
+    gone = datasets.not_found(absent)
+    # Asked, but nothing storable came: not asked again until it is stale (and quarantined).
+    gone += datasets.checked([r.repo_id for r in [*refused, *rejected]])
+    with transaction.atomic():
+        quarantine.hold(run, Step.DATASETS, [*refused, *rejected])
+        run.datasets_fetched += len(answers)
+        run.phase_done += len(batch)
+        if finished:
+            enter_phase(run, Phase.FINISHED)
+        runs.checkpoint(run, token, [*CrawlRun.PHASE_FIELDS, "datasets_fetched", *runs.NOTES])
+    runs.announce(datasets.models_of(changed + gone))

@@ -352,6 +352,10 @@ CANOPY_DETAILS_PER_RUN = env_int("CANOPY_DETAILS_PER_RUN", 5000)
 # Detail fetches in flight at once: their waits (answers, backoff, timeouts) overlap, while the
 # request budget, shared by all, bounds what is asked. 1 fetches one after another.
 CANOPY_DETAIL_THREADS = env_int("CANOPY_DETAIL_THREADS", 4)
+# Training data (catalog.datasets): a run reads the dataset records its models declare, asking
+# again for one not checked for this many days; a full run lists every dataset first.
+CANOPY_CRAWL_DATASETS = env_bool("CANOPY_CRAWL_DATASETS", default=True)
+CANOPY_DATASET_MAX_AGE_DAYS = env_int("CANOPY_DATASET_MAX_AGE_DAYS", 7)
 # Pages (or detail batches) one task handles before it checkpoints and re-queues itself.
 CANOPY_PAGES_PER_TASK = env_int("CANOPY_PAGES_PER_TASK", 20)
 # Re-assess the licenses of the models a crawl writes, as it goes (off: only the nightly pass).

@@ -94,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             for failure in s["failures"][:15]:
                 print("    ", failure)
     print(f"{'all':28} {total:6} {correct / total:9.3f}")
-    from evals import duties, suspects
+    from evals import duties, suspects, training
 
     bad |= not suspects.report(show=40 if args.show_failures else 0)
     duties.report()
+    training.report()
     return 1 if bad else 0
 
 

@@ -8,13 +8,16 @@ from typing import Annotated, Any, Literal
 from django.db.models import Count
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from ninja import Query, Router, Schema
+from ninja.errors import HttpError
 from pydantic import Field
 
-from catalog.models import HubModel
-from config.inputs import Text
+from catalog.datasets import fetchable
+from catalog.models import HubDataset, HubModel, TrainingData
+from config.inputs import PAGE_MAX, Text
 
-from . import compliance
+from . import compliance, training
 from .models import License, LineageStatus, ModelLicense, Verdict
 
 LicenseKey = Annotated[Text, Field(min_length=1, max_length=80, examples=["llama2"])]
@@ -104,7 +107,71 @@ def make_router() -> Router:
             "reference_texts": lic.texts,
         }
 
+    @router.get("/datasets", response=DatasetPage, summary="Datasets models declare")
+    def list_datasets(request: HttpRequest, params: Query[DatasetFilter]):
+        qs = HubDataset.objects.order_by("repo_id").defer("raw")
+        if params.search:
+            qs = qs.filter(repo_id__icontains=params.search)
+        start = (params.page - 1) * DATASET_PAGE
+        rows = list(qs[start : start + DATASET_PAGE + 1])
+        counts = _dataset_counts([d.repo_id for d in rows[:DATASET_PAGE]])
+        items = [_dataset(d.repo_id, d, counts.get(d.repo_id, 0)) for d in rows[:DATASET_PAGE]]
+        nxt = None
+        if len(rows) > DATASET_PAGE:
+            query = request.GET.copy()
+            query["page"] = str(params.page + 1)
+            nxt = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return {"items": items, "next": nxt}
+
+    @router.get("/datasets/{path:repo_id}", response=DatasetOut, summary="One dataset")
+    def get_dataset(request: HttpRequest, repo_id: DatasetId):
+        record = HubDataset.objects.filter(repo_id=repo_id).first()
+        n = TrainingData.objects.filter(dataset_repo_id=repo_id).count()
+        if record is None and not n:
+            raise HttpError(404, f"No dataset {repo_id} is declared by a crawled model")
+        return _dataset(repo_id, record, n)
+
     return router
+
+
+DATASET_PAGE = 100
+# A card may name a dataset in words ("my own data"): the list gives such ids, so they are read.
+DatasetId = Annotated[Text, Field(min_length=1, max_length=200, examples=["tatsu-lab/alpaca"])]
+
+
+class DatasetFilter(Schema):
+    search: Annotated[Text, Field(max_length=200)] = ""
+    page: int = Field(1, ge=1, le=PAGE_MAX)
+
+
+class DatasetOut(Schema):
+    id: str
+    license: str | None = Field(description="its license key as Canopy reads it")
+    commercial: Verdict
+    conditions: list[ConditionOut]
+    state: str = Field(description="read, not_crawled or not_on_hub (the Hub has none)")
+    models: int = Field(description="crawled models declaring it themselves")
+    url: str = Field(description="its page here; empty for a name that is not a Hub id")
+
+
+class DatasetPage(Schema):
+    items: list[DatasetOut]
+    next: str | None
+
+
+def _dataset_counts(ids: list[str]) -> dict[str, int]:
+    rows = TrainingData.objects.filter(dataset_repo_id__in=ids).values("dataset_repo_id")
+    return {r["dataset_repo_id"]: r["n"] for r in rows.annotate(n=Count("pk")).order_by()}
+
+
+def _dataset(repo_id: str, record: HubDataset | None, models: int) -> dict[str, Any]:
+    t = training.terms(record)
+    return {
+        "id": repo_id, "license": t.key, "commercial": t.verdict,
+        "conditions": [{"code": c, "value": v} for c, v in t.conditions], "state": t.state,
+        "models": models,
+        "url": reverse("portal:dataset_detail", args=[repo_id]) if fetchable(repo_id) else "",
+    }  # fmt: skip
 
 
 router = make_router()
@@ -138,6 +205,20 @@ class DutyCheck(Schema):
     detail: str
 
 
+DataStatusName = Literal["complete", "datasets_unknown", "none_declared"]
+
+
+class DatasetRef(Schema):
+    """A dataset the model carries: declared by itself (`via` empty) or by an ancestor."""
+
+    id: str
+    license: str = Field(description="its license key as Canopy reads it; empty when unknown")
+    commercial: Verdict
+    source: str = Field(description="card (datasets:), tags (dataset:) or card,tags")
+    via: str = Field(description="the ancestor that declares it; empty: the model itself")
+    state: str = Field(description="read, not_crawled or not_on_hub")
+
+
 class LicenseFields(Schema):
     """The fields license_fields() adds to GET /api/v1/models/<repo_id> (for ModelOut)."""
 
@@ -164,6 +245,15 @@ class LicenseFields(Schema):
     suspected_upstream: list[str] = Field(description="ancestors that have a suspected base")
     duty_checks: list[DutyCheck] = Field(description="what derivatives must do, checked")
     obligations_not_met: list[str] = Field(description="the failed duty checks, in words")
+    data_commercial: Verdict = Field(
+        description="the most restrictive verdict of its training data (its own declared "
+        "datasets and its ancestors'); never folded into effective_commercial"
+    )
+    data_conditions: list[ConditionOut]
+    data_status: DataStatusName
+    data_conflict: bool = Field(description="its weights are more permissive than its data")
+    data_conflict_reasons: list[str]
+    datasets: list[DatasetRef]
     evidence: list[dict[str, Any]]
     assessed_at: datetime | None
 
@@ -188,6 +278,12 @@ def license_fields(model: HubModel) -> dict[str, Any]:
             "suspected_upstream": [],
             "duty_checks": [],
             "obligations_not_met": [],
+            "data_commercial": "unknown",
+            "data_conditions": [],
+            "data_status": "none_declared",
+            "data_conflict": False,
+            "data_conflict_reasons": [],
+            "datasets": [],
             "evidence": [],
             "assessed_at": None,
         }
@@ -208,6 +304,12 @@ def license_fields(model: HubModel) -> dict[str, Any]:
         "obligations_not_met": [
             f"{c['license']}: {c['detail']}" for c in compliance.unmet(a.duty_checks)
         ],
+        "data_commercial": a.data_commercial,
+        "data_conditions": training.conditions_of(a.data_conditions),
+        "data_status": a.data_status,
+        "data_conflict": a.data_conflict,
+        "data_conflict_reasons": training.reasons_of(a.data_conflict_reasons),
+        "datasets": training.rows_of(a.datasets),
         "evidence": a.evidence,
         "assessed_at": a.assessed_at,
     }

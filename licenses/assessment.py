@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import bulk
+from catalog import bulk, datasets
 from catalog.lineage import derivative_kind, models_named
-from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias
+from catalog.models import HubModel, LineageEdge, ModelFile, RepoAlias, TrainingData
 from catalog.signals import bulk_written
 
-from . import compliance, inherit, signals, suspects
+from . import compliance, inherit, signals, suspects, training
 from .classify import UNKNOWN, classify
 from .models import Assessment, Determination, License, LineageStatus, ModelLicense, gaps_of
 from .resolve import REVIEW_BELOW, Resolution, link_target, resolve
@@ -42,6 +42,10 @@ STATE_FIELDS = [
     "lineage_gaps",
     "suspected_bases",
     "duties_unmet",
+    "data_commercial",
+    "data_status",
+    "data_conflict",
+    "data_carried",
     "needs_review",
     "manual",
     "confidence",
@@ -64,6 +68,8 @@ class Own:
     determination: Determination | None = None
     suspects: list[dict[str, Any]] = field(default_factory=list)  # licenses.suspects, a root's
     facts: compliance.Facts | None = None  # a derivative's, for the duties its licenses set
+    data: training.Standing = field(default_factory=lambda: training.standing([], {}, ""))
+    carried: list[training.Carried] = field(default_factory=list)  # passed on to its children
 
     @property
     def suspect_key(self) -> str:
@@ -145,6 +151,16 @@ def _payload(own: Own, state: inherit.State) -> dict[str, Any]:
         "confidence": res.confidence,
         "mismatch": res.mismatch,
         "determination_id": own.determination.pk if own.determination else None,
+        "data": {
+            "commercial": own.data.commercial,
+            "status": own.data.status,
+            "conditions": own.data.conditions,
+            "unknown": own.data.unknown,
+            "conflict": own.data.conflict,
+            "reasons": own.data.reasons,
+            "datasets": own.data.datasets,
+            "carried": [list(c) for c in own.carried],
+        },  # fmt: skip
         "inherited": [
             state.restrictor,
             state.restrictor_key,
@@ -246,6 +262,24 @@ def _determinations(model_ids: list[int]) -> dict[int, Determination]:
     return {d.model_id: d for d in rows}
 
 
+def _with_data(
+    own: Mapping[Any, Own],
+    declared: Mapping[Any, list[tuple[str, str]]],
+    parents: Mapping[Any, list[Any]],
+    stored: Mapping[Any, list[training.Carried]],
+    names: Mapping[Any, str],
+    states: Mapping[Any, inherit.State],
+) -> None:
+    """Each model's training-data standing (licenses.training) beside its weights' state: the
+    datasets it and its ancestors declare (parents in the batch first, others as stored)."""
+    carried = training.carry({k: declared.get(k, []) for k in own}, parents, stored, names)
+    wanted = {d for c in carried.values() for d, _, _ in c}
+    terms_of = {d: training.terms(r) for d, r in datasets.records_of(wanted).items()}
+    for k, o in own.items():
+        o.carried = carried[k]
+        o.data = training.standing(carried[k], terms_of, states[k].effective)
+
+
 def _state_of(row: ModelLicense) -> inherit.State:
     rank = inherit.RANK.get(row.inherited_verdict, inherit.NO_RANK)
     gaps = gaps_of(row.lineage_gaps)
@@ -307,6 +341,12 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
                     missing_ancestors=p["missing_ancestors"],
                     suspected_bases=p["suspected_bases"],
                     duty_checks=p["duty_checks"],
+                    data_commercial=p["data"]["commercial"],
+                    data_status=p["data"]["status"],
+                    data_conditions=p["data"]["conditions"],
+                    data_conflict=p["data"]["conflict"],
+                    data_conflict_reasons=p["data"]["reasons"],
+                    datasets=p["data"]["datasets"],
                     inherited_from=[
                         {
                             "id": state.restrictor,
@@ -349,6 +389,10 @@ def _write(results: list[tuple[int, Own, inherit.State]], now) -> list[int]:
                     lineage_gaps=p["lineage_gaps"],
                     suspected_bases=p["suspected_bases"],
                     duties_unmet=any(c["met"] is False for c in p["duty_checks"]),
+                    data_commercial=p["data"]["commercial"],
+                    data_status=p["data"]["status"],
+                    data_conflict=p["data"]["conflict"],
+                    data_carried=p["data"]["carried"],
                     needs_review=needs_review(own, state),
                     manual=own.determination is not None,
                     confidence=p["confidence"],
@@ -399,12 +443,10 @@ def assess(model_ids: Iterable[int]) -> Report:
         determinations = _determinations(chunk)
         edges = _parent_edges(chunk)
         parent_models = models_named({p for ps in edges.values() for p in ps})
-        stored = {
-            row.model_id: _state_of(row)
-            for row in ModelLicense.objects.filter(
-                model_id__in=[m.pk for m in parent_models.values()]
-            )
-        }
+        stored, stored_data = {}, {}
+        for row in ModelLicense.objects.filter(model_id__in=[m.pk for m in parent_models.values()]):
+            stored[row.model_id] = _state_of(row)
+            stored_data[row.model_id] = training.stored_carried(row.data_carried)
         raw = _raw_of(chunk)
         own = {
             pk: own_result(
@@ -420,6 +462,14 @@ def assess(model_ids: Iterable[int]) -> Report:
                 own[pk].facts = _facts(m, files.get(pk, {}))
         derivatives = {pk for pk, m in models.items() if derivative_kind(m)}
         states = _batch_states(own, edges, parent_models, stored, derivatives)
+        parent_pks = {
+            pk: [parent_models[n].pk for n in edges.get(pk, []) if n in parent_models]
+            for pk in models
+        }
+        names = {m.pk: m.repo_id for m in parent_models.values()} | {
+            pk: m.repo_id for pk, m in models.items()
+        }
+        _with_data(own, datasets.declared_by(chunk), parent_pks, stored_data, names, states)
         results = []
         for pk in own:
             state = states[pk]
@@ -520,6 +570,14 @@ def assess_all(*, batch: int = 20000) -> Report:
         derivatives,
         suspected,
     )
+    declared: dict[str, list[tuple[str, str]]] = {}
+    for mid, name, source in (
+        TrainingData.objects.values_list("model_id", "dataset_repo_id", "source")
+        .order_by("pk")
+        .iterator(chunk_size=20000)
+    ):
+        declared.setdefault(repo_of[mid], []).append((name, source))
+    _with_data({repo_of[pk]: o for pk, o in own.items()}, declared, graph_parents, {}, {}, states)
     results = [(pk, o, states[repo_of[pk]]) for pk, o in own.items()]
     for _, _, s in results:
         report.missing.update(s.missing)

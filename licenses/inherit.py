@@ -20,13 +20,16 @@ edges held in memory) and the incremental re-assessment of a model and its desce
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .classify import RANK, UNKNOWN, kb, more_permissive
 from .models import LineageStatus
 
 BY_RANK = {rank: verdict for verdict, rank in RANK.items()}
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 NO_RANK = 9
 MAX_ROUNDS = 50  # over a cycle; each round can only add what a parent passes on
 
@@ -250,6 +253,14 @@ def propagate(
         del waiting[node]
         queue.append(node)
         cycles = True
+    again_until_settled(late, settle, states)
+    return states
+
+
+def again_until_settled(late: list[K], settle: Callable[[K], V], states: dict[K, V]) -> None:
+    """The nodes settled from the first cycle on, combined again round after round until nothing
+    changes (MAX_ROUNDS at most): the fixed point a cycle's incremental fan-out reaches too. Each
+    walk over the lineage (this module's verdicts, licenses.training's datasets) ends so."""
     for _ in range(MAX_ROUNDS):
         changed = False
         for node in late:
@@ -257,5 +268,4 @@ def propagate(
             if state != states[node]:
                 states[node], changed = state, True
         if not changed:
-            break
-    return states
+            return

@@ -35,6 +35,14 @@ class LineageStatus(models.TextChoices):
     NO_BASE = "no_base_for_derivative", "a derivative that names no base"
 
 
+class DataStatus(models.TextChoices):
+    """What is known of a model's training data (licenses.training decides it)."""
+
+    COMPLETE = "complete", "every dataset's license known"
+    DATASETS_UNKNOWN = "datasets_unknown", "a dataset's license is unknown"
+    NONE_DECLARED = "none_declared", "no training data declared"
+
+
 class LicenseQuerySet(models.QuerySet["License"]):
     def verified(self) -> LicenseQuerySet:
         return self.filter(verified=True)
@@ -137,6 +145,19 @@ class Assessment(models.Model):
     duty_checks = models.JSONField(
         default=list, blank=True, help_text="licenses.compliance: [{code, license, met, detail}]"
     )
+    # Training data (licenses.training): beside the weights' verdict, never folded into it.
+    data_commercial = models.CharField(
+        max_length=12, choices=Verdict.choices, default=Verdict.UNKNOWN
+    )
+    data_status = models.CharField(max_length=16, choices=DataStatus.choices,
+                                   default=DataStatus.NONE_DECLARED)  # fmt: skip
+    data_conditions = models.JSONField(default=list, blank=True)
+    data_conflict = models.BooleanField(default=False)
+    data_conflict_reasons = models.JSONField(default=list, blank=True)
+    datasets = models.JSONField(
+        default=list, blank=True,
+        help_text="[{id, license, commercial, source, via, state}]: carried, its own first",
+    )  # fmt: skip
     inherited_from = models.JSONField(default=list, blank=True, help_text="[{id, key, verdict}]")
     evidence = models.JSONField(default=list, blank=True)
     notes = models.JSONField(default=list, blank=True)
@@ -201,6 +222,18 @@ class ModelLicense(models.Model):
     duties_unmet = models.BooleanField(
         default=False, help_text="a duty its inherited licenses set on derivatives is not met"
     )
+    data_commercial = models.CharField(
+        max_length=12, choices=Verdict.choices, default=Verdict.UNKNOWN,
+        help_text="its training data's most restrictive verdict (licenses.training)",
+    )  # fmt: skip
+    data_status = models.CharField(max_length=16, choices=DataStatus.choices,
+                                   default=DataStatus.NONE_DECLARED)  # fmt: skip
+    data_conflict = models.BooleanField(
+        default=False, help_text="its weights are more permissive than its training data"
+    )
+    data_carried = models.JSONField(
+        default=list, blank=True, help_text="[[dataset, source, via]]: what children carry on"
+    )
     needs_review = models.BooleanField(default=False)
     manual = models.BooleanField(default=False)
     confidence = models.FloatField(default=0)
@@ -222,6 +255,7 @@ class ModelLicense(models.Model):
             models.Index(fields=["effective"], name="modellicense_effective_idx"),
             models.Index(fields=["needs_review", "manual"], name="modellicense_review_idx"),
             models.Index(fields=["lineage_status"], name="modellicense_lineage_idx"),
+            models.Index(fields=["data_conflict"], name="modellicense_dataconflict_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.datasets import fetchable
 from catalog.models import HubModel
 
-from . import ancestry, compliance, obligations
+from . import ancestry, compliance, obligations, training
 from .classify import condition_kind, condition_label
 from .models import Assessment, ModelLicense
 
@@ -34,6 +35,10 @@ def panel_context(model: HubModel) -> dict[str, Any]:
                 }
             )
     effective = labelled(assessment.effective_conditions) if assessment else []
+    datasets = [
+        {**row, "linked": fetchable(row["id"])}
+        for row in (training.rows_of(assessment.datasets) if assessment else [])
+    ]
     return {
         "model": model,
         "license_state": state,
@@ -46,6 +51,11 @@ def panel_context(model: HubModel) -> dict[str, Any]:
         "restrictions": [c for c in effective if c["kind"] != "obligation"],
         "duty_checks": compliance.checks_of(assessment.duty_checks) if assessment else [],
         "unmet_duties": compliance.unmet(assessment.duty_checks) if assessment else [],
+        "datasets": datasets,
+        "unknown_datasets": [d["id"] for d in datasets if d["commercial"] == "unknown"][:10],
+        "data_conflict_reasons": training.reasons_of(assessment.data_conflict_reasons)
+        if assessment
+        else [],
         "path": path,
         "history": Assessment.objects.filter(model=model).select_related("determination")[:20]
         if assessment

@@ -68,6 +68,12 @@ class ModelItem(Schema):
         description="a duty its inherited licenses set on derivatives (naming, attribution, "
         "license copy, use policy, terms carried on) is not met (the model's duty_checks)"
     )
+    data_commercial: str | None = Field(
+        description="its training data's verdict, beside `effective` (never folded into it)"
+    )
+    data_conflict: bool | None = Field(
+        description="its weights are more permissive than its training data"
+    )
 
 
 class FacetValue(Schema):
@@ -216,6 +222,8 @@ def _item(m: HubModel) -> dict:
         "lineage_status": state.lineage_status if state else None,
         "suspected_base": bool(state.suspicion) if state else None,
         "duties_unmet": state.duties_unmet if state else None,
+        "data_commercial": state.data_commercial if state else None,
+        "data_conflict": state.data_conflict if state else None,
         "id": m.repo_id, "author": m.author, "downloads": m.downloads, "likes": m.likes,
         "gated": m.gated or "unknown", "library_name": m.library_name,
         "pipeline_tag": m.pipeline_tag, "last_modified": m.last_modified,

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from catalog.models import CrawlRun, HubModel
+from licenses import training
 from licenses.models import ModelLicense
 
 from . import search
@@ -43,6 +44,7 @@ def _aggregates() -> dict[str, Any]:
         "licenses": bars([(v or "none", n) for v, n in licenses]),
         "families": bars(families),
         "relations": bars([(v or "not derived yet", n) for v, n in relations]),
+        "training": training.figure(),
     }
 
 

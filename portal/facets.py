@@ -17,7 +17,7 @@ from django import forms
 from django.db.models import Q
 
 from catalog.hardware import BUCKET_ORDER
-from catalog.models import Gated
+from catalog.models import Gated, TrainingData
 from licenses.models import License, LineageStatus, Verdict
 
 UNASSESSED = "unassessed"  # and gated "unknown": values the facets count, so their links must work
@@ -130,6 +130,18 @@ FACETS: tuple[Facet, ...] = (
     Facet("lineage", "Lineage", _choice(lineage_statuses, label="Lineage"),
           "lineage_status", "COALESCE(s.lineage_status, '')", _assessed("lineage_status"),
           shown=lambda v: v or UNASSESSED, labelled=True),
+    Facet("data", "Training data", _choice(verdicts, label="Training data"),
+          "data_commercial", "COALESCE(s.data_commercial, '')", _assessed("data_commercial"),
+          shown=lambda v: v or UNASSESSED, badge=True),
+    Facet("data_conflict", "Training-data conflict",
+          _choice([("", "any"), ("yes", "weights freer than their data"), ("no", "none"),
+                   (UNASSESSED, "not assessed yet")], label="Training-data conflict"),
+          "data_conflict", "s.data_conflict", _yes_no("data_conflict"), shown=_shown_yes_no,
+          labelled=True),
+    # A filter only (the dataset page links to it): counting every dataset would be a join.
+    Facet("dataset", "Trained on", _text(200, label="Trained on dataset"),
+          match=lambda name: Q(model_id__in=TrainingData.objects.filter(
+              dataset_repo_id=name).values("model_id"))),
     Facet("relation", "Relation to base",
           _choice([("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
                    ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")],
@@ -166,6 +178,9 @@ ON_PAGE = tuple(
         "license",
         "condition",
         "relation",
+        "data",
+        "data_conflict",
+        "dataset",
         "base",
         "format",
         "params",

@@ -43,6 +43,8 @@ class SearchEntry(models.Model):
     lineage_status = models.CharField(max_length=24, blank=True)
     suspected = models.BooleanField(null=True, help_text="a suspected base, its own or upstream")
     duties_unmet = models.BooleanField(null=True, help_text="a derivative's duty not met")
+    data_commercial = models.CharField(max_length=12, blank=True, help_text="its training data's")
+    data_conflict = models.BooleanField(null=True, help_text="weights freer than their data")
 
     class Meta:
         # Made by catalog's migrations (0007 to 0015, with PostgreSQL indexes of their own)
@@ -68,6 +70,8 @@ class SearchEntry(models.Model):
             models.Index(fields=["lineage_status", "-downloads"], name="search_lineage_idx"),
             models.Index(fields=["suspected", "-downloads"], name="search_suspected_idx"),
             models.Index(fields=["duties_unmet", "-downloads"], name="search_duties_idx"),
+            models.Index(fields=["data_commercial", "-downloads"], name="search_data_idx"),
+            models.Index(fields=["data_conflict", "-downloads"], name="search_dataconflict_idx"),
             # An id typed in another case (Hub ids are case-insensitive): the exact-id tier.
             models.Index(Upper("repo_id"), name="search_repo_upper_idx"),
         ]

@@ -366,6 +366,8 @@ def search(form: ModelSearchForm, *, with_facets: bool = True) -> Result:
             facets, total, estimated = cached
             return Result(ordered_entries, total, estimated, facets, q=q)
     facets, total, estimated = facet_counts(models)
+    if data.get("dataset"):  # a filter only (portal.facets): its one value counts the matches
+        facets = {**facets, "dataset": [(data["dataset"], total)]}
     if unfiltered:
         total = catalog_size()  # the table's own figure beats a sample's
         cache.set("catalog:facets:all", (facets, total, estimated), 60)

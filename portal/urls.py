@@ -10,4 +10,5 @@ urlpatterns = [
     path("models/<path:repo_id>/", views.model_detail, name="model_detail"),
     path("lineage/<path:repo_id>/", views.model_lineage, name="model_lineage"),
     path("families/<path:repo_id>/", views.family_detail, name="family_detail"),
+    path("datasets/<path:repo_id>/", views.dataset_detail, name="dataset_detail"),
 ]

@@ -5,18 +5,29 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from catalog import actions, cards, families, hardware, hublink, lineage
-from catalog.models import CrawlRun, HubModel, ModelFile, Relation, RepoAlias
+from catalog.models import (
+    CrawlRun,
+    HubDataset,
+    HubModel,
+    ModelFile,
+    Relation,
+    RepoAlias,
+    TrainingData,
+)
 from config import errors
 from config.errors import BadInput, from_form_errors
 from config.fragments import fragment, swaps_fragment, vary_on_htmx
 from config.inputs import page_number
+from licenses import training
+from licenses.classify import VERDICTS
 from licenses.templatetags.verdicts import badge
 
 from . import dashboard, explorer, neighbourhood, search
@@ -26,6 +37,8 @@ from .forms import ModelSearchForm
 CHILDREN_SHOWN = 25
 CHILD_FIELDS = ("id", "repo_id", "downloads")
 FAMILY_SHOWN = 20
+DATASET_MODELS_SHOWN = 50
+VERDICT_KEYS = [*((v, v) for v in VERDICTS), ("unassessed", None)]  # a count's key: no result
 
 
 def _get_model_or_redirect(
@@ -160,6 +173,42 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         ),
     }
     return render(request, "portal/model_detail.html", context)
+
+
+def dataset_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
+    """A dataset models declare as training data: its license as Canopy reads it, and the
+    models that declare it, counted by their weights' verdict."""
+    record = HubDataset.objects.filter(repo_id=repo_id).first()
+    links = TrainingData.objects.filter(dataset_repo_id=repo_id)
+    if record is None and not links.exists():
+        # Hub ids are case-insensitive: the same page under the id as stored, when one has it.
+        same = list(
+            HubDataset.objects.filter(repo_id__iexact=repo_id).values_list("repo_id", flat=True)[:2]
+        )
+        if len(same) == 1:
+            return _same_page(request, same[0])
+        detail = format_html("<code>{}</code> is not a dataset any crawled model declares", repo_id)
+        return errors.page(request, 404, detail)
+    counts = dict(
+        links.values_list("model__license_state__effective").annotate(n=Count("id")).order_by()
+    )
+    page = Paginator(
+        links.select_related("model", "model__license_state")
+        .only("source", "model__repo_id", "model__downloads", "model__license_state__effective",
+              "model__license_state__data_conflict")
+        .order_by("-model__downloads", "model_id"),
+        DATASET_MODELS_SHOWN,
+    ).get_page(page_number(request.GET.get("page")))  # fmt: skip
+    context = {
+        "repo_id": repo_id,
+        "record": record,
+        "terms": training.terms(record),
+        "hub_url": hublink.url(repo_id, kind="datasets"),
+        "counts": [(v, counts[k]) for v, k in VERDICT_KEYS if counts.get(k)],
+        "total": sum(counts.values()),
+        "page": page,
+    }
+    return render(request, "portal/dataset_detail.html", context)
 
 
 def _budget(request: HttpRequest) -> float | None:

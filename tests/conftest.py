@@ -90,11 +90,11 @@ def replay(replay_index):
 
 
 @contextmanager
-def crawled_once(django_db_blocker, replay_index, files: list[str]):
+def crawled_once(django_db_blocker, replay_index, files: list[str], datasets: list[str] = ()):
     """Crawl real snapshot files once for a whole module, as `crawl --sync` does (licenses
     assessed inline), inside a transaction rolled back after it, TestCase.setUpTestData's way:
     each test's own transaction nests in it. Gives (server, run); the server serves the files
-    until the end."""
+    (and the dataset files `datasets`) until the end."""
     from django.test import override_settings
 
     from catalog import crawler, runs
@@ -102,7 +102,10 @@ def crawled_once(django_db_blocker, replay_index, files: list[str]):
     from catalog.models import CrawlRun
     from hubreplay import ReplayServer
 
-    server = ReplayServer([[str(FIXTURES / f) for f in files]], index_dir=replay_index).start()
+    server = ReplayServer(
+        [[str(FIXTURES / f) for f in files]], index_dir=replay_index,
+        datasets=[str(FIXTURES / f) for f in datasets],
+    ).start()  # fmt: skip
     try:
         with django_db_blocker.unblock(), transaction.atomic():
             with override_settings(CANOPY_HUB_API_BUDGET=10**6, CANOPY_HUB_RESOLVERS_BUDGET=10**6):

@@ -24,6 +24,7 @@ def test_the_model_list_is_a_page_of_items_with_a_count_and_a_next_link(client, 
         "last_modified", "url", "base_relation", "base_family", "format", "memory_gb", "memory_guess",
         "verdict",
         "effective", "conflict", "lineage_status", "suspected_base", "duties_unmet",
+        "data_commercial", "data_conflict",
     }  # fmt: skip
     assert first["id"] == ROOT and first["author"] == "meta-llama"
     assert first["url"] == f"/models/{ROOT}/"

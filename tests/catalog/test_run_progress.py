@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog import crawler, progress, runs
-from catalog.models import CrawlRun
+from catalog.models import CrawlRun, TrainingData
 from licenses.tasks import queue_missing_ancestors
 from tests.catalog.test_crawler import records
 
@@ -101,8 +101,15 @@ def test_every_phase_says_done_of_total_and_an_eta_from_the_runs_own_rate(
     crawler.advance(run.pk, steps=5, hub=hub)
     run.refresh_from_db()
     assert run.status == "done"
-    assert [p.state for p in progress.of(run).phases] == ["done", "done", "done"]
+    assert [p.state for p in progress.of(run).phases] == ["done", "done", "done", "done"]
     assert progress.of(run).phases[2].done == 30
+    # Then the training data its models declare: the listing (none served here), then each
+    # declared dataset asked for once.
+    data = progress.of(run).phases[3]
+    assert data.phase == "datasets" and data.label == "Training datasets"
+    declared = TrainingData.objects.values("dataset_repo_id").distinct().count()
+    assert declared and data.done == declared == run.datasets_fetched
+    assert "Training datasets" in client.get(f"/crawls/{run.pk}/").content.decode()
 
 
 def test_a_listing_of_unknown_length_says_so_instead_of_guessing(replay, hub_for, client):

@@ -117,6 +117,12 @@ def test_api_license_fields_and_endpoints(client, family):
         "suspected_upstream",
         "duty_checks",
         "obligations_not_met",
+        "data_commercial",
+        "data_conditions",
+        "data_status",
+        "data_conflict",
+        "data_conflict_reasons",
+        "datasets",
         "evidence",
         "assessed_at",
     }

@@ -11,7 +11,7 @@ from tests.catalog.conftest import ROOT, family  # noqa: F401 (the module's craw
 FORM_ORDER = ["q", "verdict", "effective", "license", "condition", "conflict", "relation", "base",
               "author", "task", "library", "format", "gated", "params", "memory", "sort"]  # fmt: skip
 # 8303173's facet counts, in the order the API's `facets` object lists them.
-COUNTS_ORDER = ["verdict", "effective", "license", "conflict", "suspected", "duties", "lineage", "relation", "base", "author",
+COUNTS_ORDER = ["verdict", "effective", "license", "conflict", "suspected", "duties", "lineage", "data", "data_conflict", "relation", "base", "author",
                 "task", "library", "format", "gated", "params", "condition"]  # fmt: skip
 
 

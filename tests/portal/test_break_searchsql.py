@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from catalog.models import HubModel
+from catalog.models import HubModel, TrainingData
 from licenses.models import License
 from portal import facets, search, searchsql
 from portal.forms import SORTS
@@ -45,7 +45,10 @@ def _values() -> list[tuple[str, str]]:
     for facet in facets.FACETS:
         field = facet.field()
         choices = [c for c, _ in getattr(field, "choices", []) if c != ""]
-        if not choices:
+        if not choices and not facet.column:  # a filter of its own table: its stored values
+            stored = TrainingData.objects.values_list("dataset_repo_id", flat=True).distinct()
+            choices = sorted(set(stored))[:3] + ["no such value"]
+        elif not choices:
             stored = SearchEntry.objects.values_list(facet.column, flat=True).distinct()
             choices = sorted({v for v in stored if v}) + ["no such value"]
         out += [(facet.name, str(c)) for c in choices]
