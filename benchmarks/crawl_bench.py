@@ -4,6 +4,11 @@ Prints models/s, total time, peak RSS of the worker and of the replay server, an
 floor measured here: json.loads + huggingface_hub ModelInfo + PostgreSQL COPY of the same
 records in one thread (what a crawler cannot go below). Then re-crawls the unchanged list.
 
+The replay serves the datasets the list's models declare (hub-datasets-2024-07, beside the
+list): each crawl ends with its training-data phase (the dataset listing, then dataset_info for
+the declared datasets it lacked), whose time is printed apart. `--no-datasets` crawls as before
+training data was read, for the comparison.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/canopy_bench python benchmarks/crawl_bench.py
 """
 
@@ -118,6 +123,7 @@ def main() -> int:
     )
     parser.add_argument("--limit", type=int, default=0, help="models to crawl (0: all)")
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--no-datasets", action="store_true", help="no training-data phase")
     args = parser.parse_args()
     if not args.snapshot.exists():
         print(
@@ -138,11 +144,14 @@ def main() -> int:
     env = dict(os.environ, DATABASE_URL=url, CANOPY_DATA_DIR=str(work), CANOPY_DETAILS_PER_RUN="0",
                HF_ENDPOINT=endpoint, CANOPY_ASSESS_ON_CRAWL="0", CANOPY_DERIVE_ON_CRAWL="0",
                CANOPY_HUB_API_BUDGET="1000000", CANOPY_PAGES_PER_TASK="100",
-               HF_HUB_DISABLE_TELEMETRY="1", DJANGO_SETTINGS_MODULE="config.settings")  # fmt: skip
+               HF_HUB_DISABLE_TELEMETRY="1", DJANGO_SETTINGS_MODULE="config.settings",
+               CANOPY_CRAWL_DATASETS="0" if args.no_datasets else "1")  # fmt: skip
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
-    server = start_replay([str(args.snapshot)], args.port)
+    sets = args.snapshot.parent / "hub-datasets-2024-07.jsonl.gz"
+    served = [] if args.no_datasets else ["--datasets", str(sets)]
+    server = start_replay([str(args.snapshot)], args.port, *served)
     worker = start_worker(env)
     results = {}
     try:
@@ -156,6 +165,11 @@ def main() -> int:
             print(f"{label}: {s['status']}, {s['listed']:,} listed ({s['created']:,} new, "
                   f"{s['updated']:,} updated, {s['unchanged']:,} unchanged), {s['edges']:,} edges, "
                   f"{s['seconds']:.1f} s, {s['listed'] / s['seconds']:,.0f} models/s")  # fmt: skip
+            if not args.no_datasets:
+                print(f"  of which training data: {s['datasets_seconds']:.1f} s "
+                      f"({s['datasets_listed']:,} datasets listed, {s['datasets_fetched']:,} "
+                      f"dataset_info); models/s without it: "
+                      f"{s['listed'] / (s['seconds'] - s['datasets_seconds']):,.0f}")  # fmt: skip
         worker_rss, server_rss = tree_peak(worker.pid), peak_rss_mb(server.pid)
     finally:
         worker.terminate()
@@ -178,14 +192,28 @@ def wait_for(run_id: int, env: dict) -> dict:
     while True:
         row = conn.execute(
             "SELECT status, listed, created, updated, unchanged, edges_written, "
-            "EXTRACT(EPOCH FROM (COALESCE(finished_at, now()) - started_at)) FROM catalog_crawlrun WHERE id=%s",
+            "EXTRACT(EPOCH FROM (COALESCE(finished_at, now()) - started_at)), datasets_listed, "
+            "datasets_fetched, phase_log FROM catalog_crawlrun WHERE id=%s",
             [run_id],
         ).fetchone()
         if row and row[0] in ("done", "failed"):
             conn.close()
-            keys = ["status", "listed", "created", "updated", "unchanged", "edges", "seconds"]
-            return dict(zip(keys, [*row[:6], float(row[6])], strict=True))
+            keys = ["status", "listed", "created", "updated", "unchanged", "edges", "seconds",
+                    "datasets_listed", "datasets_fetched"]  # fmt: skip
+            out = dict(zip(keys, [*row[:6], float(row[6]), row[7], row[8]], strict=True))
+            out["datasets_seconds"] = _phase_seconds(row[9], "datasets")
+            return out
         time.sleep(1)
+
+
+def _phase_seconds(log: list, phase: str) -> float:
+    from datetime import datetime
+
+    for entry in log or []:
+        if entry.get("phase") == phase and entry.get("started") and entry.get("finished"):
+            started, finished = (datetime.fromisoformat(entry[k]) for k in ("started", "finished"))
+            return (finished - started).total_seconds()
+    return 0.0
 
 
 if __name__ == "__main__":

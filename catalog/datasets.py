@@ -155,12 +155,13 @@ def checked(repo_ids: list[str], *, now=None) -> list[str]:
     return [r for r in repo_ids if r not in had]
 
 
-def wanted(*, model_ids: Iterable[int] | None = None, limit: int) -> list[str]:
-    """Declared datasets to ask the Hub for: not stored, or not checked for the configured
-    age; those of `model_ids` only, when given (a targeted run's models)."""
+def wanted(*, model_ids: Iterable[int] | None = None, after: str = "", limit: int) -> list[str]:
+    """Declared datasets to ask the Hub for, in id order after `after` (a run's keyset: one
+    index range a step, not the whole anti-join again): not stored, or not checked for the
+    configured age; those of `model_ids` only, when given (a targeted run's models)."""
     stale = timezone.now() - timedelta(days=settings.CANOPY_DATASET_MAX_AGE_DAYS)
     fresh = HubDataset.objects.filter(repo_id=OuterRef("dataset_repo_id"), checked_at__gte=stale)
-    links = TrainingData.objects.filter(~Exists(fresh))
+    links = TrainingData.objects.filter(~Exists(fresh), dataset_repo_id__gt=after)
     if model_ids is not None:
         links = links.filter(model_id__in=list(model_ids))
     ids = links.values_list("dataset_repo_id", flat=True).distinct().order_by("dataset_repo_id")

@@ -247,6 +247,9 @@ class CrawlRun(models.Model):
     edges_written = models.PositiveIntegerField(default=0)
     datasets_listed = models.PositiveIntegerField(default=0)
     datasets_fetched = models.PositiveIntegerField(default=0, help_text="dataset_info calls")
+    datasets_after = models.CharField(
+        max_length=200, blank=True, help_text="the last declared dataset id asked for (keyset)"
+    )
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="the last errors, newest last")
     created_at = models.DateTimeField(default=timezone.now)

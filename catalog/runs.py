@@ -191,7 +191,7 @@ def fail(run_id: int, message: str) -> None:
 def progress(run_id: int) -> tuple[Any, ...]:
     """What a step that did something changes in its run's checkpoint."""
     fields = ("phase", "cursor", "pages", "listed", "details_fetched", "files_fetched",
-              "datasets_listed", "datasets_fetched")  # fmt: skip
+              "datasets_listed", "datasets_fetched", "datasets_after")  # fmt: skip
     return tuple(CrawlRun.objects.values_list(*fields).get(pk=run_id))
 
 

@@ -29,6 +29,7 @@ from .quarantine import Rejected, Step
 Kind, Status, Phase = CrawlRun.Kind, CrawlRun.Status, CrawlRun.Phase
 LISTING_KINDS = {Kind.FULL, Kind.INCREMENTAL, Kind.AUTHOR, Kind.SEARCH}
 DETAILS_PER_STEP = 20  # at least; four per detail thread (pool.each)
+DATASETS_PER_STEP = 100  # dataset_info calls a step (most answer 404 at once: a cheap step)
 BULK_ROWS = 10_000  # a listing that wrote more refreshes the planner's statistics
 # A run's notes (errors, not-found ids, counters) as the details step's threads add to them.
 _notes = threading.Lock()
@@ -405,8 +406,8 @@ def _datasets_step(run: CrawlRun, hub: Hub, token: str) -> None:
             runs.checkpoint(run, token, ["cursor", "datasets_listed", "phase_done", *runs.NOTES])
         runs.announce(datasets.models_of(changed))
         return
-    per_step = max(DETAILS_PER_STEP, 4 * settings.CANOPY_DETAIL_THREADS)
-    batch = datasets.wanted(model_ids=_dataset_scope(run), limit=per_step)
+    per_step = max(DATASETS_PER_STEP, 4 * settings.CANOPY_DETAIL_THREADS)
+    batch = datasets.wanted(model_ids=_dataset_scope(run), after=run.datasets_after, limit=per_step)
     askable = [d for d in batch if datasets.fetchable(d)]
 
     def fetch(repo_id: str) -> dict[str, Any] | Rejected | None:
@@ -429,9 +430,9 @@ def _datasets_step(run: CrawlRun, hub: Hub, token: str) -> None:
         # The step is retried: keep what it read (as the details step does), so a fault every
         # few answers still moves the phase on.
         asked = [d for d in batch if d in answers or not datasets.fetchable(d)]
-        _store_answers(run, token, asked, answers, finished=False)
+        _store_answers(run, token, asked, answers, whole=False, finished=False)
         raise
-    _store_answers(run, token, batch, answers, finished=len(batch) < per_step)
+    _store_answers(run, token, batch, answers, whole=True, finished=len(batch) < per_step)
 
 
 def _store_answers(
@@ -440,6 +441,7 @@ def _store_answers(
     batch: list[str],
     answers: dict[str, dict[str, Any] | Rejected | None],
     *,
+    whole: bool,
     finished: bool,
 ) -> None:
     """What a batch of dataset_info answered, stored; each asked id gets a row, so `wanted`
@@ -454,7 +456,12 @@ def _store_answers(
         quarantine.hold(run, Step.DATASETS, [*refused, *rejected])
         run.datasets_fetched += len(answers)
         run.phase_done += len(batch)
+        if batch and whole:
+            # Past this batch, in the database's order of ids (its collation, not Python's).
+            # A step cut short keeps its place: what it asked has a row now, so is not wanted.
+            run.datasets_after = batch[-1]
         if finished:
             enter_phase(run, Phase.FINISHED)
-        runs.checkpoint(run, token, [*CrawlRun.PHASE_FIELDS, "datasets_fetched", *runs.NOTES])
+        fields = [*CrawlRun.PHASE_FIELDS, "datasets_fetched", "datasets_after", *runs.NOTES]
+        runs.checkpoint(run, token, fields)
     runs.announce(datasets.models_of(changed + gone))

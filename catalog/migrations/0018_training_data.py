@@ -43,6 +43,11 @@ class Migration(migrations.Migration):
             name='datasets_listed',
             field=models.PositiveIntegerField(default=0),
         ),
+        migrations.AddField(
+            model_name='crawlrun',
+            name='datasets_after',
+            field=models.CharField(blank=True, help_text='the last declared dataset id asked for (keyset)', max_length=200),
+        ),
         migrations.AlterField(
             model_name='crawlrun',
             name='phase',

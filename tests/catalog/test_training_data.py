@@ -137,3 +137,17 @@ def test_hostile_dataset_records_cost_only_themselves(replay, hub_for, tmp_path)
     held = QuarantinedRecord.objects.filter(step="datasets", resolved_at__isnull=True)
     assert [r[:12] for r in held.values_list("repo_id", flat=True)] == ["constructed/"]
     assert "id of 312 characters" in held.get().error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dataset_info_goes_through_the_declared_ids_in_steps_each_once(
+    replay, hub_for, monkeypatch, settings
+):
+    from catalog import steps
+
+    monkeypatch.setattr(steps, "DATASETS_PER_STEP", 2)
+    settings.CANOPY_DETAIL_THREADS = 1  # four a step
+    server, run = _crawl(replay, hub_for, ["training.jsonl.gz"], [])  # no listing: all asked
+    asked = [p.removeprefix("/api/datasets/") for p in _dataset_calls(server)]
+    assert sorted(asked) == sorted(SERVED | UNSERVED) and run.datasets_fetched == 14
+    assert run.datasets_after  # the keyset moved on step by step
