@@ -147,7 +147,9 @@ def carry(
         for dataset, source in own[node]:
             out.setdefault(dataset, (dataset, source, ""))
         me = str(name.get(node, node))
-        for p in parents.get(node, ()):
+        # Parents by name: the batch (by pk) and the whole pass (by id) read edges in other
+        # orders, and the first parent to carry a dataset names it.
+        for p in sorted(parents.get(node, ()), key=lambda p: str(name.get(p, p))):
             if p == node:
                 continue
             via_p = str(name.get(p, p))
