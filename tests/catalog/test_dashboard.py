@@ -18,7 +18,7 @@ def test_the_dashboard_shows_the_catalog_at_a_glance(client, family):
 def test_the_dashboard_makes_a_bounded_number_of_queries(
     client, family, django_assert_max_num_queries
 ):
-    # 11: the training-data figure reads the dataset records and the links once (cached with
+    # 12: the training-data figure reads the dataset records and the links once (cached with
     # the other aggregates), whatever the catalog's size.
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         client.get("/dashboard/")
