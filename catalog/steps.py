@@ -408,7 +408,11 @@ def _datasets_step(run: CrawlRun, hub: Hub, token: str) -> None:
         return
     per_step = max(DATASETS_PER_STEP, 4 * settings.CANOPY_DETAIL_THREADS)
     batch = datasets.wanted(model_ids=_dataset_scope(run), after=run.datasets_after, limit=per_step)
-    askable = [d for d in batch if datasets.fetchable(d)]
+    # After a whole listing, a namespaced id it did not give is not on the Hub (deleted, private,
+    # misspelt): only a legacy un-namespaced name ("glue") may answer by redirect, so only those
+    # are asked. The others are asked again when stale, by a run that lists nothing.
+    listed_all = run.kind == Kind.FULL and run.datasets_listed > 0
+    askable = [d for d in batch if datasets.fetchable(d) and not (listed_all and "/" in d)]
 
     def fetch(repo_id: str) -> dict[str, Any] | Rejected | None:
         """The record (under the id asked for: a renamed dataset answers with its new id, and
@@ -429,7 +433,7 @@ def _datasets_step(run: CrawlRun, hub: Hub, token: str) -> None:
     except HubUnavailable:
         # The step is retried: keep what it read (as the details step does), so a fault every
         # few answers still moves the phase on.
-        asked = [d for d in batch if d in answers or not datasets.fetchable(d)]
+        asked = [d for d in batch if d in answers or d not in askable]
         _store_answers(run, token, asked, answers, whole=False, finished=False)
         raise
     _store_answers(run, token, batch, answers, whole=True, finished=len(batch) < per_step)
