@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy catalog licenses config hubreplay approvals portal
+	$(VENV)/bin/mypy catalog licenses usage config hubreplay approvals portal
 
 ## bench: crawl the 760,000-model list through hubreplay into PostgreSQL (needs DATABASE_URL)
 bench: $(STAMP)
@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/license_bench.py --db
 	$(PY) benchmarks/search_bench.py --refresh
 	$(PY) benchmarks/check_bench.py
+	$(PY) benchmarks/profile_bench.py
+	$(PY) benchmarks/search_bench.py --rounds 3  # again, with the profiles evaluated
 
 ## eval: license classification accuracy per category on real labelled cases
 eval: $(STAMP)

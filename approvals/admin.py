@@ -58,8 +58,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     moves earlier, and revocation is final; ApiToken.save checks all of it and audits it."""
 
     list_display = ["name", "user", "prefix", "scopes", "created_at", "expires_at", "revoked_at"]
-    fields = ["user", "name", "scopes", "prefix", "digest", "created_at", "expires_at",
-              "revoked_at"]  # fmt: skip
+    fields = ["user", "name", "scopes", "profile", "prefix", "digest", "created_at",
+              "expires_at", "revoked_at"]  # fmt: skip
     FIXED = ["user", "prefix", "digest", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):

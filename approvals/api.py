@@ -18,6 +18,7 @@ from catalog.models import HubModel
 from config.errors import BadInput, Error, from_form_errors
 from config.inputs import REVISION_MAX, DbId, RepoId, Text
 from licenses.models import LineageStatus
+from usage.models import SLUG, UsageProfile
 
 from . import audit, review
 from .auth import auth, has_scope
@@ -34,6 +35,8 @@ from .models import (
     WaiverReason,
 )
 from .policy import dry_run
+from .profiles import FIELDS as PROFILE_FIELDS
+from .profiles import save_profile
 from .views import filter_audit
 
 router = Router(tags=["approvals"], auth=auth)
@@ -73,6 +76,38 @@ class CheckObligation(Schema):
     clause: str = Field(description="the license's section it comes from")
 
 
+class UsageFinding(Schema):
+    code: str = Field(description="the condition code (mau_700m, aup...), or lineage, "
+                      "training_data, unknown_terms, waiver, approval")  # fmt: skip
+    license: str = Field(description="the license key it comes from, empty when none")
+    text: str
+    clause: str = Field(description="the license's clause the rule reads, quoted")
+
+
+class ProfileVerdictOut(Schema):
+    profile: str
+    verdict: Literal["usable", "review", "blocked"] = Field(
+        description="with a waiver or an approval for the profile, usable (the first reason "
+        "says which); terms_verdict is the verdict by the terms alone"
+    )
+    terms_verdict: Literal["usable", "review", "blocked"]
+    reasons: list[UsageFinding] = Field(description="what blocks it, or needs a person")
+    obligations: list[UsageFinding] = Field(description="what the profile's use incurs")
+    risks: list[UsageFinding] = Field(description="terms that can change or end")
+
+
+ProfileSlug = Annotated[str, Field(max_length=50, pattern=SLUG.pattern,
+                                   description="a usage profile's slug")]  # fmt: skip
+
+
+def profile_named(slug: str) -> UsageProfile:
+    """A profile by slug, or a 404 that says which."""
+    found = UsageProfile.objects.filter(slug=slug).first() if SLUG.match(slug) else None
+    if found is None:
+        raise HttpError(404, f"No usage profile {slug!r} (GET /api/v1/profiles lists them)")
+    return found
+
+
 class CheckOut(Schema):
     allowed: bool
     status: str
@@ -91,26 +126,42 @@ class CheckOut(Schema):
         default=None, description="how far the terms the model inherits could be read; null "
         "when it is not assessed. Anything but complete adds a `lineage:` reason",
     )  # fmt: skip
+    profile_verdict: ProfileVerdictOut | None = Field(
+        default=None, description="with a profile (the token's, or `profile=`): the model's "
+        "verdict for it; its one-line summary is the first reason",
+    )  # fmt: skip
 
 
 @router.get(
-    "/check", response=CheckOut, summary="Pipeline check: may this model be used now?",
+    "/check", response={200: CheckOut, 404: Error}, summary="Pipeline check: may this model be used now?",
     description="Answers from the approvals and waivers in force. `status` is one of approved, "
     "approved_with_conditions, waived, needs_rereview, pending, rejected, expired, not_requested. "
     "`obligations` lists the texts the model's license and its ancestors' require (attribution, "
     "derived-model naming, Notice lines, pass-throughs), each with its license and clause; "
     "`obligations_complete` is false unless `lineage_status` is complete. "
+    "With a usage profile (the token's, or `profile=<slug>`), `profile_verdict` gives the "
+    "model's verdict for it (usable, review, blocked) with reasons and obligations. "
     "Needs a token with the `check` scope (or a logged-in session).\n\n"
     "`curl -H 'Authorization: Bearer cnp_...' "
     "'http://127.0.0.1:8000/api/v1/check?model=meta-llama/Llama-2-7b-chat-hf&use=internal_tool'`",
 )  # fmt: skip
-def check(request: HttpRequest, model: RepoId, use: Use, revision: Revision = ""):
+def check(
+    request: HttpRequest,
+    model: RepoId,
+    use: Use,
+    revision: Revision = "",
+    profile: ProfileSlug = "",
+):
     _need(request, "check")
+    token = getattr(request, "api_token", None)
+    chosen = profile_named(profile) if profile else None
+    if chosen is None and token is not None and token.profile_id is not None:
+        chosen = UsageProfile.objects.filter(pk=token.profile_id).first()
     # A pipeline's check with a token is answered before it gets here, by the lean WSGI path
     # (approvals.middleware.CheckFastPath, one statement); this operation documents it and
     # serves sessions and refusals. The answer is built to CheckOut's shape (tests/approvals
     # pin it, for both paths) and serialised once with orjson, skipping ninja's validation.
-    answer = orjson.dumps(run_check(model, revision=revision, use=use))
+    answer = orjson.dumps(run_check(model, revision=revision, use=use, profile=chosen))
     return HttpResponse(answer, content_type="application/json; charset=utf-8")
 
 
@@ -120,6 +171,7 @@ class RequestIn(Schema):
     justification: Annotated[Text, Field(min_length=1, max_length=5000)]
     revision: Revision = ""
     scope: Literal["revision", "model", "family"] = "model"
+    profile: ProfileSlug = Field("", description="the usage profile it is asked for, if any")
 
 
 class RequestOut(Schema):
@@ -141,6 +193,7 @@ class RequestOut(Schema):
     internal_only: bool
     expires_at: date | None
     changes: list[dict[str, Any]]
+    profile: str | None = None
 
 
 def _request_out(r: ApprovalRequest) -> dict[str, Any]:
@@ -152,12 +205,13 @@ def _request_out(r: ApprovalRequest) -> dict[str, Any]:
         "decided_by_rule": r.decided_by_rule_id, "decided_at": r.decided_at, "reason": r.reason,
         "conditions_text": r.conditions_text, "attribution_required": r.attribution_required,
         "internal_only": r.internal_only, "expires_at": r.expires_at, "changes": r.changes,
+        "profile": r.profile.slug if r.profile else None,
     }  # fmt: skip
 
 
 def _visible(request: HttpRequest):
     return ApprovalRequest.objects.visible_to(request.user).select_related(
-        "model", "requested_by", "decided_by"
+        "model", "requested_by", "decided_by", "profile"
     )
 
 
@@ -186,8 +240,10 @@ def create_request(request: HttpRequest, body: RequestIn):
     model = HubModel.objects.filter(repo_id=body.model).first()
     if model is None:
         raise HttpError(404, f"No model {body.model} in the catalog")
+    profile = profile_named(body.profile) if body.profile else None
     req = review.submit(model=model, use=body.use, justification=body.justification,
-                        by=request.user, revision=body.revision, scope=body.scope)  # fmt: skip
+                        by=request.user, revision=body.revision, scope=body.scope,
+                        profile=profile)  # fmt: skip
     return 201, _request_out(req)
 
 
@@ -403,3 +459,90 @@ def audit_log(request: HttpRequest, filters: Query[AuditFilter]):
 
 
 __all__ = ["Scope", "router"]
+
+
+# --- usage profiles ------------------------------------------------------------------------
+
+Deployment = Literal["internal", "hosted", "shipped", "redistribute_weights"]
+Domain = Literal["medical", "legal", "financial", "employment", "military",
+                 "critical_infrastructure", "surveillance", "minors", "elections",
+                 "law_enforcement"]  # fmt: skip
+Region = Annotated[str, Field(pattern=r"^(EU|WORLD|[A-Z]{2})$", max_length=5)]
+Count = Annotated[int, Field(ge=0, le=10**15)]
+
+
+class ProfileIn(Schema):
+    """What a usage profile says; usage.models.profile_problems checks it again on save."""
+
+    name: Annotated[Text, Field(min_length=1, max_length=120)]
+    description: Annotated[Text, Field(max_length=2000)] = ""
+    mau: Count | None = Field(None, description="monthly active users, with affiliates; "
+                              "null: not stated (a user-count line then needs review)")  # fmt: skip
+    revenue_usd: Count | None = Field(None, description="annual revenue in USD; null: not stated")
+    commercial: bool = Field(True, description="false: non-commercial research only")
+    deployments: list[Deployment] = Field([], max_length=4)
+    trains_on_outputs: bool = Field(False, description="its outputs train other models")
+    based_in: list[Region] = Field([], max_length=60, description="where the organisation "
+                                   "is domiciled: ISO country codes, EU")  # fmt: skip
+    offered_in: list[Region] = Field([], max_length=250, description="where it is offered; "
+                                     "WORLD for everywhere")  # fmt: skip
+    fine_tunes: bool = False
+    publishes_derivatives: bool = False
+    domains: list[Domain] = Field([], max_length=10, description="domains that use policies name")
+    licenses_held: list[Annotated[Text, Field(max_length=80)]] = Field(
+        [], max_length=50, description="license keys held under a separate agreement (lifts "
+        "user and revenue lines)",
+    )  # fmt: skip
+
+
+class ProfileCreate(ProfileIn):
+    slug: Annotated[str, Field(pattern=SLUG.pattern, max_length=50)]
+
+
+class ProfileOut(ProfileCreate):
+    example: bool
+    updated_at: datetime
+
+
+def _profile_out(p: UsageProfile) -> dict[str, Any]:
+    return {"slug": p.slug, "example": p.example, "updated_at": p.updated_at,
+            **{f: getattr(p, f) for f in PROFILE_FIELDS}}  # fmt: skip
+
+
+def _save_profile(request: HttpRequest, fields: dict[str, Any], slug: str | None):
+    _need(request, "write", "usage.edit_profiles")
+    try:
+        return save_profile(by=request.user, fields=fields, slug=slug)
+    except ValidationError as exc:  # the profile's own checks (usage.models.profile_problems)
+        raise BadInput(from_form_errors(exc.message_dict), "This profile cannot be saved") from exc
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from exc
+
+
+@router.get("/profiles", response=list[ProfileOut], summary="Usage profiles")
+def list_profiles(request: HttpRequest):
+    _need(request, "read")
+    return [_profile_out(p) for p in UsageProfile.objects.all()]
+
+
+@router.get("/profiles/{slug}", response={200: ProfileOut, 404: Error},
+            summary="One usage profile")  # fmt: skip
+def get_profile(request: HttpRequest, slug: ProfileSlug):
+    _need(request, "read")
+    return _profile_out(profile_named(slug))
+
+
+@router.post("/profiles", response={201: ProfileOut, 409: Error},
+             summary="Create a usage profile (legal, admin)")  # fmt: skip
+def create_profile(request: HttpRequest, body: ProfileCreate):
+    if UsageProfile.objects.filter(slug=body.slug).exists():
+        _need(request, "write", "usage.edit_profiles")
+        raise HttpError(409, f"a profile {body.slug!r} exists: PUT /api/v1/profiles/{body.slug}")
+    return 201, _profile_out(_save_profile(request, body.dict(), None))
+
+
+@router.put("/profiles/{slug}", response={200: ProfileOut, 404: Error},
+            summary="Change a usage profile (legal, admin); verdicts are re-evaluated")  # fmt: skip
+def update_profile(request: HttpRequest, slug: ProfileSlug, body: ProfileIn):
+    profile_named(slug)
+    return _profile_out(_save_profile(request, body.dict(), slug))

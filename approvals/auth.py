@@ -24,6 +24,7 @@ class TokenRef(NamedTuple):
     user_id: int
     name: str
     scopes: list[str]
+    profile_id: int | None = None  # the pipeline's usage profile: checks answer for it
 
 
 @functools.cache
@@ -32,7 +33,7 @@ def token_sql() -> str:
     digest index). Parameters: token_params(digest)."""
     user = get_user_model()._meta
     return (
-        f"SELECT t.id, t.user_id, t.name, t.scopes FROM {ApiToken._meta.db_table} t"
+        f"SELECT t.id, t.user_id, t.name, t.scopes, t.profile_id FROM {ApiToken._meta.db_table} t"
         f" JOIN {user.db_table} u ON u.{user.pk.column} = t.user_id"
         " WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active = %s"
         " AND (t.expires_at IS NULL OR t.expires_at > %s)"
@@ -44,9 +45,12 @@ def token_params(digest: str) -> list:
     return [digest, True, connection.ops.adapt_datetimefield_value(timezone.now())]
 
 
-def token_ref(pk: int, user_id: int, name: str, scopes: str | list[str]) -> TokenRef:
+def token_ref(
+    pk: int, user_id: int, name: str, scopes: str | list[str], profile_id: int | None = None
+) -> TokenRef:
     # jsonb and SQLite's JSON text both arrive as text through raw cursors
-    return TokenRef(pk, user_id, name, json.loads(scopes) if isinstance(scopes, str) else scopes)
+    scopes = json.loads(scopes) if isinstance(scopes, str) else scopes
+    return TokenRef(pk, user_id, name, scopes, profile_id)
 
 
 def bearer(header: str) -> str | None:

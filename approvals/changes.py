@@ -19,6 +19,8 @@ from typing import Any
 from catalog.models import Gated, HubModel, ModelFile
 from licenses import ancestry, training
 from licenses.models import LineageStatus, ModelLicense
+from usage.models import UsageProfile
+from usage.verdict import answer, inputs_for
 
 THIS = "this model"
 GATED = {**dict(Gated.choices), "": "unknown", "unknown": "unknown"}
@@ -56,8 +58,9 @@ SOURCES = {
 # --- recording ---------------------------------------------------------------------------
 
 
-def snapshot(model: HubModel) -> dict[str, Any]:
-    """The model's facts (top level, with its sha) and each known ancestor's, by repo id."""
+def snapshot(model: HubModel, profile: UsageProfile | None = None) -> dict[str, Any]:
+    """The model's facts (top level, with its sha) and each known ancestor's, by repo id; with
+    a profile, the model's verdict for it by its terms (usage.verdict)."""
     chain = [a for a in ancestry.ancestors(model) if a["model"]]
     models = [model, *(a["model"] for a in chain)]
     own = ModelLicense.objects.filter(model=model).select_related("assessment").first()
@@ -69,6 +72,9 @@ def snapshot(model: HubModel) -> dict[str, Any]:
     }
     snap = {"sha": model.sha, **facts(model, own, etags)}
     snap["ancestors"] = {a["id"]: facts(a["model"], a["state"], etags) for a in chain if a["state"]}
+    if profile is not None:
+        snap["profile"] = {"slug": profile.slug,
+                           "verdict": answer(profile.circumstances, inputs_for(model)).verdict}  # fmt: skip
     return snap
 
 
@@ -124,6 +130,10 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """What changed, one dict per change: {model, field, before, after, note}; `model` is the
     repo id of the ancestor, or "" for the approved model itself."""
     changes = _changes(THIS, "", before, after, ancestor=False)
+    was, now = before.get("profile"), after.get("profile")
+    if isinstance(was, dict) and isinstance(now, dict) and was.get("verdict") != now.get("verdict"):
+        changes.append(_line(THIS, "", f"verdict for {now.get('slug')}", was.get("verdict"),
+                             now.get("verdict"), "the profile or the model's terms changed"))  # fmt: skip
     old, new = before.get("ancestors", {}), after.get("ancestors", {})
     for repo_id in sorted(set(old) | set(new)):
         a, b = _read(old.get(repo_id)), _read(new.get(repo_id))

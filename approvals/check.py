@@ -27,9 +27,13 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from catalog.models import HubModel
 from licenses import obligations
 from licenses.models import LineageStatus, ModelLicense, lineage_summary, suspicion_of
+from usage.models import UsageProfile
+from usage.verdict import answer as verdict_answer
+from usage.verdict import inputs_of
 
 from .auth import TokenRef, token_params, token_ref, token_sql
 from .models import ApprovalRequest, Coverage, Status, Waiver
+from .profiles import Result
 
 _A, _C, _W = (m._meta.db_table for m in (ApprovalRequest, Coverage, Waiver))
 _M = HubModel._meta.db_table
@@ -44,6 +48,9 @@ KIND, ID, STATUS, SCOPE, REVISION, EXPIRES, REASON, ATTRIBUTION, INTERNAL, TEXT,
     range(12)
 )
 FOR_MODEL, SHA = 12, 13
+# Two more: PROFILE (an approval's profile, the token's), PIPELINE (the license row's model's
+# pipeline tag, which the EU clause of a profile's verdict reads).
+PROFILE, PIPELINE = 15, 16
 APPROVAL, WAIVER, TOKEN, LICENSE = 0, 1, 2, 3
 
 
@@ -56,12 +63,12 @@ def _sql(*, token: bool) -> str:
         gate = "AND EXISTS (SELECT 1 FROM tok)"
         token_row = (
             "UNION ALL SELECT 2, id, name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, user_id,"
-            " scopes, NULL, NULL, NULL FROM tok"
+            " scopes, NULL, NULL, NULL, profile_id, NULL FROM tok"
         )
     return f"""{with_token}
 SELECT 0 AS kind, a.id, a.status, a.scope, a.revision, a.expires_at, a.reason,
        a.attribution_required, a.internal_only, a.conditions_text, a.decided_by_rule_id,
-       a.changes, m.repo_id, cm.sha, a.created_at
+       a.changes, m.repo_id, cm.sha, a.created_at, a.profile_id, NULL
   FROM {_C} c
   JOIN {_M} cm ON cm.id = c.model_id
   JOIN {_A} a ON a.id = c.approval_id
@@ -69,14 +76,14 @@ SELECT 0 AS kind, a.id, a.status, a.scope, a.revision, a.expires_at, a.reason,
  WHERE cm.repo_id = %s AND a.intended_use = %s AND a.status <> %s {gate}
 UNION ALL
 SELECT 1, w.id, w.reason, NULL, w.revision, w.expires_at, w.evidence_link,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM {_W} w
   JOIN {_M} wm ON wm.id = w.model_id
  WHERE wm.repo_id = %s AND w.revoked = %s AND w.expires_at >= %s AND w.revision IN ('', %s) {gate}
 UNION ALL
 SELECT 3, NULL, l.declared, l.lineage_status, l.data_commercial, NULL,
        CAST(l.lineage_gaps AS TEXT), NULL, l.data_conflict, CAST(l.suspected_bases AS TEXT), NULL,
-       l.inherited_keys, NULL, NULL, NULL
+       l.inherited_keys, NULL, NULL, NULL, NULL, lm.pipeline_tag
   FROM {_L} l
   JOIN {_M} lm ON lm.id = l.model_id
  WHERE lm.repo_id = %s {gate}
@@ -193,7 +200,7 @@ def _with_license(answer: dict[str, Any], licenses: list[tuple]) -> dict[str, An
     """The answer with what the license result adds: obligations and the lineage status, a
     reason when the terms upstream could not all be read (an approval stands; the pipeline is
     told)."""
-    out = {**answer, **_obligations(licenses)}
+    out = {**answer, **_obligations(licenses), "profile_verdict": None}
     gaps = _json(licenses[0][REASON]) if licenses else {}
     if summary := lineage_summary(out["lineage_status"] or "", gaps):
         out["reasons"] = [*out["reasons"], f"lineage: {summary}"]
@@ -223,18 +230,48 @@ def token_check(
     approvals, waivers, tokens, licenses = _rows(_token_check_sql(), params)
     if not tokens:
         return None, None
-    ref = token_ref(tokens[0][ID], tokens[0][RULE], tokens[0][STATUS], tokens[0][CHANGES])
+    row = tokens[0]
+    ref = token_ref(row[ID], row[RULE], row[STATUS], row[CHANGES], row[PROFILE])
     if "check" not in ref.scopes:
         return ref, None
     answer = answer_for(repo_id, revision, use, today, approvals, waivers)
-    return ref, _with_license(answer, licenses)
+    out = _with_license(answer, licenses)
+    if ref.profile_id is not None:
+        profile = UsageProfile.objects.filter(pk=ref.profile_id).first()
+        out = _with_profile(out, profile, approvals, waivers, licenses, today)
+    return ref, out
 
 
-def check(repo_id: str, *, revision: str = "", use: str) -> dict[str, Any]:
+def check(
+    repo_id: str, *, revision: str = "", use: str, profile: UsageProfile | None = None
+) -> dict[str, Any]:
     today = date.today()
     rows, waivers, _, licenses = fetch(repo_id, revision, use, today)
     answer = answer_for(repo_id, revision, use, today, rows, waivers)
-    return _with_license(answer, licenses)
+    out = _with_license(answer, licenses)
+    return _with_profile(out, profile, rows, waivers, licenses, today) if profile else out
+
+
+def _with_profile(
+    out: dict[str, Any], profile: UsageProfile | None, approvals: list[tuple],
+    waivers: list[tuple], licenses: list[tuple], today: date,
+) -> dict[str, Any]:  # fmt: skip
+    """The answer with the profile's verdict (usage.verdict, from the license row already read)
+    and its reason first among the reasons."""
+    if profile is None:
+        return out
+    lic = licenses[0] if licenses else None
+    state = None if lic is None else (
+        lic[STATUS], _json(lic[CHANGES]) or [], lic[SCOPE], _json(lic[REASON]) or {},
+        _json(lic[TEXT]) or [], lic[REVISION], "")  # fmt: skip
+    terms = verdict_answer(profile.circumstances, inputs_of(lic[PIPELINE] if lic else "", state))
+    approved = [r[ID] for r in approvals if r[PROFILE] == profile.pk and r[STATUS] in APPROVED
+                and _expiry(r) >= today]  # fmt: skip
+    waiver = max(waivers, key=_expiry)[ID] if waivers else None
+    result = Result(profile, terms, waiver, approved[0] if approved else None)
+    said = f"usable ({result.over}); by its terms {terms.summary}" if result.over else terms.summary
+    line = f"for {profile.slug}: {said}"
+    return {**out, "reasons": [line, *out["reasons"]], "profile_verdict": result.as_json()}
 
 
 def answer_for(

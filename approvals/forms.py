@@ -7,6 +7,7 @@ from django import forms
 from django.urls import reverse_lazy
 
 from catalog.models import HubModel
+from licenses.rules import DEPLOYMENTS, DOMAINS
 
 from . import audit
 from .models import IntendedUse, Scope, Status, Waiver, WaiverReason
@@ -157,3 +158,52 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(required=False, max_length=40)
     actor = forms.CharField(required=False, max_length=150)
     model = forms.CharField(required=False, max_length=200)
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.replace(";", ",").split(",") if c.strip()]
+
+
+class ProfileForm(forms.Form):
+    """A usage profile on the site; approvals.profiles.save_profile checks it again and the
+    model's own checks (usage.models.profile_problems) decide what it may hold."""
+
+    slug = forms.SlugField(max_length=50, help_text="lower-case letters, digits and '-'")
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    mau = forms.IntegerField(label="Monthly active users", min_value=0, max_value=10**15,
+                             required=False, help_text="with affiliates; empty: not stated")  # fmt: skip
+    revenue_usd = forms.IntegerField(label="Annual revenue (USD)", min_value=0, max_value=10**15,
+                                     required=False, help_text="empty: not stated")  # fmt: skip
+    commercial = forms.BooleanField(required=False, initial=True,
+                                    help_text="off: non-commercial research only")  # fmt: skip
+    deployments = forms.MultipleChoiceField(choices=list(DEPLOYMENTS.items()), required=False,
+                                            widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    trains_on_outputs = forms.BooleanField(required=False, label="Outputs train other models")
+    based_in = forms.CharField(max_length=300, required=False, label="Based in",
+                               help_text="ISO country codes or EU, comma-separated")  # fmt: skip
+    offered_in = forms.CharField(max_length=1000, required=False, label="Offered in",
+                                 help_text="ISO country codes, EU or WORLD, comma-separated")  # fmt: skip
+    fine_tunes = forms.BooleanField(required=False)
+    publishes_derivatives = forms.BooleanField(required=False)
+    domains = forms.MultipleChoiceField(choices=list(DOMAINS.items()), required=False,
+                                        widget=forms.CheckboxSelectMultiple,
+                                        help_text="the domains it serves that use policies name")  # fmt: skip
+    licenses_held = forms.CharField(max_length=1000, required=False,
+                                    help_text="license keys held under a separate agreement")  # fmt: skip
+
+    @classmethod
+    def of(cls, profile) -> ProfileForm:
+        initial = {f: getattr(profile, f) for f in ("slug", "name", "description", "mau",
+                   "revenue_usd", "commercial", "deployments", "trains_on_outputs", "fine_tunes",
+                   "publishes_derivatives", "domains")}  # fmt: skip
+        for f in ("based_in", "offered_in", "licenses_held"):
+            initial[f] = ", ".join(getattr(profile, f))
+        return cls(initial=initial)
+
+    def fields_to_save(self) -> dict:
+        d = dict(self.cleaned_data)
+        d["based_in"], d["offered_in"] = _codes(d["based_in"]), _codes(d["offered_in"])
+        d["licenses_held"] = [k.strip() for k in d["licenses_held"].split(",") if k.strip()]
+        return d

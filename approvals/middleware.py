@@ -137,6 +137,8 @@ def _query(qs: str) -> tuple[str, str, str] | None:
         if key in got:
             return None
         got[key] = value
+    if "profile" in got:
+        return None  # a named profile is looked up, and refused if unknown, by ninja
     model, use, revision = got.get("model"), got.get("use"), got.get("revision", "")
     if not model or use not in USES or not is_repo_id(model) or len(revision) > REVISION_MAX:
         return None  # ninja answers 422, as approvals.api.check's parameters declare

@@ -16,6 +16,7 @@ from django.utils import timezone
 from catalog.models import HubModel
 from config.inputs import CheckedWrites
 from licenses.models import DataStatus, LineageStatus, Verdict
+from usage.models import UsageProfile, UsageVerdict
 
 from . import chain
 from .roles import allowed_scopes, may_administer
@@ -72,6 +73,10 @@ class ApprovalRequest(CheckedWrites, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.MODEL)
+    profile = models.ForeignKey(
+        UsageProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="the product or team it is asked for: its verdict is part of the decision",
+    )  # fmt: skip
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -161,6 +166,7 @@ POLICY_NAMES = {
     "lineage_statuses": LineageStatus.values,
     "data_verdicts": Verdict.values,
     "data_statuses": DataStatus.values,
+    "profile_verdicts": UsageVerdict.values,
 }
 
 
@@ -180,6 +186,11 @@ def policy_problems(fields: dict) -> dict[str, str]:
             problems[name] = "a list of names"
         elif bad := sorted(set(values) - set(known)):
             problems[name] = f"unknown: {', '.join(bad)} (known: {', '.join(known)})"
+    if (
+        fields.get("profile_verdicts")
+        and fields.get("profile_id", fields.get("profile", 0)) is None
+    ):
+        problems["profile_verdicts"] = "a rule on a profile's verdicts names the profile"
     return problems
 
 
@@ -236,6 +247,13 @@ class Policy(CheckedWrites, models.Model):
         max_length=3, choices=Tri.choices, blank=True, default=Tri.ANY,
         help_text="the weights more permissive than their training data",
     )  # fmt: skip
+    # A rule with a profile decides only requests made for that profile, on its verdict there
+    # (usage.verdict): "auto-approve what is usable for Product X".
+    profile = models.ForeignKey(UsageProfile, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")  # fmt: skip
+    profile_verdicts = models.JSONField(
+        default=list, blank=True, help_text="usable, review, blocked (for the rule's profile)"
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = PolicyQuerySet.as_manager()
@@ -252,7 +270,8 @@ class Policy(CheckedWrites, models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        if problems := policy_problems({n: getattr(self, n) for n in [*POLICY_NAMES, *TRI_NAMES]}):
+        names = [*POLICY_NAMES, *TRI_NAMES, "profile_id"]
+        if problems := policy_problems({n: getattr(self, n) for n in names}):
             raise ValidationError(problems)
 
 
@@ -410,6 +429,10 @@ class ApiToken(CheckedWrites, models.Model):
     revoked_at = models.DateTimeField(
         null=True, blank=True, help_text="set it to revoke (now); a revoked token stays revoked"
     )
+    profile = models.ForeignKey(
+        UsageProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="a pipeline's product: its checks answer with the profile's verdict",
+    )  # fmt: skip
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -443,14 +466,16 @@ class ApiToken(CheckedWrites, models.Model):
             note = functools.partial(audit.record, actor=actor, label=label, obj=self)
             if old is None:
                 note(action="token.created", detail={**base, "scopes": self.scopes,
-                     "expires_at": self.expires_at and self.expires_at.isoformat()})  # fmt: skip
+                     "expires_at": self.expires_at and self.expires_at.isoformat(),
+                     "profile": self.profile.slug if self.profile else None})  # fmt: skip
                 return
             if old.scopes != self.scopes:
                 note(action="token.scopes_changed",
                      detail={**base, "old": old.scopes, "new": self.scopes})  # fmt: skip
             if old.revoked_at is None and self.revoked_at is not None:
                 note(action="token.revoked", detail={**base, "scopes": self.scopes})
-            moved = [f for f in ("name", "expires_at") if getattr(old, f) != getattr(self, f)]
+            moved = [f for f in ("name", "expires_at", "profile")
+                     if getattr(old, f) != getattr(self, f)]  # fmt: skip
             if moved:
                 note(action="token.changed", detail={**base,
                      "old": {f: str(getattr(old, f) or "") for f in moved},
@@ -465,11 +490,12 @@ class ApiToken(CheckedWrites, models.Model):
 
     @classmethod
     def issue(
-        cls, user, *, name: str, scopes: list[str], expires_at=None, by=None, label: str = ""
-    ) -> tuple[ApiToken, str]:
+        cls, user, *, name: str, scopes: list[str], expires_at=None, by=None, label: str = "",
+        profile: UsageProfile | None = None,
+    ) -> tuple[ApiToken, str]:  # fmt: skip
         secret = "cnp_" + secrets.token_urlsafe(32)
         token = cls(user=user, name=name, prefix=secret[:12], digest=cls.hash(secret),
-                    scopes=list(scopes), expires_at=expires_at)  # fmt: skip
+                    scopes=list(scopes), expires_at=expires_at, profile=profile)  # fmt: skip
         token.save(actor=by, label=label)
         return token, secret
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from catalog.models import HubModel
 from licenses.models import ModelLicense
+from usage.models import UsageProfile
+from usage.verdict import FIELDS, Inputs, answer, inputs_of
 
 from .models import Action, IntendedUse, Policy, Tri
 
@@ -27,24 +29,26 @@ class Facts:
     data_status: str = ""  # "" before the first assessment
     data_conflict: bool = False
     codes: set[str] = field(default_factory=set)
+    inputs: Inputs = Inputs(assessed=False)  # what a profile's verdict reads (usage.verdict)
 
 
 def facts_for(model: HubModel) -> Facts:
     state = ModelLicense.objects.filter(model=model).select_related("assessment").first()
-    return _facts(model.author, model.gated, state)
+    return _facts(model.author, model.gated, state, model.pipeline_tag)
 
 
-def _facts(author: str, gated: str, state: ModelLicense | None) -> Facts:
+def _facts(author: str, gated: str, state: ModelLicense | None, pipeline_tag: str = "") -> Facts:
     gated_bool = gated in ("auto", "manual")
     if state is None:
-        return Facts(author=author, gated=gated_bool)
+        return Facts(author=author, gated=gated_bool, inputs=inputs_of(pipeline_tag, None))
     a = state.assessment
     codes = {c["code"] for c in (a.effective_conditions if a else [])}
     return Facts(author=author, gated=gated_bool, declared=state.declared,
                  effective=state.effective, conflict=state.conflict,
                  lineage_status=state.lineage_status, suspected_base=bool(state.suspicion),
                  data_commercial=state.data_commercial, data_status=state.data_status,
-                 data_conflict=state.data_conflict, codes=codes)  # fmt: skip
+                 data_conflict=state.data_conflict, codes=codes,
+                 inputs=inputs_of(pipeline_tag, tuple(getattr(state, f) for f in FIELDS)))  # fmt: skip
 
 
 def _names(values: object) -> list[str] | None:
@@ -64,9 +68,19 @@ def _tri(rule: str, value: bool) -> bool:
     return rule == Tri.ANY or (rule == Tri.YES) == value
 
 
-def matches(policy: Policy, facts: Facts, use: str) -> bool:
+def _profile(policy: Policy, facts: Facts, profile: UsageProfile | None) -> bool:
+    """A rule with a profile decides only requests made for it, on the verdict there."""
+    if policy.profile_id is None:
+        return True
+    if profile is None or profile.pk != policy.profile_id:
+        return False
+    return _any_of(policy.profile_verdicts, answer(profile.circumstances, facts.inputs).verdict)
+
+
+def matches(policy: Policy, facts: Facts, use: str, profile: UsageProfile | None = None) -> bool:
     return (
-        _any_of(policy.uses, use)
+        _profile(policy, facts, profile)
+        and _any_of(policy.uses, use)
         and _any_of(policy.verdicts, facts.effective)
         and _any_of(policy.lineage_statuses, facts.lineage_status)
         and _any_of(policy.licenses, facts.declared)
@@ -81,11 +95,14 @@ def matches(policy: Policy, facts: Facts, use: str) -> bool:
     )
 
 
-def first_match(facts: Facts, use: str, *, policies: list[Policy] | None = None) -> Policy | None:
+def first_match(
+    facts: Facts, use: str, *, policies: list[Policy] | None = None,
+    profile: UsageProfile | None = None,
+) -> Policy | None:  # fmt: skip
     """The first enforced rule that matches, or None (a person reviews)."""
     if policies is None:
         policies = list(Policy.objects.filter(enforced=True))
-    return next((p for p in policies if matches(p, facts, use)), None)
+    return next((p for p in policies if matches(p, facts, use, profile)), None)
 
 
 def dry_run(policy: Policy, *, limit: int | None = None) -> dict[str, Any]:
@@ -101,7 +118,7 @@ def dry_run(policy: Policy, *, limit: int | None = None) -> dict[str, Any]:
     total = 0
     for state in rows.iterator(chunk_size=2000):
         total += 1
-        facts = _facts(state.model.author, state.model.gated, state)
+        facts = _facts(state.model.author, state.model.gated, state, state.model.pipeline_tag)
         for use in IntendedUse.values:
             new = first_match(facts, use, policies=with_rule)
             if new is None or new.pk != policy.pk:

@@ -15,6 +15,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
 from licenses.signals import assessed, determination_recorded
+from usage.signals import verdicts_changed
 
 from . import audit, review
 
@@ -53,3 +54,9 @@ def rereview(sender, *, model_ids, changed, through_ancestors=True, inline=False
     # the crawl that asked for the assessment may have moved (all assessed).
     review.rereview(sorted(set(model_ids) | set(changed)), through_ancestors=through_ancestors,
                     inline=inline)  # fmt: skip
+
+
+@receiver(verdicts_changed, dispatch_uid="canopy-rereview-on-profile-verdicts")
+def rereview_verdicts(sender, *, profile_id, model_ids, **kw) -> None:
+    # A profile changed (or what it reads did): approvals given for it whose verdict moved.
+    review.rereview(sorted(model_ids), through_ancestors=False)

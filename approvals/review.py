@@ -12,6 +12,7 @@ from django.utils import timezone
 from catalog import lineage
 from catalog.models import HubModel, Relation
 from licenses.models import ModelLicense
+from usage.models import UsageProfile
 
 from . import audit, tasks
 from . import policy as policies
@@ -94,21 +95,23 @@ def covered_models(model: HubModel, scope: str) -> list[HubModel]:
 @transaction.atomic
 def submit(
     *, model: HubModel, use: str, justification: str, by, revision: str = "",
-    scope: str = Scope.MODEL,
+    scope: str = Scope.MODEL, profile: UsageProfile | None = None,
 ) -> ApprovalRequest:  # fmt: skip
-    """A developer's request; an enforced policy may decide it at once (and is recorded)."""
+    """A developer's request (for a usage profile, if named); an enforced policy may decide it
+    at once (and is recorded)."""
     if not can_request(by):
         raise PermissionDenied("you may not request models")
     if revision and scope == Scope.MODEL:
         scope = Scope.REVISION
     req = ApprovalRequest.objects.create(
         model=model, revision=revision, intended_use=use, justification=justification,
-        requested_by=by, scope=scope, snapshot=snapshot(model),
+        requested_by=by, scope=scope, profile=profile, snapshot=snapshot(model, profile),
     )  # fmt: skip
     Coverage.objects.create(approval=req, model=model)
     audit.record(actor=by, action="request.created", obj=req, repo_id=model.repo_id,
-                 detail={"use": use, "revision": revision, "scope": scope})  # fmt: skip
-    rule = policies.first_match(policies.facts_for(model), use)
+                 detail={"use": use, "revision": revision, "scope": scope,
+                         "profile": profile.slug if profile else None})  # fmt: skip
+    rule = policies.first_match(policies.facts_for(model), use, profile=profile)
     if rule is not None and rule.action != Action.REVIEW:
         status = Status.APPROVED if rule.action == Action.APPROVE else Status.REJECTED
         _apply(req, status=status, by=None, rule=rule, reason=f"policy: {rule.name}")
@@ -166,7 +169,7 @@ def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None,
     req.decided_by_rule = rule
     req.decided_at = now
     req.updated_at = now
-    req.snapshot = snapshot(req.model)
+    req.snapshot = snapshot(req.model, req.profile)
     req.changes = []
     req.save()
     keep = covered_models(req.model, req.scope) if status in APPROVED else [req.model]
@@ -232,14 +235,14 @@ def rereview(
     reqs = [
         r
         for r in ApprovalRequest.objects.filter(status__in=APPROVED)
-        .select_related("model", "requested_by")
+        .select_related("model", "requested_by", "profile")
         .order_by("pk")
         if r.model_id in touched
         or (through_ancestors and repo_ids & set(r.snapshot.get("ancestors", {})))
     ]
     moved = []
     for req in reqs:
-        now_snap = snapshot(req.model)
+        now_snap = snapshot(req.model, req.profile)
         changes = diff(req.snapshot, now_snap)
         if req.scope == Scope.REVISION and req.revision and now_snap["sha"] != req.revision:
             changes.append(revision_change(req.revision, now_snap["sha"]))

@@ -14,7 +14,7 @@ ROLES = {
     "viewer": VIEWER,
     "developer": ["approvals.add_approvalrequest"],
     "legal": ["licenses.add_determination", "approvals.view_all_requests",
-              "approvals.view_audit_log"],
+              "approvals.view_audit_log", "usage.edit_profiles"],
     "approver": ["approvals.decide_request", "approvals.view_all_requests",
                  "approvals.add_waiver", "approvals.view_audit_log"],
     # No auth.change_group: the roles are fixed by migration; only a superuser redefines them.
@@ -22,14 +22,15 @@ ROLES = {
               "approvals.view_all_requests", "approvals.view_audit_log",
               "approvals.view_auditevent", "approvals.view_apitoken",
               "approvals.change_apitoken", "auth.add_user", "auth.change_user",
-              "auth.view_user", "auth.view_group", "catalog.add_crawlrun"],
+              "auth.view_user", "auth.view_group", "catalog.add_crawlrun",
+              "usage.edit_profiles"],
 }  # fmt: skip
 # Every role holds the viewer's permissions too.
 BASE = "viewer"
 
 # The permissions behind the API's writes: a token may carry `write` only for a user holding one.
 WRITE_PERMS = ("approvals.add_approvalrequest", "approvals.decide_request",
-               "approvals.add_waiver", "approvals.add_policy")  # fmt: skip
+               "approvals.add_waiver", "approvals.add_policy", "usage.edit_profiles")  # fmt: skip
 
 
 def permissions(name: str) -> set[str]:

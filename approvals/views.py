@@ -24,11 +24,14 @@ from catalog.models import HubModel
 from config import errors
 from config.fragments import fragment, swaps_fragment, vary_on_htmx
 from licenses.panel import panel_context
+from usage.evaluate import conditional_figure
+from usage.models import UsageProfile
 
-from . import audit, exports, review
+from . import audit, exports, profiles, review
 from .forms import (
     AuditFilterForm,
     DecisionForm,
+    ProfileForm,
     ReopenForm,
     RequestForm,
     WaiverForm,
@@ -181,6 +184,43 @@ def waiver_list(request: HttpRequest) -> HttpResponse:
     waivers = Waiver.objects.select_related("model", "granted_by")[:500]
     return render(request, "approvals/waiver_list.html",
                   {"form": form, "waivers": waivers, "may_grant": may_grant, "today": date.today()})  # fmt: skip
+
+
+@login_required
+def profile_list(request: HttpRequest) -> HttpResponse:
+    """The usage profiles and, per profile, how many conditional models each may use."""
+    context = {"rows": conditional_figure(), "may_edit": profiles.can_edit_profiles(request.user)}
+    return render(request, "approvals/profile_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """Create (no slug) or change a profile; legal and admin only (save_profile checks it)."""
+    if not profiles.can_edit_profiles(request.user):
+        raise PermissionDenied
+    existing = get_object_or_404(UsageProfile, slug=slug) if slug else None
+    form = ProfileForm(request.POST) if request.method == "POST" else (
+        ProfileForm.of(existing) if existing else ProfileForm())  # fmt: skip
+    if existing is not None:
+        form.fields["slug"].disabled = True
+        form.fields["slug"].initial = existing.slug
+    if request.method == "POST" and form.is_valid():
+        fields = form.fields_to_save()
+        if existing is None and UsageProfile.objects.filter(slug=fields["slug"]).exists():
+            form.add_error("slug", "a profile with this slug exists")
+        else:
+            try:
+                saved = profiles.save_profile(by=request.user, fields=fields,
+                                              slug=existing.slug if existing else None)  # fmt: skip
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errs)
+            else:
+                messages.success(request, f"Profile {saved.slug} saved; its verdicts are being "
+                                          "re-evaluated.")  # fmt: skip
+                return redirect("approvals:profile_list")
+    return render(request, "approvals/profile_edit.html", {"form": form, "profile": existing})
 
 
 @login_required

@@ -54,6 +54,17 @@ MIX = [
 ]
 
 
+# Usage-profile filters (issue 15), reported apart so the old mix's figures stay comparable; they
+# need the profiles evaluated (profile_bench.py, or manage.py evaluate_profiles).
+PROFILE_MIX = [
+    {"profile": "demo-platform", "usable": "true"},
+    {"profile": "demo-startup-eu", "usable": "true", "effective": "conditional"},
+    {"q": "llama", "profile": "demo-startup-eu", "usable": "true"},
+    {"q": "mistral 7b instruct", "profile": "demo-platform", "usable": "true"},
+    {"profile": "demo-platform", "usable": "false", "relation": "finetune"},
+    {"q": "gguf", "profile": "demo-startup-eu", "usable": "false", "format": "gguf"},
+]
+
 TABLE = ROOT / "tests" / "catalog" / "search_queries.tsv"
 
 
@@ -160,6 +171,17 @@ def main() -> None:
     show("search API, multi-word queries", api_multi)
     worst = sorted(times, key=lambda t: -t[0])[:5]
     print("slowest:", "; ".join(f"{p or 'unfiltered'} {t:.0f} ms" for t, p in worst))
+    from usage.models import ProfileVerdict
+
+    if ProfileVerdict.objects.exists():
+        for p in PROFILE_MIX:
+            timed(client, "/models/", p)
+        prof = [(timed(client, "/models/", p), p) for _ in range(args.rounds) for p in PROFILE_MIX]
+        show("search page, usage-profile filters", [t for t, _ in prof])
+        worst = sorted(prof, key=lambda t: -t[0])[:3]
+        print("slowest:", "; ".join(f"{p} {t:.0f} ms" for t, p in worst))
+    else:
+        print("search page, usage-profile filters: no verdicts stored (run profile_bench.py)")
 
     model = HubModel.objects.filter(repo_id=FAMILY).first()
     if model is None:

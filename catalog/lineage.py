@@ -157,8 +157,28 @@ def derivative_kind(model: HubModel) -> str | None:
     tags = [t for t in model.tags if isinstance(t, str)] if isinstance(model.tags, list) else []
     siblings = model.siblings
     files = [f for f in siblings if isinstance(f, str)] if isinstance(siblings, list) else None
-    return infer_relation(
+    kind = infer_relation(
         repo_id=model.repo_id, tags=tags, library=model.library_name, files=files, n_parents=0
+    )
+    if kind == Relation.QUANTIZED and _converts_itself(model.repo_id, tags, files or []):
+        return None
+    return kind
+
+
+FULL_WEIGHTS = re.compile(r"(^|/)(model|pytorch_model)(-\d{5}-of-\d{5})?\.(safetensors|bin)$")
+
+
+def _converts_itself(repo_id: str, tags: list[str], files: list[str]) -> bool:
+    """Its own full weights beside a GGUF of them (google/gemma-7b ships gemma-7b.gguf): the
+    model, converted by its authors, not a quantization of another. GGUF is the only sign of
+    quantizing; a repo named as a quantization, or with GPTQ/AWQ signs, stays one."""
+    other = {t.lower() for t in tags} & (QUANT_TAGS - {"gguf"})
+    return (
+        not other
+        and not QUANT_NAME.search(repo_name(repo_id))
+        and any(f.lower().endswith(".gguf") for f in files)
+        and any(FULL_WEIGHTS.search(f) for f in files)
+        and not any(re.search(r"(^|/)quantize_config\.json$", f) for f in files)
     )
 
 

@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "template_partials",
     "catalog",
     "licenses",
+    "usage",
     "approvals",
     "portal",
     "axes",
@@ -325,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-assess-licenses": {
         "task": "licenses.tasks.assess_all",
         "schedule": crontab(minute=30, hour=4),
+    },
+    # After the nightly assessment: every profile over the catalog (writes only what moved).
+    "nightly-evaluate-profiles": {
+        "task": "usage.tasks.evaluate_all",
+        "schedule": crontab(minute=30, hour=5),
     },
     "resume-stalled-crawls": {
         "task": "catalog.tasks.resume_stalled_crawls",

@@ -11,6 +11,8 @@ from ninja import Query, Schema, Swagger
 from ninja.errors import HttpError
 from pydantic import Field, create_model
 
+from approvals import profiles
+from approvals.api import ProfileSlug, ProfileVerdictOut, profile_named
 from approvals.api import router as approvals_router
 from catalog import hardware, lineage
 from catalog.models import HubModel, RepoAlias
@@ -157,6 +159,9 @@ class ModelOut(LicenseFields):
     )
     aliases: list[str]
     updated_at: datetime
+    profile_verdict: ProfileVerdictOut | None = Field(
+        None, description="with `profile=<slug>`: the model's verdict for that usage profile"
+    )
 
 
 class LineageNode(Schema):
@@ -303,7 +308,8 @@ def model_lineage(request: HttpRequest, repo_id: RepoId, params: Query[LineagePa
 @api.get(
     "/models/{path:repo_id}", response=ModelOut, summary="One model", operation_id=f"{OPS}get_model"
 )
-def get_model(request: HttpRequest, repo_id: RepoId):
+def get_model(request: HttpRequest, repo_id: RepoId, profile: ProfileSlug = ""):
+    chosen = profile_named(profile) if profile else None
     model = _model(repo_id)
     parents = [
         {"id": parent.repo_id if parent else edge.parent_repo_id, "relation": edge.relation,
@@ -322,4 +328,5 @@ def get_model(request: HttpRequest, repo_id: RepoId):
         "aliases": list(model.aliases.values_list("alias", flat=True)),
         "updated_at": model.updated_at,
         **license_fields(model),
+        "profile_verdict": profiles.result_for(model, chosen).as_json() if chosen else None,
     }  # fmt: skip

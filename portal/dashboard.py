@@ -11,6 +11,7 @@ from django.db.models import Count
 from catalog.models import CrawlRun, HubModel
 from licenses import training
 from licenses.models import ModelLicense
+from usage.evaluate import conditional_figure
 
 from . import search
 
@@ -45,6 +46,7 @@ def _aggregates() -> dict[str, Any]:
         "families": bars(families),
         "relations": bars([(v or "not derived yet", n) for v, n in relations]),
         "training": training.figure(),
+        "profiles": conditional_figure(),
     }
 
 

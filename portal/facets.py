@@ -19,6 +19,7 @@ from django.db.models import Q
 from catalog.hardware import BUCKET_ORDER
 from catalog.models import Gated, TrainingData
 from licenses.models import License, LineageStatus, Verdict
+from usage.models import ProfileVerdict, UsageProfile, UsageVerdict
 
 UNASSESSED = "unassessed"  # and gated "unknown": values the facets count, so their links must work
 
@@ -42,13 +43,16 @@ class Facet:
     field: Callable[[], forms.Field]  # validates the parameter, for the page and the API
     column: str = ""  # the SearchEntry column counted and filtered ("": none of its own)
     source: str = ""  # the SQL portal.searchindex fills the column from (m: HubModel, s: license)
-    match: Callable[[Any], Q] | None = None  # a chosen value as a filter (else column == value)
+    match: Callable[..., Q] | None = None  # a chosen value as a filter (else column == value)
     shown: Callable[[Any], str] = _as_stored  # a stored value as the page shows and counts it
     badge: bool = False  # values drawn as the verdict badge
     labelled: bool = False  # values drawn by their choice's label (the parameter stays the value)
     order: tuple[str, ...] = ()  # values in this order, not by count
+    whole: bool = False  # match reads the whole search too: match(value, data)
 
-    def filter(self, value: Any) -> Q:
+    def filter(self, value: Any, data: dict[str, Any] | None = None) -> Q:
+        if self.whole and self.match:
+            return self.match(value, data or {})
         return self.match(value) if self.match else Q(**{self.column: value})
 
     def label_of(self, value: Any) -> str:
@@ -93,6 +97,19 @@ def _shown_yes_no(value: Any) -> str:
 # `suspected` (followed by `": [`, which no repo id in a list can be: ids hold no quote).
 SUSPECTED_SQL = ("CASE WHEN s.model_id IS NULL THEN NULL WHEN CAST(s.suspected_bases AS TEXT) <> '[]' "
                  "OR CAST(s.lineage_gaps AS TEXT) LIKE '%%\"suspected\": [%%' THEN TRUE ELSE FALSE END")  # fmt: skip
+
+
+def profile_choices() -> list[tuple[str, str]]:
+    return [("", "any"), *UsageProfile.objects.values_list("slug", "name")]
+
+
+def _usable(value: str, data: dict[str, Any]) -> Q:
+    """Usable for the chosen profile by its terms (usage.evaluate's stored verdicts); false:
+    anything else, including a model not evaluated yet."""
+    usable = ProfileVerdict.objects.filter(
+        profile__slug=data.get("profile") or "", verdict=UsageVerdict.USABLE
+    ).values("model_id")
+    return Q(model_id__in=usable) if value == "true" else ~Q(model_id__in=usable)
 
 
 def _gated(value: str) -> Q:
@@ -142,6 +159,13 @@ FACETS: tuple[Facet, ...] = (
     Facet("dataset", "Trained on", _text(200, label="Trained on dataset"),
           match=lambda name: Q(model_id__in=TrainingData.objects.filter(
               dataset_repo_id=name).values("model_id"))),
+    # Filters only, set together (the page links each profile's two values): which profile, and
+    # whether the model is usable for it. The profile alone filters nothing.
+    Facet("profile", "Usage profile", _choice(profile_choices, label="Usage profile"),
+          match=lambda slug: Q()),
+    Facet("usable", "For a usage profile",
+          _choice([("", "any"), ("true", "usable"), ("false", "not usable (review or blocked)")],
+                  label="Usable for the profile"), match=_usable, whole=True, labelled=True),
     Facet("relation", "Relation to base",
           _choice([("", "any"), ("base", "base model"), ("finetune", "fine-tune"),
                    ("adapter", "adapter"), ("quantized", "quantized"), ("merge", "merge")],
@@ -177,6 +201,8 @@ ON_PAGE = tuple(
         "duties",
         "license",
         "condition",
+        "profile",
+        "usable",
         "relation",
         "data",
         "data_conflict",

@@ -35,12 +35,19 @@ class ModelSearchForm(forms.Form):
             )
         return q
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("usable") and not data.get("profile"):
+            self.add_error("usable", "usable= needs profile=<slug>: usable for which profile?")
+        return data
+
     def filters(self) -> dict[str, Any]:
         """The active filters (cleaned, non-empty), q and sort excluded."""
         if not self.is_valid():
             return {}
+        # A profile without `usable` only says whose verdicts to show: it filters nothing.
         return {k: v for k, v in self.cleaned_data.items() if v not in ("", None) and k not in
-                ("q", "sort")}  # fmt: skip
+                ("q", "sort") and (k != "profile" or self.cleaned_data.get("usable"))}  # fmt: skip
 
 
 # The facets' fields after the words (each form copies base_fields), the order the API lists them.

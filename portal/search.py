@@ -165,7 +165,7 @@ def apply(qs: QuerySet[SearchEntry], data: dict[str, Any]) -> QuerySet[SearchEnt
     qs = text_filter(qs, data.get("q") or "")
     for facet in facets.FACETS:
         if data.get(facet.name) not in ("", None):
-            qs = qs.filter(facet.filter(data[facet.name]))
+            qs = qs.filter(facet.filter(data[facet.name], data))
     if data.get("memory"):
         qs = qs.filter(memory_gb__lte=data["memory"])
     return qs

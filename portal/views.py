@@ -5,13 +5,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from approvals import profiles
 from catalog import actions, cards, families, hardware, hublink, lineage
 from catalog.models import (
     CrawlRun,
@@ -29,9 +30,11 @@ from config.inputs import page_number
 from licenses import training
 from licenses.classify import VERDICTS
 from licenses.templatetags.verdicts import badge
+from usage.evaluate import by_profile
+from usage.models import UsageProfile
 
 from . import dashboard, explorer, neighbourhood, search
-from .facets import ON_PAGE
+from .facets import BY_NAME, ON_PAGE
 from .forms import ModelSearchForm
 
 CHILDREN_SHOWN = 25
@@ -118,6 +121,10 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
     base.pop("page", None)
     for facet in ON_PAGE:
         name = facet.name
+        if name in ("profile", "usable"):  # one block for both: each link sets the two
+            if name == "usable" and (profiles := _profile_links(base, form)):
+                out.append(profiles)
+            continue
         chosen = str(form.cleaned_data.get(name) or "") if form.is_valid() else ""
         items = []
         values = facets.get(name, [])
@@ -135,8 +142,32 @@ def _facet_links(request: HttpRequest, form: ModelSearchForm, facets: dict) -> l
                           shown, f"{n:,}"))  # fmt: skip
         if items:
             html = format_html_join("", FACET_ITEM, items)
-            out.append({"name": name, "label": facet.label, "items": html, "chosen": chosen})
+            out.append({"name": name, "label": facet.label, "items": html, "chosen": chosen,
+                        "hidden": [(name, chosen)] if chosen else []})  # fmt: skip
     return out
+
+
+def _profile_links(base, form: ModelSearchForm) -> dict | None:
+    """The usage profiles, each as "usable" and "not usable" links (profile= and usable=
+    together); not counted: a count per profile would be a join per profile."""
+    data = form.cleaned_data if form.is_valid() else {}
+    chosen = (data.get("profile") or "", data.get("usable") or "")
+    items = []
+    for slug, name in UsageProfile.objects.values_list("slug", "name"):
+        for value, word in (("true", "usable"), ("false", "not usable")):
+            on = chosen == (slug, value)
+            query = base.copy()
+            for key in ("profile", "usable"):
+                query.pop(key, None)
+            if not on:
+                query["profile"], query["usable"] = slug, value
+            items.append((query.urlencode(), "usable", CHOSEN if on else "", "✕ " if on else "",
+                          f"{word} for {name}", ""))  # fmt: skip
+    if not items:
+        return None
+    hidden = [("profile", chosen[0]), ("usable", chosen[1])] if all(chosen) else []
+    return {"name": "usable", "label": BY_NAME["usable"].label, "chosen": chosen[1],
+            "items": format_html_join("", FACET_ITEM, items), "hidden": hidden}  # fmt: skip
 
 
 def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
@@ -171,6 +202,7 @@ def model_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
         "files": model.files.order_by("path").only(
             "path", "revision", "fetched_at", "original_chars"
         ),
+        "profiles": profiles.results_for(model),
     }
     return render(request, "portal/model_detail.html", context)
 
@@ -272,6 +304,8 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
             families.direct(root, known, Relation.QUANTIZED, within)
         ),
         "shown": FAMILY_SHOWN, "facts": hardware.facts(root),
+        "profiles": by_profile(Q(model__base_family=root.repo_id) | Q(model_id=root.pk)),
+        "family_query": urlencode({"base": root.repo_id}) + "&",
     }  # fmt: skip
     return render(request, fragment(request, "portal/family_detail.html", "variants"), context)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -188,3 +190,38 @@ def role(name: str):
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
     return group
+
+
+# --- usage profiles over the bundled snapshot ---------------------------------------
+
+LLAMA2 = "meta-llama/Llama-2-7b-hf"
+LLAMA3 = "meta-llama/Meta-Llama-3-8B-Instruct"
+GEMMA = "google/gemma-7b-it"
+SD3 = "stabilityai/stable-diffusion-3-medium"
+MISTRAL = "mistralai/Mistral-7B-v0.1"
+APACHE_LLAMA = "MaziyarPanahi/Llama-2-7b-chat-hf-GGUF"  # declares apache-2.0 on a Llama 2 base
+CHAT = "meta-llama/Llama-2-7b-chat-hf"
+IDS = {LLAMA2, LLAMA3, GEMMA, "google/gemma-7b", SD3, MISTRAL, APACHE_LLAMA, CHAT}
+
+
+def demo_cut(path) -> str:
+    """The records of IDS from the bundled snapshot, the 2025 record where there is one."""
+    found = {}
+    for name in ("demo-2024.jsonl.gz", "demo-2025.jsonl.gz"):
+        with gzip.open(DEMO / name, "rt") as f:
+            for line in f:
+                if json.loads(line)["id"] in IDS:
+                    found[json.loads(line)["id"]] = line
+    assert set(found) == IDS
+    with gzip.open(path, "wt") as w:
+        w.writelines(found.values())
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def profiles_catalog(django_db_setup, django_db_blocker, replay_index, tmp_path_factory):
+    """Real records of the bundled snapshot for Llama, Gemma, Stability and Apache models,
+    crawled and assessed once for a module (each test's changes roll back)."""
+    cut = demo_cut(tmp_path_factory.mktemp("demo") / "profiles.jsonl.gz")
+    with crawled_once(django_db_blocker, replay_index, [cut]) as (server, run):
+        yield server

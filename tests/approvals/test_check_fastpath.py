@@ -335,7 +335,7 @@ def test_the_middleware_it_bypasses_is_the_reviewed_list():
 def test_the_endpoint_stays_documented_in_the_schema(client):
     schema = client.get("/api/v1/openapi.json").json()
     op = schema["paths"]["/api/v1/check"]["get"]
-    assert {p["name"] for p in op["parameters"]} == {"model", "use", "revision"}
+    assert {p["name"] for p in op["parameters"]} == {"model", "use", "revision", "profile"}
     ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/CheckOut")
     assert set(get_args(Use)) == set(IntendedUse.values)

@@ -187,6 +187,7 @@ def test_the_lean_check_answers_as_the_orm_implementation_did(states):
         assert got.pop("obligations") == [], repo_id
         assert got.pop("obligations_complete") is False, repo_id  # unassessed: not known
         assert got.pop("lineage_status") is None, repo_id
+        assert got.pop("profile_verdict") is None, repo_id  # no profile named, none on a token
         assert got == expected, (repo_id, use, revision)
         seen.add(expected["status"])
     # every answer the check can give was compared

@@ -94,7 +94,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "API: GET /check (read)": {"allowed": {*ROLE_COLUMNS, "token"}},
     "API: GET /audit (read)": {"allowed": {"legal", "approver", "admin", "superuser", "token"}},
     "manage.py create_token USER --scope write": {
-        "allowed": {"developer", "approver", "admin", "superuser"},
+        # legal writes usage profiles through the API (usage.edit_profiles)
+        "allowed": {"developer", "legal", "approver", "admin", "superuser"},
         "na": {"anonymous", *TOKEN_COLUMNS},
     },
 }

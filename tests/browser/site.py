@@ -17,6 +17,9 @@ from licenses.models import ModelLicense
 from tests.approvals.conftest import crawl_and_assess
 from tests.browser.conftest import _new_page
 from tests.conftest import role
+from tests.usage.conftest import example_profiles
+from usage import evaluate
+from usage.models import UsageProfile
 
 ROOT = "meta-llama/Llama-2-7b-chat-hf"  # a base model, gated ("manual") on the Hub
 GGUF = "TheBloke/Llama-2-7B-Chat-GGUF"
@@ -55,10 +58,12 @@ PAGES: dict[str, tuple] = {
     "model license": (lambda s: f"/licenses/models/{s.conflicting}/", False),
     "model (lineage gap)": (lambda s: f"/models/{s.gap}/", False),
     "search by lineage": (lambda s: "/models/?lineage=missing_ancestors", False),
+    "search by profile": (lambda s: "/models/?profile=demo-platform&usable=false", False),
     "review queue": (lambda s: "/licenses/review/", False),
     "crawls": (lambda s: "/crawls/", False),
     "crawl run": (lambda s: f"/crawls/{s.run.pk}/", False),
     "approvals": (lambda s: "/approvals/", False),
+    "usage profiles": (lambda s: "/approvals/profiles/", False),
     "new request": (lambda s: "/approvals/new/", False),
     "request detail": (lambda s: f"/approvals/{s.request.pk}/", False),
     "API docs": (lambda s: "/api/v1/docs", False),
@@ -78,6 +83,11 @@ def site(live_server, replay, hub_for) -> Site:
         model=HubModel.objects.get(repo_id=FINETUNE), use="internal_tool",
         justification="Help desk chat bot.", by=approver,
     )  # fmt: skip
+    # The example profiles (a flush removed the migration's), evaluated: every model page,
+    # the dashboard and the family page show their verdicts to the checks below.
+    example_profiles()
+    for profile in UsageProfile.objects.all():
+        evaluate.evaluate(profile)
     conflicting = ModelLicense.objects.filter(conflict=True).order_by("model__repo_id").first()
     assert conflicting is not None, "the family snapshot holds license conflicts"
     gap = ModelLicense.objects.exclude(lineage_status="complete").order_by("model__repo_id").first()

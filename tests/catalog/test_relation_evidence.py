@@ -40,3 +40,23 @@ def test_the_strongest_signal_decides():
     assert rel(["lora", "4-bit"], library="peft") == "adapter"
     assert rel(files=None, repo_id="someone/model-GPTQ") == "quantized"
     assert rel(files=[]) is None
+
+
+def test_a_base_shipping_a_gguf_of_its_own_weights_is_no_baseless_quantization():
+    # google/gemma-7b (bundled snapshot, 2025 record): its own safetensors shards and
+    # gemma-7b.gguf, tag `gguf`, no base_model. It was read as a quantization naming no base,
+    # which left every Gemma model's lineage "a derivative that names no base".
+    from catalog.models import HubModel
+
+    gemma = HubModel(repo_id="google/gemma-7b", tags=["transformers", "safetensors", "gguf"],
+                     siblings=["config.json", "gemma-7b.gguf", "model-00001-of-00004.safetensors",
+                               "model-00002-of-00004.safetensors", "model.safetensors.index.json"])  # fmt: skip
+    assert lineage.derivative_kind(gemma) is None
+    # A quantization repo stays one: GGUF alone, GGUF named so, or GPTQ weights with its config.
+    only = HubModel(repo_id="TheBloke/x-GGUF", tags=["gguf"], siblings=["x.Q4_K_M.gguf"])
+    named = HubModel(repo_id="someone/x-GGUF", tags=["gguf"],
+                     siblings=["x.Q4_K_M.gguf", "model.safetensors"])  # fmt: skip
+    gptq = HubModel(repo_id="someone/x", tags=["gptq"],
+                    siblings=["model.safetensors", "quantize_config.json"])  # fmt: skip
+    awq = HubModel(repo_id="someone/y", tags=["awq"], siblings=["model.safetensors"])
+    assert {lineage.derivative_kind(m) for m in (only, named, gptq, awq)} == {"quantized"}

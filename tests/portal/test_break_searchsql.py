@@ -43,6 +43,8 @@ def _values() -> list[tuple[str, str]]:
     """(facet, value) for every value a facet can take here: its choices, or what is stored."""
     out = []
     for facet in facets.FACETS:
+        if facet.name == "usable":
+            continue  # only with a profile: test_the_profile_filter_is_the_plain_query
         field = facet.field()
         choices = [c for c, _ in getattr(field, "choices", []) if c != ""]
         if not choices and not facet.column:  # a filter of its own table: its stored values
@@ -116,6 +118,19 @@ def test_every_pair_of_facets_is_the_plain_query(client, family):
     for (a, va), (b, vb) in itertools.combinations(firsts.items(), 2):
         for sort in ("downloads", "modified"):
             _check(client, {a: va, b: vb, "sort": sort})
+
+
+def test_the_profile_filter_is_the_plain_query(client, family):
+    from tests.usage.conftest import example_profiles
+    from usage import evaluate
+    from usage.models import UsageProfile
+
+    example_profiles()
+    for profile in UsageProfile.objects.all():
+        evaluate.evaluate(profile)
+        for usable in ("true", "false"):
+            for extra in ({}, {"q": "chat"}, {"relation": "quantized", "sort": "likes"}):
+                _check(client, {"profile": profile.slug, "usable": usable, **extra})
 
 
 HOSTILE = ["llama \"chat", "%", "_", "100%", "llama_2", "\\", "\\%", "a\\_b", "'", "''",

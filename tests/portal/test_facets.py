@@ -54,6 +54,8 @@ def test_the_page_heads_and_counts_the_facets_in_their_page_order(client, family
     assert all(labels[n] == facets.BY_NAME[n].label for n in shown)
     # The first value of each facet, chosen, finds as many models as it was counted.
     for group in page.context["facets"]:
+        if group["name"] == "usable":
+            continue  # not counted: each profile's links (a count per profile is a join each)
         query, n = ITEM.search(str(group["items"])).groups()
         chosen = client.get("/models/?" + html.unescape(query))
         assert chosen.context["page"].paginator.count == int(n.replace(",", "")), group["name"]

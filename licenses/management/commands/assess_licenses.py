@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from licenses import assessment
@@ -23,3 +24,6 @@ class Command(BaseCommand):
             f"{report.assessed} assessed, {len(report.changed)} changed, "
             f"{len(report.missing)} ancestors not crawled"
         )
+        if not options["repo_ids"]:
+            # Below usage in the layers, this command cannot evaluate profiles itself.
+            call_command("evaluate_profiles", stdout=self.stdout)

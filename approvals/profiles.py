@@ -1,0 +1,121 @@
+"""Usage profiles where approvals meet them: who may edit one (audited, and the catalog
+re-evaluated for it), and a model's answer for a profile with the waivers and approvals that
+stand over its terms.
+
+The verdict by the terms is usage.verdict's; a waiver of the model (a license acquired, a
+vendor agreement...) or an approval given for the profile makes it usable, and the answer says
+which, keeping the terms' reasons beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import HubModel
+from licenses.rules import Finding
+from usage import tasks as usage_tasks
+from usage.models import UsageProfile, UsageVerdict
+from usage.verdict import Answer, answer, inputs_for
+
+from . import audit
+from .models import ApprovalRequest, Status, Waiver
+
+FIELDS = ("name", "description", "mau", "revenue_usd", "commercial", "deployments",
+          "trains_on_outputs", "based_in", "offered_in", "fine_tunes", "publishes_derivatives",
+          "domains", "licenses_held")  # fmt: skip
+
+
+def can_edit_profiles(user) -> bool:
+    return user.is_authenticated and user.has_perm("usage.edit_profiles")
+
+
+@transaction.atomic
+def save_profile(*, by, fields: dict[str, Any], slug: str | None = None) -> UsageProfile:
+    """Create (slug new) or change a profile: checked (UsageProfile.clean), audited with what
+    changed, and the catalog re-evaluated for it once the transaction commits."""
+    if not can_edit_profiles(by):
+        raise PermissionDenied("only legal and admin users edit usage profiles")
+    profile = UsageProfile.objects.select_for_update().filter(slug=slug).first() if slug else None
+    before = {f: getattr(profile, f) for f in FIELDS} if profile else {}
+    if profile is None:
+        profile = UsageProfile(slug=fields.get("slug", slug or ""))
+    for name in FIELDS:
+        if name in fields:
+            setattr(profile, name, fields[name])
+    profile.updated_at, profile.updated_by = timezone.now(), by
+    profile.save()
+    after = {f: getattr(profile, f) for f in FIELDS}
+    changed = {f: [before.get(f), after[f]] for f in FIELDS if not before or before[f] != after[f]}
+    audit.record(actor=by, action="profile.changed" if before else "profile.created",
+                 obj=profile, detail={"slug": profile.slug, "changes": changed})  # fmt: skip
+    if changed:
+        usage_tasks.evaluate_profile.delay_on_commit(profile.pk)
+    return profile
+
+
+@dataclass(frozen=True)
+class Result:
+    """A model's answer for a profile: the terms' answer, and what stands over it."""
+
+    profile: UsageProfile
+    terms: Answer
+    waiver: int | None = None
+    approval: int | None = None
+
+    @property
+    def verdict(self) -> str:
+        return UsageVerdict.USABLE if self.waiver or self.approval else self.terms.verdict
+
+    @property
+    def over(self) -> str:
+        if self.approval:
+            return f"approved for {self.profile.slug} (request #{self.approval})"
+        return f"waiver #{self.waiver}" if self.waiver else ""
+
+    def as_json(self) -> dict[str, Any]:
+        out = self.terms.as_json(self.profile.slug)
+        out["verdict"], out["terms_verdict"] = self.verdict, self.terms.verdict
+        if self.over:
+            code = "approval" if self.approval else "waiver"
+            out["reasons"] = [Finding(code, "usable", self.over, "").as_json(), *out["reasons"]]
+        return out
+
+
+def _standing(model: HubModel, profile_ids: list[int]) -> tuple[int | None, dict[int, int]]:
+    """The model's newest active waiver, and per profile its newest approval in force."""
+    today = date.today()
+    waiver = (
+        Waiver.objects.active().filter(model=model, revision__in=["", model.sha])
+        .order_by("-granted_at").values_list("pk", flat=True).first()
+    )  # fmt: skip
+    approvals: dict[int, int] = {}
+    for pk, profile_id, expires in (
+        ApprovalRequest.objects.filter(model=model, profile_id__in=profile_ids,
+                                       status__in=[Status.APPROVED, Status.CONDITIONAL])
+        .order_by("created_at", "pk").values_list("pk", "profile_id", "expires_at")
+    ):  # fmt: skip
+        if expires is None or expires >= today:
+            approvals[profile_id] = pk
+    return waiver, approvals
+
+
+def results_for(model: HubModel, profiles: list[UsageProfile] | None = None) -> list[Result]:
+    """The model's answer for each profile (all of them by default), in the profiles' order."""
+    if profiles is None:
+        profiles = list(UsageProfile.objects.all())
+    if not profiles:
+        return []
+    inputs = inputs_for(model)
+    waiver, approvals = _standing(model, [p.pk for p in profiles])
+    return [Result(p, answer(p.circumstances, inputs), waiver, approvals.get(p.pk))
+            for p in profiles]  # fmt: skip
+
+
+def result_for(model: HubModel, profile: UsageProfile) -> Result:
+    return results_for(model, [profile])[0]

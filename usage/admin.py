@@ -1,0 +1,20 @@
+"""Profiles are edited through approvals.profiles.save_profile (checked, audited, re-evaluated):
+here they are read-only; the API (PUT /api/v1/profiles/<slug>) edits them."""
+
+from django.contrib import admin
+
+from .models import UsageProfile
+
+
+@admin.register(UsageProfile)
+class UsageProfileAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "mau", "revenue_usd", "example", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

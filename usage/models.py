@@ -1,0 +1,123 @@
+"""Usage profiles (who uses models, and how) and each model's verdict for each profile."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from catalog.models import HubModel
+from config.inputs import CheckedWrites
+from licenses.classify import kb
+from licenses.rules import DEPLOYMENTS, DOMAINS, REGION, Circumstances
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+LISTS = {"deployments": DEPLOYMENTS, "domains": DOMAINS}
+REGION_LISTS = ("based_in", "offered_in")
+NUMBER_MAX = 10**15  # past any organisation's users or dollars; a typo, not a fact
+
+
+class UsageVerdict(models.TextChoices):
+    USABLE = "usable", "usable"
+    REVIEW = "review", "review"
+    BLOCKED = "blocked", "blocked"
+
+
+def profile_problems(fields: dict) -> dict[str, str]:
+    """What a profile may hold, checked wherever one is written (API, admin, code)."""
+    problems = {}
+    if "slug" in fields and not (isinstance(fields["slug"], str) and SLUG.match(fields["slug"])):
+        problems["slug"] = "lower-case letters, digits and '-', at most 50, starting with one"
+    for name in ("mau", "revenue_usd"):
+        v = fields.get(name)
+        if v is not None and not (type(v) is int and 0 <= v <= NUMBER_MAX):
+            problems[name] = f"a whole number from 0 to {NUMBER_MAX:,}, or empty (not stated)"
+    for name, known in LISTS.items():
+        v = fields.get(name, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            problems[name] = "a list of names"
+        elif bad := sorted(set(v) - set(known)):
+            problems[name] = f"unknown: {', '.join(bad)} (known: {', '.join(known)})"
+    for name in REGION_LISTS:
+        v = fields.get(name, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) and REGION.fullmatch(x)
+                                               for x in v):  # fmt: skip
+            problems[name] = "a list of two-letter country codes, EU or WORLD"
+    held = fields.get("licenses_held", [])
+    if not isinstance(held, list) or not all(isinstance(x, str) for x in held):
+        problems["licenses_held"] = "a list of license keys"
+    elif bad := sorted(k for k in held if kb().get(k) is None):
+        problems["licenses_held"] = f"not in the knowledge base: {', '.join(bad)[:200]}"
+    return problems
+
+
+class UsageProfile(CheckedWrites, models.Model):
+    """One product or team's use of models: what the license rules (licenses.rules) read."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=2000)
+    example = models.BooleanField(default=False, help_text="made by a migration as an example")
+    mau = models.BigIntegerField("monthly active users", null=True, blank=True,
+                                 help_text="the organisation's, with affiliates; empty: not stated")  # fmt: skip
+    revenue_usd = models.BigIntegerField("annual revenue (USD)", null=True, blank=True)
+    commercial = models.BooleanField(default=True, help_text="off: non-commercial research only")
+    deployments = models.JSONField(default=list, blank=True, help_text=", ".join(DEPLOYMENTS))
+    trains_on_outputs = models.BooleanField(default=False, help_text="outputs train other models")
+    based_in = models.JSONField(default=list, blank=True, help_text="where it is domiciled")
+    offered_in = models.JSONField(default=list, blank=True, help_text="regions, EU or WORLD")
+    fine_tunes = models.BooleanField(default=False)
+    publishes_derivatives = models.BooleanField(default=False)
+    domains = models.JSONField(default=list, blank=True, help_text=", ".join(DOMAINS))
+    licenses_held = models.JSONField(default=list, blank=True,
+                                     help_text="license keys held under a separate agreement")  # fmt: skip
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")  # fmt: skip
+
+    class Meta:
+        ordering = ["name", "slug"]
+        permissions = [("edit_profiles", "Can create and edit usage profiles")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        names = ["slug", "mau", "revenue_usd", *LISTS, *REGION_LISTS, "licenses_held"]
+        if problems := profile_problems({n: getattr(self, n) for n in names}):
+            raise ValidationError(problems)
+
+    @property
+    def circumstances(self) -> Circumstances:
+        return Circumstances(
+            mau=self.mau, revenue_usd=self.revenue_usd, commercial=self.commercial,
+            deployments=frozenset(self.deployments), trains_on_outputs=self.trains_on_outputs,
+            based_in=frozenset(self.based_in), offered_in=frozenset(self.offered_in),
+            fine_tunes=self.fine_tunes, publishes_derivatives=self.publishes_derivatives,
+            domains=frozenset(self.domains), licenses_held=frozenset(self.licenses_held),
+        )  # fmt: skip
+
+
+class ProfileVerdict(models.Model):
+    """A model's verdict for a profile by its terms (usage.evaluate writes only changes); the
+    reasons are recomputed from the same inputs where one model is shown."""
+
+    profile = models.ForeignKey(UsageProfile, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="+")
+    verdict = models.CharField(max_length=8, choices=UsageVerdict.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "model"], name="profileverdict_unique")
+        ]
+        indexes = [models.Index(fields=["profile", "verdict", "model"], name="profileverdict_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} for {self.profile_id}: {self.verdict}"
