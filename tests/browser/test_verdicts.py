@@ -14,6 +14,7 @@ from tests.browser.site import ROOT, site  # noqa: F401 (a fixture)
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VERDICTS = ("allowed", "conditional", "prohibited", "unknown")
+USAGE = ("usable", "review", "blocked")  # a usage profile's verdict (usage.verdict), same colours
 
 # WCAG 2.1 relative luminance and contrast ratio, computed on what the browser painted: the
 # element's colour over the first opaque background at or above it.
@@ -68,7 +69,7 @@ def test_every_verdict_badge_is_readable_and_says_its_verdict(site, page, path):
     assert found, f"no verdict badge on {path}"
     unreadable = [b for b in found if b["ratio"] < 4.5]
     assert unreadable == [], f"{path}: text under 4.5:1 on its background: {unreadable[:5]}"
-    wordless = [b for b in found if b["text"] not in (*VERDICTS, "unassessed")]
+    wordless = [b for b in found if b["text"] not in (*VERDICTS, *USAGE, "unassessed")]
     assert wordless == [], f"{path}: a badge that does not name its verdict: {wordless[:5]}"
 
 
