@@ -188,3 +188,69 @@ def test_any_circumstances_give_known_outcomes_and_never_fail(c, key, mm):
     for f in judge(key, c, ModelFacts(mm)):
         assert f.outcome in (BLOCK, REVIEW, OBLIGE, RISK)
         assert f.text
+
+
+QUIET = Circumstances(mau=1_000, revenue_usd=10_000, deployments=frozenset({"internal"}),
+                      based_in=frozenset({"US"}), offered_in=frozenset({"US"}))  # fmt: skip
+# code -> (a license carrying it, circumstances over its line and the outcome there, the
+# outcome on QUIET's side: None where the condition asks nothing of such a use).
+BOTH_SIDES = {
+    "mau_700m": ("llama3.1", {"mau": 700_000_000}, BLOCK, None),
+    "mau_100m": ("qwen", {"mau": 100_000_001}, BLOCK, None),
+    "mau_10m": ("hyperclovax-seed", {"mau": 10_000_001}, BLOCK, None),
+    "mau_1m": ("tencent-hunyuan-community", {"mau": 1_000_001}, BLOCK, None),
+    "usage_threshold": ("cogvideox", {"mau": 10**9}, REVIEW, REVIEW),
+    "revenue_1m": ("stabilityai-ai-community", {"revenue_usd": 1_000_001}, BLOCK, None),
+    "revenue_10m": ("ltxv-open-weights", {"revenue_usd": 10_000_001}, BLOCK, None),
+    "revenue_threshold": ("bilibili-model-ula", {"revenue_usd": 10**12}, REVIEW, REVIEW),
+    "royalty": ("tii-falcon-llm-1.0", {"revenue_usd": 10**9}, REVIEW, REVIEW),
+    "aup": ("llama3.1", {"domains": frozenset({"minors"})}, REVIEW, OBLIGE),
+    "use_restrictions": ("bigscience-openrail-m", {"domains": frozenset({"medical"})}, REVIEW,
+                         OBLIGE),
+    "no_output_training": ("llama2", {"trains_on_outputs": True}, BLOCK, None),
+    "distillation_inherit": ("gemma", {"trains_on_outputs": True}, OBLIGE, None),
+    "outputs_restricted": ("mrl", {}, BLOCK, None),  # QUIET is commercial: see below
+    "research_only": ("chameleon-research", {}, BLOCK, None),
+    "non_commercial": ("cc-by-nc-4.0", {}, BLOCK, None),
+    "non_production": ("mnpl", {}, BLOCK, None),
+    "no_derivatives": ("cc-by-nd-4.0", {"publishes_derivatives": True}, BLOCK, None),
+    "eu_restriction": ("llama4", {"based_in": frozenset({"IT"})}, BLOCK, None),
+    "territory_restriction": ("tencent-hunyuan-community", {"offered_in": frozenset({"KR"})},
+                              BLOCK, None),
+    "hosting_restricted": ("falcon-180b", {"deployments": frozenset({"hosted"})}, REVIEW, None),
+    "military_ban": ("deepseek", {"domains": frozenset({"military"})}, BLOCK, OBLIGE),
+    "competitor_restriction": ("hyperclovax-seed", {}, REVIEW, REVIEW),
+    "clinical_authorization": ("health-ai-developer-foundations",
+                               {"domains": frozenset({"medical"})}, REVIEW, None),
+    "registration_required": ("cogvideox", {}, OBLIGE, None),  # QUIET not commercial below
+    "attribution": ("cc-by-4.0", {"deployments": frozenset({"shipped"})}, OBLIGE, None),
+    "naming": ("llama3", {"publishes_derivatives": True}, OBLIGE, None),
+    "notice_file": ("apache-2.0", {"deployments": frozenset({"hosted"})}, OBLIGE, None),
+    "license_copy": ("apache-2.0", {"deployments": frozenset({"redistribute_weights"})}, OBLIGE,
+                     None),
+    "modification_notice": ("apache-2.0", {"publishes_derivatives": True}, OBLIGE, None),
+    "share_alike": ("cc-by-sa-4.0", {"deployments": frozenset({"shipped"})}, OBLIGE, None),
+    "network_copyleft": ("agpl-3.0", {"deployments": frozenset({"hosted"})}, OBLIGE, None),
+    "derivatives_inherit": ("agpl-3.0", {"publishes_derivatives": True}, OBLIGE, None),
+    **{code: (key, {}, RISK, RISK) for code, key in (
+        ("revocable", "bigcode-openrail-m"), ("terms_updatable", "falcon-180b"),
+        ("guardrail_termination", "nvidia-open-model-license"), ("patent_termination", "apache-2.0"),
+        ("foreign_law", "deepseek"), ("no_patent_grant", "bsd-3-clause-clear"))},
+}  # fmt: skip
+# The commercial-use codes' quiet side is a non-commercial research profile.
+NON_COMMERCIAL_QUIET = {"outputs_restricted", "research_only", "non_commercial",
+                        "non_production", "registration_required"}  # fmt: skip
+
+
+def test_the_table_covers_every_rule():
+    assert set(BOTH_SIDES) == set(RULES)
+
+
+@pytest.mark.parametrize("code", sorted(BOTH_SIDES))
+def test_each_rule_on_both_sides_of_its_line(code):
+    key, over, there, quiet_outcome = BOTH_SIDES[code]
+    assert code in {c for c, _ in kb().get(key).conditions}, (key, code)
+    quiet = replace(QUIET, commercial=code not in NON_COMMERCIAL_QUIET)
+    m = ModelFacts(multimodal=True)  # the EU clause reads multimodal models (judged apart above)
+    assert outcomes(key, replace(QUIET, **over), m).get(code) == there, (code, "over the line")
+    assert outcomes(key, quiet, m).get(code) == quiet_outcome, (code, "on the quiet side")
