@@ -8,6 +8,7 @@ from django.urls import reverse_lazy
 
 from catalog.models import HubModel
 from licenses.rules import DEPLOYMENTS, DOMAINS
+from usage.models import UsageProfile
 
 from . import audit
 from .models import IntendedUse, Scope, Status, Waiver, WaiverReason
@@ -87,6 +88,11 @@ class RequestForm(forms.Form):
     revision = forms.CharField(max_length=40, required=False, help_text="pin a commit sha")
     intended_use = forms.ChoiceField(choices=IntendedUse.choices)
     scope = forms.ChoiceField(choices=Scope.choices, initial=Scope.MODEL)
+    profile = forms.ModelChoiceField(
+        queryset=UsageProfile.objects.all(), required=False, to_field_name="slug",
+        label="For usage profile", empty_label="none",
+        help_text="the product or team it is for: its verdict there is part of the decision",
+    )  # fmt: skip
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 

@@ -43,7 +43,7 @@ from .policy import dry_run
 
 def _get_request_or_404(request: HttpRequest, pk: int) -> ApprovalRequest:
     qs = ApprovalRequest.objects.visible_to(request.user).select_related(
-        "model", "requested_by", "decided_by", "decided_by_rule"
+        "model", "requested_by", "decided_by", "decided_by_rule", "profile"
     )
     return get_object_or_404(qs, pk=pk)
 
@@ -70,12 +70,13 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if not review.can_request(request.user):
         raise PermissionDenied
     typed = (request.POST if request.method == "POST" else request.GET).get("model", "")
-    form = RequestForm(request.POST or None, initial={"model": request.GET.get("model", "")})
+    form = RequestForm(request.POST or None, initial={"model": request.GET.get("model", ""),
+                                                      "profile": request.GET.get("profile")})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         req = review.submit(model=d["model"], use=d["intended_use"], by=request.user,
                             justification=d["justification"], revision=d["revision"],
-                            scope=d["scope"])  # fmt: skip
+                            scope=d["scope"], profile=d.get("profile"))  # fmt: skip
         messages.success(request, f"Request #{req.pk} sent ({req.get_status_display()}).")
         return redirect(req)
     return render(request, "approvals/request_new.html", {"form": form, **picker(typed)})
@@ -132,6 +133,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "swapped": swaps_fragment(request),  # the messages then come out of band, with it
         "ancestors": lineage.ancestors(req.model, depth=10),
         "covers": req.covers.select_related("model").order_by("model__repo_id"),
+        "for_profile": profiles.result_for(req.model, req.profile) if req.profile else None,
         **panel_context(req.model),
     }
     template = fragment(request, "approvals/request_detail.html", "decision")

@@ -206,3 +206,23 @@ def test_legal_edits_a_profile_on_the_site_and_others_may_not(client, users):
     text = bad.content.decode()
     assert "two-letter country codes" in text and "not in the knowledge base" in text
     assert client.get("/approvals/profiles/nope/edit/").status_code == 404
+
+
+def test_a_request_made_for_a_profile_on_the_site_shows_its_verdict(client, users):
+    client.force_login(users["developer"])
+    form = client.get(f"/approvals/new/?model={LLAMA2}&profile=demo-platform").content.decode()
+    assert 'value="demo-platform" selected' in form
+    r = client.post("/approvals/new/", {"model": LLAMA2, "intended_use": "commercial_product",
+                                        "scope": "model", "profile": "demo-platform",
+                                        "justification": "chat in the app"})  # fmt: skip
+    assert r.status_code == 302
+    from approvals.models import ApprovalRequest
+
+    req = ApprovalRequest.objects.get(model__repo_id=LLAMA2, requested_by=users["developer"])
+    assert req.profile.slug == "demo-platform"
+    page = client.get(f"/approvals/{req.pk}/").content.decode()
+    assert "For usage profile" in page and "blocked" in page
+    bad = client.post("/approvals/new/", {"model": LLAMA2, "intended_use": "research",
+                                          "scope": "model", "profile": "nope",
+                                          "justification": "x"})  # fmt: skip
+    assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
