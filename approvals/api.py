@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from catalog.models import HubModel
 from config.errors import BadInput, Error, from_form_errors
@@ -102,7 +102,7 @@ ProfileSlug = Annotated[str, Field(max_length=50, pattern=SLUG.pattern,
 
 def profile_named(slug: str) -> UsageProfile:
     """A profile by slug, or a 404 that says which."""
-    found = UsageProfile.objects.filter(slug=slug).first() if SLUG.match(slug) else None
+    found = UsageProfile.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
     if found is None:
         raise HttpError(404, f"No usage profile {slug!r} (GET /api/v1/profiles lists them)")
     return found
@@ -371,12 +371,18 @@ class PolicyIO(Schema):
     data_conflict: Literal["", "yes", "no"] = Field(
         "", description="its weights more permissive than its training data (data_conflict)"
     )
+    profile: ProfileSlug | None = Field(
+        None, description="a usage profile: the rule decides only requests made for it"
+    )
+    profile_verdicts: list[Literal["usable", "review", "blocked"]] = Field(
+        [], description="matches these verdicts for the rule's profile"
+    )
 
 
 POLICY_FIELDS = [f for f in PolicyIO.model_fields if f != "id"]
 LIST_FIELDS = [
     "verdicts", "lineage_statuses", "condition_codes", "licenses", "authors", "uses",
-    "data_verdicts", "data_statuses",
+    "data_verdicts", "data_statuses", "profile_verdicts",
 ]  # fmt: skip
 
 
@@ -389,10 +395,12 @@ class PolicyOut(PolicyIO):
     uses: list[str] = []  # type: ignore[assignment]
     data_verdicts: list[str] = []  # type: ignore[assignment]
     data_statuses: list[str] = []  # type: ignore[assignment]
+    profile_verdicts: list[str] = []  # type: ignore[assignment]
 
 
 def _policy_out(p: Policy) -> dict[str, Any]:
-    out = {"id": p.pk, **{f: getattr(p, f) for f in POLICY_FIELDS}}
+    out = {"id": p.pk, **{f: getattr(p, f) for f in POLICY_FIELDS if f != "profile"}}
+    out["profile"] = p.profile.slug if p.profile else None
     for f in LIST_FIELDS:
         value = out[f]
         out[f] = [str(v) for v in value] if isinstance(value, list) else [f"not a list: {value!r}"]
@@ -402,7 +410,7 @@ def _policy_out(p: Policy) -> dict[str, Any]:
 @router.get("/policies", response=list[PolicyOut], summary="Policies, in the order they apply")
 def list_policies(request: HttpRequest):
     _need(request, "read")
-    return [_policy_out(p) for p in Policy.objects.all()]
+    return [_policy_out(p) for p in Policy.objects.select_related("profile")]
 
 
 @router.post("/policies", response={201: PolicyIO}, summary="Create a policy (admin)")
@@ -412,7 +420,15 @@ def create_policy(request: HttpRequest, body: PolicyIO):
     bad = set(data["uses"]) - set(IntendedUse.values)
     if bad:
         raise HttpError(422, f"unknown uses: {sorted(bad)}")
-    p = Policy.objects.create(**data)
+    slug = data.pop("profile")
+    profile = UsageProfile.objects.filter(slug=slug).first() if slug else None
+    if slug and profile is None:
+        raise BadInput([("profile", f"no usage profile {slug!r} (GET /api/v1/profiles)")])
+    try:
+        p = Policy.objects.create(**data, profile=profile)
+    except ValidationError as exc:  # Policy's own checks (approvals.models.policy_problems)
+        raise BadInput(from_form_errors(exc.message_dict), "This policy cannot be saved") from exc
+    data["profile"] = slug
     audit.record(actor=request.user, action="policy.created", obj=p, detail=data)
     return 201, {"id": p.pk, **data}
 
@@ -468,13 +484,20 @@ Domain = Literal["medical", "legal", "financial", "employment", "military",
                  "critical_infrastructure", "surveillance", "minors", "elections",
                  "law_enforcement"]  # fmt: skip
 Region = Annotated[str, Field(pattern=r"^(EU|WORLD|[A-Z]{2})$", max_length=5)]
-Count = Annotated[int, Field(ge=0, le=10**15)]
+# Strict: pydantic's lax int takes `false` as 0 USD, which clears every revenue line.
+Count = Annotated[int, Field(ge=0, le=10**15, strict=True)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a name, not blank")
+    return value
 
 
 class ProfileIn(Schema):
     """What a usage profile says; usage.models.profile_problems checks it again on save."""
 
-    name: Annotated[Text, Field(min_length=1, max_length=120)]
+    name: Annotated[Text, Field(min_length=1, max_length=120), AfterValidator(_not_blank)]
     description: Annotated[Text, Field(max_length=2000)] = ""
     mau: Count | None = Field(None, description="monthly active users, with affiliates; "
                               "null: not stated (a user-count line then needs review)")  # fmt: skip
@@ -499,7 +522,24 @@ class ProfileCreate(ProfileIn):
     slug: Annotated[str, Field(pattern=SLUG.pattern, max_length=50)]
 
 
-class ProfileOut(ProfileCreate):
+class ProfileOut(Schema):
+    """A stored profile as it is: one written around the checks (bulk SQL, an older release)
+    is listed with what it holds; the rules read only what it validly holds."""
+
+    slug: str
+    name: str
+    description: str
+    mau: int | None
+    revenue_usd: int | None
+    commercial: bool
+    deployments: Any
+    trains_on_outputs: bool
+    based_in: Any
+    offered_in: Any
+    fine_tunes: bool
+    publishes_derivatives: bool
+    domains: Any
+    licenses_held: Any
     example: bool
     updated_at: datetime
 

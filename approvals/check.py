@@ -238,7 +238,7 @@ def token_check(
     out = _with_license(answer, licenses)
     if ref.profile_id is not None:
         profile = UsageProfile.objects.filter(pk=ref.profile_id).first()
-        out = _with_profile(out, profile, approvals, waivers, licenses, today)
+        out = _with_profile(out, profile, approvals, waivers, licenses, today, revision)
     return ref, out
 
 
@@ -249,12 +249,12 @@ def check(
     rows, waivers, _, licenses = fetch(repo_id, revision, use, today)
     answer = answer_for(repo_id, revision, use, today, rows, waivers)
     out = _with_license(answer, licenses)
-    return _with_profile(out, profile, rows, waivers, licenses, today) if profile else out
+    return _with_profile(out, profile, rows, waivers, licenses, today, revision) if profile else out
 
 
 def _with_profile(
     out: dict[str, Any], profile: UsageProfile | None, approvals: list[tuple],
-    waivers: list[tuple], licenses: list[tuple], today: date,
+    waivers: list[tuple], licenses: list[tuple], today: date, revision: str,
 ) -> dict[str, Any]:  # fmt: skip
     """The answer with the profile's verdict (usage.verdict, from the license row already read)
     and its reason first among the reasons."""
@@ -265,8 +265,8 @@ def _with_profile(
         lic[STATUS], _json(lic[CHANGES]) or [], lic[SCOPE], _json(lic[REASON]) or {},
         _json(lic[TEXT]) or [], lic[REVISION], "")  # fmt: skip
     terms = verdict_answer(profile.circumstances, inputs_of(lic[PIPELINE] if lic else "", state))
-    approved = [r[ID] for r in approvals if r[PROFILE] == profile.pk and r[STATUS] in APPROVED
-                and _expiry(r) >= today]  # fmt: skip
+    approved = [r[ID] for r in _pinned(approvals, revision)
+                if r[PROFILE] == profile.pk and r[STATUS] in APPROVED and _expiry(r) >= today]  # fmt: skip
     waiver = max(waivers, key=_expiry)[ID] if waivers else None
     result = Result(profile, terms, waiver, approved[0] if approved else None)
     said = f"usable ({result.over}); by its terms {terms.summary}" if result.over else terms.summary
@@ -274,15 +274,20 @@ def _with_profile(
     return {**out, "reasons": [line, *out["reasons"]], "profile_verdict": result.as_json()}
 
 
+def _pinned(rows: list[tuple], revision: str) -> list[tuple]:
+    """The approval rows that apply: a pinned (revision-scoped) approval applies to its sha,
+    the asked one, else the model's current one."""
+    if not rows:
+        return rows
+    pin = revision or rows[0][SHA]
+    return [r for r in rows if r[SCOPE] != "revision" or not r[REVISION] or r[REVISION] == pin]
+
+
 def answer_for(
     repo_id: str, revision: str, use: str, today: date, rows: list[tuple], waivers: list[tuple]
 ) -> dict[str, Any]:
     """The answer from the approval rows (newest first) and the active waivers."""
-    if rows:
-        # A pinned (revision-scoped) approval applies to its sha: the asked one, else the
-        # model's current one.
-        pin = revision or rows[0][SHA]
-        rows = [r for r in rows if r[SCOPE] != "revision" or not r[REVISION] or r[REVISION] == pin]
+    rows = _pinned(rows, revision)
     allowed = [r for r in rows if r[STATUS] in APPROVED and _expiry(r) >= today]
     if allowed:
         best = max(allowed, key=_expiry)

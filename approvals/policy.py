@@ -71,7 +71,8 @@ def _tri(rule: str, value: bool) -> bool:
 def _profile(policy: Policy, facts: Facts, profile: UsageProfile | None) -> bool:
     """A rule with a profile decides only requests made for it, on the verdict there."""
     if policy.profile_id is None:
-        return True
+        # Verdicts named with no profile (a row written around Policy's checks) match nothing.
+        return _names(policy.profile_verdicts) == []
     if profile is None or profile.pk != policy.profile_id:
         return False
     return _any_of(policy.profile_verdicts, answer(profile.circumstances, facts.inputs).verdict)
@@ -120,10 +121,11 @@ def dry_run(policy: Policy, *, limit: int | None = None) -> dict[str, Any]:
         total += 1
         facts = _facts(state.model.author, state.model.gated, state, state.model.pipeline_tag)
         for use in IntendedUse.values:
-            new = first_match(facts, use, policies=with_rule)
+            # A rule with a profile is tried on requests made for that profile.
+            new = first_match(facts, use, policies=with_rule, profile=policy.profile)
             if new is None or new.pk != policy.pk:
                 continue
-            old = first_match(facts, use, policies=enforced)
+            old = first_match(facts, use, policies=enforced, profile=policy.profile)
             counts[(use, "decided")] += 1
             if old is None or old.action != policy.action:
                 counts[(use, "changed")] += 1

@@ -15,16 +15,18 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import HubModel
 from licenses.rules import Finding
+from usage import evaluate
 from usage import tasks as usage_tasks
 from usage.models import UsageProfile, UsageVerdict
 from usage.verdict import Answer, answer, inputs_for
 
 from . import audit
-from .models import ApprovalRequest, Status, Waiver
+from .models import Coverage, Scope, Status, Waiver
 
 FIELDS = ("name", "description", "mau", "revenue_usd", "commercial", "deployments",
           "trains_on_outputs", "based_in", "offered_in", "fine_tunes", "publishes_derivatives",
@@ -87,21 +89,46 @@ class Result:
         return out
 
 
+def _waivers(model_ids: list[int]):
+    """Active waivers of these models, as the check reads them when no revision is asked
+    (unpinned)."""
+    return Waiver.objects.active().filter(model_id__in=model_ids, revision="")
+
+
+def _approvals(model_ids: list[int], profile_ids: list[int]):
+    """Approvals in force for these profiles covering these models, as the check counts them:
+    a family approval covers its quantizations; one pinned to a revision applies at that
+    revision (here, the model's current one)."""
+    return (
+        Coverage.objects.filter(model_id__in=model_ids, approval__profile_id__in=profile_ids,
+                                approval__status__in=[Status.APPROVED, Status.CONDITIONAL])
+        .filter(Q(approval__expires_at__isnull=True) | Q(approval__expires_at__gte=date.today()))
+        .filter(~Q(approval__scope=Scope.REVISION) | Q(approval__revision="")
+                | Q(approval__revision=F("model__sha")))
+    )  # fmt: skip
+
+
+def standing_ids(profile: UsageProfile, model_ids: list[int]) -> set[int]:
+    """Of these models, those a waiver or an approval for the profile makes usable
+    (usage.evaluate stores them usable, so the search and the counts agree with the page)."""
+    waived = set(_waivers(model_ids).values_list("model_id", flat=True))
+    return waived | set(_approvals(model_ids, [profile.pk]).values_list("model_id", flat=True))
+
+
+def reevaluate(model_ids: list[int]) -> None:
+    """After a waiver or an approval moved: these models' stored verdicts, for every profile,
+    in the same transaction (a few models: it rolls back with the change that moved them)."""
+    evaluate.evaluate_models(model_ids)
+
+
 def _standing(model: HubModel, profile_ids: list[int]) -> tuple[int | None, dict[int, int]]:
     """The model's newest active waiver, and per profile its newest approval in force."""
-    today = date.today()
-    waiver = (
-        Waiver.objects.active().filter(model=model, revision__in=["", model.sha])
-        .order_by("-granted_at").values_list("pk", flat=True).first()
-    )  # fmt: skip
-    approvals: dict[int, int] = {}
-    for pk, profile_id, expires in (
-        ApprovalRequest.objects.filter(model=model, profile_id__in=profile_ids,
-                                       status__in=[Status.APPROVED, Status.CONDITIONAL])
-        .order_by("created_at", "pk").values_list("pk", "profile_id", "expires_at")
-    ):  # fmt: skip
-        if expires is None or expires >= today:
-            approvals[profile_id] = pk
+    waiver = _waivers([model.pk]).order_by("-granted_at").values_list("pk", flat=True).first()
+    approvals = dict(
+        _approvals([model.pk], profile_ids)
+        .order_by("approval__created_at", "approval_id")
+        .values_list("approval__profile_id", "approval_id")
+    )  # later rows win: the newest approval per profile
     return waiver, approvals
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_login_failed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from licenses.signals import assessed, determination_recorded
 from usage.signals import verdicts_changed
 
-from . import audit, review
+from . import audit, profiles, review
+from .models import Waiver
 
 USERNAME_MAX = 150  # as auth.User's; what was typed can be any length
 
@@ -60,3 +62,9 @@ def rereview(sender, *, model_ids, changed, through_ancestors=True, inline=False
 def rereview_verdicts(sender, *, profile_id, model_ids, **kw) -> None:
     # A profile changed (or what it reads did): approvals given for it whose verdict moved.
     review.rereview(sorted(model_ids), through_ancestors=False)
+
+
+@receiver(post_save, sender=Waiver, dispatch_uid="canopy-reevaluate-on-waiver")
+def waiver_saved(sender, instance: Waiver, **kw) -> None:
+    # A waiver stands over the model's terms for every profile (and stops when revoked).
+    profiles.reevaluate([instance.model_id])

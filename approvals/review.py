@@ -14,7 +14,7 @@ from catalog.models import HubModel, Relation
 from licenses.models import ModelLicense
 from usage.models import UsageProfile
 
-from . import audit, tasks
+from . import audit, profiles, tasks
 from . import policy as policies
 from .changes import diff, revision_change, snapshot
 from .models import APPROVED, Action, ApprovalRequest, Coverage, Policy, Scope, Status
@@ -177,6 +177,8 @@ def _apply(req: ApprovalRequest, *, status: str, by, rule: Policy | None = None,
     Coverage.objects.bulk_create(
         [Coverage(approval=req, model=m) for m in keep], ignore_conflicts=True
     )
+    if req.profile_id:  # an approval for a profile stands over the terms it covers
+        profiles.reevaluate([m.pk for m in keep])
     audit.record(
         actor=by, label=f"policy #{rule.pk} {rule.name}" if rule else "", action="request.decided",
         obj=req, repo_id=req.model.repo_id,
@@ -214,6 +216,8 @@ def reopen(req: ApprovalRequest, *, by, reason: str) -> ApprovalRequest:
     req.attribution_required = req.internal_only = False
     req.changes, req.updated_at = [], timezone.now()
     req.save()
+    if req.profile_id:  # it no longer stands over the terms of what it covered
+        profiles.reevaluate(list(req.covers.values_list("model_id", flat=True)))
     Coverage.objects.filter(approval=req).exclude(model=req.model).delete()
     audit.record(actor=by, action="request.reopened", obj=req, repo_id=req.model.repo_id,
                  detail={"reason": reason.strip(), "previous": previous})  # fmt: skip
@@ -254,6 +258,8 @@ def rereview(
             )
             if n != 1:
                 continue
+            if req.profile_id:  # no longer in force: the terms' verdict applies again
+                profiles.reevaluate(list(req.covers.values_list("model_id", flat=True)))
             event = audit.record(actor=None, label="crawl", action="request.needs_rereview",
                                  obj=req, repo_id=req.model.repo_id, detail={"changes": changes})  # fmt: skip
             tasks.queue_rereview(req.pk, event.pk, inline=inline)

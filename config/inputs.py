@@ -41,9 +41,23 @@ def is_repo_id(value: str) -> bool:
     return len(value) <= REPO_ID_MAX and REPO_ID.match(value) is not None
 
 
+SURROGATE_MESSAGE = "lone surrogates (\\ud800-\\udfff) are not text"
+
+
+def has_surrogate(value: str) -> bool:
+    """A lone surrogate (JSON's "\\ud800" decodes to one): no database encoding stores it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _no_nul(value: str) -> str:
     if has_nul(value):
         raise ValueError(NUL_MESSAGE)
+    if has_surrogate(value):
+        raise ValueError(SURROGATE_MESSAGE)
     return value
 
 
@@ -92,19 +106,22 @@ INTEGER_RANGES = {
 }  # fmt: skip
 
 
-def _nul_inside(value: Any) -> bool:
+def _any_text(value: Any, test) -> bool:
+    """test(s) for any string inside value (a JSON value's keys and items too)."""
     if isinstance(value, str):
-        return has_nul(value)
+        return test(value)
     if isinstance(value, dict):
-        return any(_nul_inside(k) or _nul_inside(v) for k, v in value.items())
+        return any(_any_text(k, test) or _any_text(v, test) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_nul_inside(v) for v in value)
+        return any(_any_text(v, test) for v in value)
     return False
 
 
 def _problem(field: Any, value: Any) -> str | None:
-    if _nul_inside(value):
+    if _any_text(value, has_nul):
         return NUL_MESSAGE  # in a JSON value too: jsonb refuses \u0000
+    if _any_text(value, has_surrogate):
+        return SURROGATE_MESSAGE
     limit = getattr(field, "max_length", None)
     if isinstance(value, str) and limit and len(value) > limit:
         return f"at most {limit} characters (it has {len(value)})"

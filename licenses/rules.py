@@ -76,7 +76,20 @@ EU_MEMBERS = frozenset(
     ]
 )
 REGION_NAMES = {"european union": "EU", "united kingdom": "GB", "south korea": "KR"}
-REGION = re.compile(r"EU|WORLD|[A-Z]{2}")
+# ISO 3166-1 alpha-2, assigned codes: a code outside it (UK, EL) would be read as somewhere no
+# clause names, and a territory rule would let it pass.
+_ISO_3166 = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"""
+COUNTRIES = frozenset(_ISO_3166.split())
+ALIASES = {"UK": "use GB", "EL": "use GR (Greece)"}  # common non-ISO names, refused with a hint
+REGION = re.compile("|".join(["EU", "WORLD", *sorted(COUNTRIES)]))
 
 
 @dataclass(frozen=True)
@@ -250,7 +263,7 @@ RULES: dict[str, Rule] = {
     "mau_1m": _threshold("mau", "monthly active users", inclusive=False),
     "usage_threshold": _always(REVIEW, "a usage line measured in terms no profile states"),
     "revenue_1m": _threshold("revenue_usd", "revenue", inclusive=False),
-    "revenue_10m": _threshold("revenue_usd", "revenue", inclusive=False),
+    "revenue_10m": _threshold("revenue_usd", "revenue", inclusive=True),  # LTXV: "at least"
     "revenue_threshold": _threshold("revenue_usd", "revenue", inclusive=False),
     "royalty": _always(REVIEW, "royalties may be due above a revenue line"),
     "aup": _use_policy("follow the acceptable use policy and pass it on"),

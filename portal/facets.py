@@ -104,12 +104,13 @@ def profile_choices() -> list[tuple[str, str]]:
 
 
 def _usable(value: str, data: dict[str, Any]) -> Q:
-    """Usable for the chosen profile by its terms (usage.evaluate's stored verdicts); false:
-    anything else, including a model not evaluated yet."""
-    usable = ProfileVerdict.objects.filter(
-        profile__slug=data.get("profile") or "", verdict=UsageVerdict.USABLE
-    ).values("model_id")
-    return Q(model_id__in=usable) if value == "true" else ~Q(model_id__in=usable)
+    """Usable for the chosen profile, or not (review or blocked), as usage.evaluate stored it:
+    the page's answer, waivers and approvals for the profile included. A model not evaluated
+    for the profile yet (a new profile, before its task ran) is in neither."""
+    rows = ProfileVerdict.objects.filter(profile__slug=data.get("profile") or "")
+    if value == "true":
+        return Q(model_id__in=rows.filter(verdict=UsageVerdict.USABLE).values("model_id"))
+    return Q(model_id__in=rows.exclude(verdict=UsageVerdict.USABLE).values("model_id"))
 
 
 def _gated(value: str) -> Q:
@@ -164,7 +165,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("profile", "Usage profile", _choice(profile_choices, label="Usage profile"),
           match=lambda slug: Q()),
     Facet("usable", "For a usage profile",
-          _choice([("", "any"), ("true", "usable"), ("false", "not usable (review or blocked)")],
+          _choice([("", "any"), ("true", "usable"), ("false", "review or blocked")],
                   label="Usable for the profile"), match=_usable, whole=True, labelled=True),
     Facet("relation", "Relation to base",
           _choice([("", "any"), ("base", "base model"), ("finetune", "fine-tune"),

@@ -438,7 +438,13 @@ def suggestions(data: dict[str, Any]) -> list[Suggestion]:
             dropped = " ".join(f"“{t.text}”" for t in terms if t not in rest)
             candidates.append(({**data, "q": join(rest)}, dropped))
     for name in active:
-        candidates.append(({**data, name: None}, f"{name}: {_params(data)[name]}"))
+        if name == "usable":
+            continue  # dropped with its profile: `usable` alone names no profile
+        drop = {name: None, "usable": None} if name == "profile" else {name: None}
+        said = f"{name}: {_params(data)[name]}" + (
+            f", usable: {_params(data)['usable']}" if name == "profile" and "usable" in active
+            else "")  # fmt: skip
+        candidates.append(({**data, **drop}, said))
     if terms and len(active) > 1:
         candidates.append(({k: v for k, v in data.items() if k in ("q", "sort")}, "the filters"))
     found = []

@@ -10,6 +10,12 @@ from .models import UsageProfile
 class UsageProfileAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "mau", "revenue_usd", "example", "updated_at"]
 
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("usage.edit_profiles")  # legal and admin
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
     def has_add_permission(self, request):
         return False
 

@@ -9,7 +9,7 @@ sends `verdicts_changed` with the models whose verdict moved, so approvals re-re
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,17 @@ from .signals import verdicts_changed
 from .verdict import FIELDS, answer, inputs_of, verdict_key
 
 BATCH = 5000
+# Who may make a model usable whatever its terms (approvals registers its waivers and the
+# approvals given for a profile: usage cannot import them): f(profile, model ids) -> the ids
+# that stand usable. The stored verdict is then the one the page shows.
+OVERLAYS: list[Callable[[UsageProfile, list[int]], set[int]]] = []
+
+
+def stands_over(provider: Callable[[UsageProfile, list[int]], set[int]]) -> None:
+    if provider not in OVERLAYS:
+        OVERLAYS.append(provider)
+
+
 _COLUMNS = ("id", "pipeline_tag", *(f"license_state__{f}" for f in FIELDS))
 
 
@@ -56,6 +67,11 @@ def _write(profile: UsageProfile, rows: list[tuple], memo: dict) -> tuple[Counts
         if (verdict := memo.get(key)) is None:
             verdict = memo[key] = answer(c, inputs_of(tag, tuple(state))).verdict
         wanted[model_id] = verdict
+    ids, over = list(wanted), set()
+    for provider in OVERLAYS:
+        over |= provider(profile, ids)
+    for m in over:
+        wanted[m] = UsageVerdict.USABLE
     stored = dict(
         ProfileVerdict.objects.filter(profile=profile, model_id__in=list(wanted)).values_list(
             "model_id", "verdict"
@@ -76,6 +92,9 @@ def _write(profile: UsageProfile, rows: list[tuple], memo: dict) -> tuple[Counts
             ProfileVerdict.objects.filter(profile=profile, model_id__in=ids).update(verdict=v)
     changed: list[int] = [int(r["model_id"]) for r in new]
     changed += [m for ids in moved.values() for m in ids]
+    # A model stood over keeps its stored verdict whatever its terms say, so it is always told:
+    # the approval that stands over it re-reviews on its terms (approvals.changes).
+    changed += sorted(over - set(changed))
     counts = Counts(len(rows), len(new), sum(map(len, moved.values())), len(memo))
     return counts, changed
 

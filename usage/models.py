@@ -12,11 +12,12 @@ from django.utils import timezone
 from catalog.models import HubModel
 from config.inputs import CheckedWrites
 from licenses.classify import kb
-from licenses.rules import DEPLOYMENTS, DOMAINS, REGION, Circumstances
+from licenses.rules import ALIASES, DEPLOYMENTS, DOMAINS, REGION, Circumstances
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 LISTS = {"deployments": DEPLOYMENTS, "domains": DOMAINS}
 REGION_LISTS = ("based_in", "offered_in")
+BOOLEANS = ("commercial", "trains_on_outputs", "fine_tunes", "publishes_derivatives", "example")
 NUMBER_MAX = 10**15  # past any organisation's users or dollars; a typo, not a fact
 
 
@@ -29,7 +30,16 @@ class UsageVerdict(models.TextChoices):
 def profile_problems(fields: dict) -> dict[str, str]:
     """What a profile may hold, checked wherever one is written (API, admin, code)."""
     problems = {}
-    if "slug" in fields and not (isinstance(fields["slug"], str) and SLUG.match(fields["slug"])):
+    if "name" in fields and not (isinstance(fields["name"], str) and fields["name"].strip()):
+        problems["name"] = "a name, not blank"
+    if "description" in fields and not isinstance(fields["description"], str):
+        problems["description"] = "text (empty for none)"
+    for name in BOOLEANS:
+        if name in fields and not isinstance(fields[name], bool):
+            problems[name] = "true or false"
+    if "slug" in fields and not (
+        isinstance(fields["slug"], str) and SLUG.fullmatch(fields["slug"])
+    ):
         problems["slug"] = "lower-case letters, digits and '-', at most 50, starting with one"
     for name in ("mau", "revenue_usd"):
         v = fields.get(name)
@@ -43,15 +53,33 @@ def profile_problems(fields: dict) -> dict[str, str]:
             problems[name] = f"unknown: {', '.join(bad)} (known: {', '.join(known)})"
     for name in REGION_LISTS:
         v = fields.get(name, [])
-        if not isinstance(v, list) or not all(isinstance(x, str) and REGION.fullmatch(x)
-                                               for x in v):  # fmt: skip
-            problems[name] = "a list of two-letter country codes, EU or WORLD"
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            problems[name] = "a list of ISO 3166 country codes, EU or WORLD"
+        elif bad := [x for x in v if not REGION.fullmatch(x)]:
+            hint = "; ".join(f"{x}: {ALIASES[x]}" for x in bad if x in ALIASES)
+            problems[name] = (f"not ISO 3166 country codes, EU or WORLD: {', '.join(bad)[:200]}"
+                              + (f" ({hint})" if hint else ""))  # fmt: skip
     held = fields.get("licenses_held", [])
     if not isinstance(held, list) or not all(isinstance(x, str) for x in held):
         problems["licenses_held"] = "a list of license keys"
     elif bad := sorted(k for k in held if kb().get(k) is None):
         problems["licenses_held"] = f"not in the knowledge base: {', '.join(bad)[:200]}"
     return problems
+
+
+class UsageProfileQuerySet(models.QuerySet["UsageProfile"]):
+    """Bulk writes are checked as save() is."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.clean()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if problems := profile_problems(kwargs):
+            raise ValidationError(problems)
+        return super().update(**kwargs)
 
 
 class UsageProfile(CheckedWrites, models.Model):
@@ -78,6 +106,8 @@ class UsageProfile(CheckedWrites, models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")  # fmt: skip
 
+    objects = UsageProfileQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "slug"]
         permissions = [("edit_profiles", "Can create and edit usage profiles")]
@@ -90,18 +120,34 @@ class UsageProfile(CheckedWrites, models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        names = ["slug", "mau", "revenue_usd", *LISTS, *REGION_LISTS, "licenses_held"]
-        if problems := profile_problems({n: getattr(self, n) for n in names}):
+        names = ["slug", "name", "description", "mau", "revenue_usd", *LISTS, *REGION_LISTS,
+                 "licenses_held", *BOOLEANS]  # fmt: skip
+        problems = profile_problems({n: getattr(self, n) for n in names})
+        if UsageProfile.objects.filter(slug=self.slug).exclude(pk=self.pk).exists():
+            problems["slug"] = f"a profile {self.slug!r} exists"
+        if problems:
             raise ValidationError(problems)
 
     @property
     def circumstances(self) -> Circumstances:
+        """What the rules read, from the row as it is: one written around the checks (bulk
+        SQL, an older release) gives what it validly holds, and a number that is not one is
+        not stated (a line then goes to review)."""
+
+        def names(value: object) -> frozenset[str]:
+            return frozenset(v for v in value if isinstance(v, str)) if isinstance(
+                value, list) else frozenset()  # fmt: skip
+
+        def number(value: object) -> int | None:
+            return value if type(value) is int and value >= 0 else None
+
         return Circumstances(
-            mau=self.mau, revenue_usd=self.revenue_usd, commercial=self.commercial,
-            deployments=frozenset(self.deployments), trains_on_outputs=self.trains_on_outputs,
-            based_in=frozenset(self.based_in), offered_in=frozenset(self.offered_in),
-            fine_tunes=self.fine_tunes, publishes_derivatives=self.publishes_derivatives,
-            domains=frozenset(self.domains), licenses_held=frozenset(self.licenses_held),
+            mau=number(self.mau), revenue_usd=number(self.revenue_usd),
+            commercial=self.commercial is not False, deployments=names(self.deployments),
+            trains_on_outputs=bool(self.trains_on_outputs), based_in=names(self.based_in),
+            offered_in=names(self.offered_in), fine_tunes=bool(self.fine_tunes),
+            publishes_derivatives=bool(self.publishes_derivatives), domains=names(self.domains),
+            licenses_held=names(self.licenses_held),
         )  # fmt: skip
 
 

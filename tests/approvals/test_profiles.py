@@ -204,7 +204,7 @@ def test_legal_edits_a_profile_on_the_site_and_others_may_not(client, users):
                                                             "licenses_held": "nope"})  # fmt: skip
     assert bad.status_code == 200
     text = bad.content.decode()
-    assert "two-letter country codes" in text and "not in the knowledge base" in text
+    assert "ISO 3166 country codes" in text and "not in the knowledge base" in text
     assert client.get("/approvals/profiles/nope/edit/").status_code == 404
 
 

@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 from catalog import runs
 from catalog.models import CrawlRun, HubModel, LineageEdge, RepoAlias
 from catalog.tasks import crawl
+from usage.models import UsageProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -154,10 +155,12 @@ def test_the_model_list_makes_a_fixed_number_of_queries(
     client, family, django_assert_max_num_queries
 ):
     # 50 rows per page: an N+1 would show as 50 more. The first request also computes the
-    # unfiltered facet counts that later ones read from the cache.
-    with django_assert_max_num_queries(9):
+    # unfiltered facet counts that later ones read from the cache. One more: the profile
+    # filter's choices, one query however many profiles there are.
+    UsageProfile.objects.create(slug="a-third", name="A third profile")
+    with django_assert_max_num_queries(10):
         client.get("/models/")
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         client.get("/models/", {"q": "llama", "sort": "likes", "page": "2"}, headers=HTMX)
 
 
@@ -253,10 +256,13 @@ def test_the_model_page_makes_a_fixed_number_of_queries(
     # The root has 128 children in 4 relations: one query per relation (at most 5), not per child.
     # Two more than before: the card (README.md) and the crawl history; and one for where the
     # catalog came from (catalog.hublink.source: a replay says so beside the Hub link).
-    with django_assert_max_num_queries(18):
+    # Four for the verdict per usage profile, however many profiles: the profiles, the
+    # model's license inputs, its waiver and the approvals given for a profile.
+    UsageProfile.objects.create(slug="a-third", name="A third profile")
+    with django_assert_max_num_queries(22):
         client.get(f"/models/{ROOT}/")
     # With its license results (the crawl assessed it): the panel reads them and the restrictor.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(21):
         client.get(f"/models/{MERGE}/")
 
 

@@ -201,7 +201,7 @@ BOTH_SIDES = {
     "mau_1m": ("tencent-hunyuan-community", {"mau": 1_000_001}, BLOCK, None),
     "usage_threshold": ("cogvideox", {"mau": 10**9}, REVIEW, REVIEW),
     "revenue_1m": ("stabilityai-ai-community", {"revenue_usd": 1_000_001}, BLOCK, None),
-    "revenue_10m": ("ltxv-open-weights", {"revenue_usd": 10_000_001}, BLOCK, None),
+    "revenue_10m": ("ltxv-open-weights", {"revenue_usd": 10_000_000}, BLOCK, None),
     "revenue_threshold": ("bilibili-model-ula", {"revenue_usd": 10**12}, REVIEW, REVIEW),
     "royalty": ("tii-falcon-llm-1.0", {"revenue_usd": 10**9}, REVIEW, REVIEW),
     "aup": ("llama3.1", {"domains": frozenset({"minors"})}, REVIEW, OBLIGE),
