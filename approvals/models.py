@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import HubModel
-from config.inputs import CheckedWrites
+from config.inputs import CheckedQuerySet, CheckedWrites
 from licenses.models import DataStatus, LineageStatus, Verdict
 from usage.models import UsageProfile, UsageVerdict
 
@@ -194,19 +194,8 @@ def policy_problems(fields: dict) -> dict[str, str]:
     return problems
 
 
-class PolicyQuerySet(models.QuerySet["Policy"]):
-    """Bulk writes are checked as save() is."""
-
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        for obj in objs:
-            obj.clean()
-        return super().bulk_create(objs, *args, **kwargs)
-
-    def update(self, **kwargs):
-        if problems := policy_problems(kwargs):
-            raise ValidationError(problems)
-        return super().update(**kwargs)
+class PolicyQuerySet(CheckedQuerySet["Policy"]):
+    problems = staticmethod(policy_problems)
 
 
 class Policy(CheckedWrites, models.Model):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
+from django.core.exceptions import ValidationError
+from django.db import models
 from pydantic import AfterValidator, Field
 
 NO_NUL = "^[^\\x00]*$"  # ECMA and Python regex alike: the schema's pattern for NUL-free text
@@ -135,8 +137,6 @@ def check_writable(obj: Any) -> None:
     """Refuse, naming each field, what the database would refuse with an error page (NUL
     characters, text past its column, numbers out of the column's range), whatever code
     writes `obj`: the API and forms check requests, this checks rows."""
-    from django.core.exceptions import ValidationError
-
     problems = {}
     for field in obj._meta.concrete_fields:
         problem = _problem(field, getattr(obj, field.attname))
@@ -152,3 +152,26 @@ class CheckedWrites:
     def save(self, *args: Any, **kwargs: Any) -> None:
         check_writable(self)
         super().save(*args, **kwargs)  # type: ignore[misc]
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class CheckedQuerySet(models.QuerySet[_M]):
+    """Bulk writes are checked as save() is: bulk_create cleans every row, update() asks the
+    model's `problems` about the values it sets (the subclass names that function)."""
+
+    @staticmethod
+    def problems(fields: dict[str, Any]) -> dict[str, str]:
+        raise NotImplementedError("a CheckedQuerySet names its model's field checks")
+
+    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        objs = list(objs)
+        for obj in objs:
+            obj.clean()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        if problems := type(self).problems(kwargs):
+            raise ValidationError(problems)
+        return super().update(**kwargs)

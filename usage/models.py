@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import HubModel
-from config.inputs import CheckedWrites
+from config.inputs import CheckedQuerySet, CheckedWrites
 from licenses.classify import kb
 from licenses.rules import ALIASES, DEPLOYMENTS, DOMAINS, REGION, Circumstances
 
@@ -67,19 +67,8 @@ def profile_problems(fields: dict) -> dict[str, str]:
     return problems
 
 
-class UsageProfileQuerySet(models.QuerySet["UsageProfile"]):
-    """Bulk writes are checked as save() is."""
-
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        for obj in objs:
-            obj.clean()
-        return super().bulk_create(objs, *args, **kwargs)
-
-    def update(self, **kwargs):
-        if problems := profile_problems(kwargs):
-            raise ValidationError(problems)
-        return super().update(**kwargs)
+class UsageProfileQuerySet(CheckedQuerySet["UsageProfile"]):
+    problems = staticmethod(profile_problems)
 
 
 class UsageProfile(CheckedWrites, models.Model):
