@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, QuerySet, Value, When
 
 from .models import HubModel, LineageEdge, Relation, RelationSource, RepoAlias
 from .records import repo_name
@@ -294,8 +294,9 @@ def models_named(repo_ids: Iterable[str], *, related: tuple[str, ...] = ()) -> d
 def _aliases() -> QuerySet[RepoAlias]:
     """The aliases that name a model: an id that a crawled model has itself names that model,
     as models_named() has it, not the model an alias row points at (a legacy "gpt2" crawled as
-    itself and also recorded as openai-community/gpt2's old id)."""
-    return RepoAlias.objects.exclude(alias__in=HubModel.objects.values("repo_id"))
+    itself and also recorded as openai-community/gpt2's old id). NOT EXISTS, an index probe per
+    alias: NOT IN hashed all 760,000 ids first (0.5 s for the explorer of a 4,935-model family)."""
+    return RepoAlias.objects.exclude(Exists(HubModel.objects.filter(repo_id=OuterRef("alias"))))
 
 
 def current_ids(repo_ids: Iterable[str]) -> dict[str, str]:
