@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -119,7 +120,23 @@ class Determination(CheckedWrites, models.Model):
         return f"{self.model_id}: {self.license_key} ({self.decided_at:%Y-%m-%d})"
 
 
-class Assessment(models.Model):
+class LineageWords:
+    """A result's lineage columns in words (an assessment and the model's current result)."""
+
+    lineage_status: Any
+    lineage_gaps: Any
+    suspected_bases: Any
+
+    @property
+    def lineage_summary(self) -> str:
+        return lineage_summary(self.lineage_status, self.lineage_gaps)
+
+    @property
+    def suspicion(self) -> Suspicion:
+        return suspicion_of(self.suspected_bases, self.lineage_gaps)
+
+
+class Assessment(LineageWords, models.Model):
     """One assessment result of a model. Append-only: a row is written only when the result
     changes, so the rows of a model are the history of its verdicts and why they changed."""
 
@@ -183,21 +200,13 @@ class Assessment(models.Model):
     def manual(self) -> bool:
         return self.determination_id is not None
 
-    @property
-    def lineage_summary(self) -> str:
-        return lineage_summary(self.lineage_status, self.lineage_gaps)
-
-    @property
-    def suspicion(self) -> Suspicion:
-        return suspicion_of(self.suspected_bases, self.lineage_gaps)
-
 
 class ModelLicenseQuerySet(models.QuerySet["ModelLicense"]):
     def needing_review(self) -> ModelLicenseQuerySet:
         return self.filter(needs_review=True, manual=False)
 
 
-class ModelLicense(models.Model):
+class ModelLicense(LineageWords, models.Model):
     """The current result per model, small and indexed for catalog facets over 760k rows.
 
     `own_*` and `inherited_*` are what propagation reads from a parent: a child's effective
@@ -266,14 +275,6 @@ class ModelLicense(models.Model):
         """Every ancestor crawled and every derivative's base named (their terms may still be
         unknown)."""
         return lineage_complete(self.lineage_status)
-
-    @property
-    def lineage_summary(self) -> str:
-        return lineage_summary(self.lineage_status, self.lineage_gaps)
-
-    @property
-    def suspicion(self) -> Suspicion:
-        return suspicion_of(self.suspected_bases, self.lineage_gaps)
 
 
 def lineage_complete(status: str) -> bool:

@@ -3,11 +3,13 @@ here they are read-only; the API (PUT /api/v1/profiles/<slug>) edits them."""
 
 from django.contrib import admin
 
+from catalog.admin import ReadOnlyAdmin
+
 from .models import UsageProfile
 
 
 @admin.register(UsageProfile)
-class UsageProfileAdmin(admin.ModelAdmin):
+class UsageProfileAdmin(ReadOnlyAdmin):
     list_display = ["slug", "name", "mau", "revenue_usd", "example", "updated_at"]
 
     def has_view_permission(self, request, obj=None):
@@ -15,12 +17,3 @@ class UsageProfileAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
