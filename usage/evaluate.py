@@ -59,6 +59,15 @@ def _rows(ids: list[int] | None, after: int) -> list[tuple]:
     return list(qs.values_list(*_COLUMNS)[:BATCH])
 
 
+def _stored(profile: UsageProfile, ids: list[int]):
+    """The stored verdicts of these models (sorted ids): by their id range when the batch is
+    dense, as a whole-catalog pass's are (one index range, not 5,000 ids bound into the query)."""
+    mine = ProfileVerdict.objects.filter(profile=profile)
+    if len(ids) > 100 and ids[-1] - ids[0] < 2 * len(ids):
+        return mine.filter(model_id__gte=ids[0], model_id__lte=ids[-1])
+    return mine.filter(model_id__in=ids)
+
+
 def _write(profile: UsageProfile, rows: list[tuple], memo: dict) -> tuple[Counts, list[int]]:
     c = profile.circumstances
     wanted: dict[int, str] = {}
@@ -72,11 +81,7 @@ def _write(profile: UsageProfile, rows: list[tuple], memo: dict) -> tuple[Counts
         over |= provider(profile, ids)
     for m in over:
         wanted[m] = UsageVerdict.USABLE
-    stored = dict(
-        ProfileVerdict.objects.filter(profile=profile, model_id__in=list(wanted)).values_list(
-            "model_id", "verdict"
-        )
-    )
+    stored = dict(_stored(profile, ids).values_list("model_id", "verdict"))
     new: list[dict[str, Any]] = [{"profile_id": profile.pk, "model_id": m, "verdict": v}
                                  for m, v in wanted.items() if m not in stored]  # fmt: skip
     moved: dict[str, list[int]] = defaultdict(list)

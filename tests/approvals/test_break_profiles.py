@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.test import override_settings
 
-from approvals import review
+from approvals import profiles, review
 from approvals.middleware import CheckFastPath
 from approvals.models import ApiToken, Policy, Status, Waiver
 from approvals.policy import dry_run
@@ -462,3 +462,25 @@ def test_a_profile_edit_through_the_api_re_evaluates_what_the_filter_reads(
         assert (m.repo_id in usable) == (
             api_verdict(client, m.repo_id, "demo-platform") == "usable"
         )
+
+
+def test_a_whole_catalog_batch_finds_the_waivers_and_approvals_a_few_ids_find(users, monkeypatch):
+    """standing_ids reads the waivers and a profile's approvals whole for a batch of more than
+    MANY ids (a whole-catalog pass) and by id for a few: both give the same models (MANY is
+    lowered to this module's small catalog)."""
+    monkeypatch.setattr(profiles, "MANY", 3)
+    platform = UsageProfile.objects.get(slug="demo-platform")
+    llama, sd3 = HubModel.objects.get(repo_id=LLAMA2), HubModel.objects.get(repo_id=SD3)
+    req = review.submit(model=llama, use="hosted_service", justification="x",
+                        by=users["developer"], profile=platform)  # fmt: skip
+    review.decide(req, by=users["approver"], status=Status.APPROVED)
+    Waiver.objects.create(model=sd3, reason="license_acquired", evidence_link="https://example.com/d",
+                          granted_by=users["approver"], expires_at=date.today() + timedelta(days=9))  # fmt: skip
+    every = sorted(HubModel.objects.values_list("pk", flat=True))
+    assert len(every) > profiles.MANY
+    batch = profiles.standing_ids(platform, every)
+    assert {llama.pk, sd3.pk} <= batch
+    assert batch == {m for m in every if profiles.standing_ids(platform, [m])}
+    # Of a batch, only its own ids: the waived model is left out of one that lacks it.
+    without = [m for m in every if m != sd3.pk]
+    assert profiles.standing_ids(platform, without) == batch - {sd3.pk}
