@@ -265,6 +265,12 @@ def _gate(model: HubModel) -> dict | None:
     }
 
 
+def _family_ids(root: HubModel):
+    # A subquery: an OR across the join to the verdicts read all of them (1.1 s at 760,000
+    # models x 3 profiles); the family's ids come from the base_family index and the primary key.
+    return HubModel.objects.filter(Q(base_family=root.repo_id) | Q(pk=root.pk)).values("pk")
+
+
 @vary_on_htmx
 def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
     """A base model's variants grouped by kind, with the "find a variant" filter."""
@@ -304,7 +310,7 @@ def family_detail(request: HttpRequest, repo_id: str) -> HttpResponse:
             families.direct(root, known, Relation.QUANTIZED, within)
         ),
         "shown": FAMILY_SHOWN, "facts": hardware.facts(root),
-        "profiles": by_profile(Q(model__base_family=root.repo_id) | Q(model_id=root.pk)),
+        "profiles": by_profile(Q(model_id__in=_family_ids(root))),
         "family_query": urlencode({"base": root.repo_id}) + "&",
     }  # fmt: skip
     return render(request, fragment(request, "portal/family_detail.html", "variants"), context)

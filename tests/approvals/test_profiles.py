@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from django.db.models import Count
 from django.test import override_settings
 
 from approvals import review
@@ -17,7 +18,7 @@ from config.wsgi import application
 from tests.conftest import GEMMA, LLAMA2, MISTRAL, SD3
 from tests.usage.conftest import example_profiles
 from usage import evaluate
-from usage.models import UsageProfile
+from usage.models import ProfileVerdict, UsageProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,20 @@ def test_a_request_made_for_a_profile_on_the_site_shows_its_verdict(client, user
                                           "scope": "model", "profile": "nope",
                                           "justification": "x"})  # fmt: skip
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
+
+
+def test_the_family_page_counts_the_family_and_its_root_per_profile(client):
+    biggest = (HubModel.objects.exclude(base_family="").values("base_family")
+               .annotate(n=Count("pk")).order_by("-n").first())  # fmt: skip
+    root = HubModel.objects.get(repo_id=biggest["base_family"])
+    family = HubModel.objects.filter(base_family=root.repo_id) | HubModel.objects.filter(pk=root.pk)
+    assert family.count() > 1
+    rows = client.get(f"/families/{root.repo_id}/").context["profiles"]
+    assert {r["profile"].slug for r in rows} == set(
+        UsageProfile.objects.values_list("slug", flat=True)
+    )
+    for r in rows:
+        assert r["total"] == family.count()
+        mine = ProfileVerdict.objects.filter(profile=r["profile"], model__in=family)
+        usable = mine.filter(verdict="usable").count()
+        assert r["usable"] == usable
