@@ -65,7 +65,7 @@ DATASET_EXPAND = [
 UNWRITABLE_NAME = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 # Answers cut short or garbled on the way (a dropped connection, a proxy): asked again this many
-# times, a second apart and more, before the caller is told the Hub is unavailable.
+# times, CANOPY_HUB_BACKOFF_SECONDS apart and more, before the caller is told the Hub is unavailable.
 GARBLED_ATTEMPTS = 3
 
 
@@ -244,6 +244,7 @@ class Hub:
                 response = http_backoff(
                     "GET", url, params=params, headers=self._headers(),
                     max_retries=settings.CANOPY_HUB_RETRIES,
+                    base_wait_time=settings.CANOPY_HUB_BACKOFF_SECONDS,
                 )  # fmt: skip
             hf_raise_for_status(response)
         except (RepositoryNotFoundError, EntryNotFoundError):
@@ -275,7 +276,7 @@ class Hub:
                     raise
                 error = str(exc)
             if attempt < GARBLED_ATTEMPTS - 1:
-                time.sleep(2**attempt)
+                time.sleep(_backoff(attempt))
         raise HubUnavailable(error)
 
     def list_params(
@@ -403,12 +404,12 @@ class Hub:
                 # hf_hub_download's size check ("Consistency check failed"), or ours.
                 error, wait = (
                     f"{type(exc).__name__} downloading {repo_id}/{path}: {exc}",
-                    2**attempt,
+                    _backoff(attempt),
                 )
             except httpx2.HTTPError as exc:
                 error, wait = (
                     f"{type(exc).__name__} downloading {repo_id}/{path}: {exc}",
-                    2**attempt,
+                    _backoff(attempt),
                 )
             if attempt == 3:
                 raise HubUnavailable(error)
@@ -416,11 +417,15 @@ class Hub:
         raise AssertionError("unreachable")
 
 
+def _backoff(attempt: int) -> float:
+    return settings.CANOPY_HUB_BACKOFF_SECONDS * 2**attempt
+
+
 def _wait_for(exc: BaseException, attempt: int) -> float:
     """A spent bucket's reset (RateLimit r=0), else exponential backoff."""
     response = getattr(exc, "response", None)
     info = parse_ratelimit_headers(response.headers) if response is not None else None
-    return (info.reset_in_seconds + 1) if info and info.remaining == 0 else 2**attempt
+    return (info.reset_in_seconds + 1) if info and info.remaining == 0 else _backoff(attempt)
 
 
 def _verified(local: Path) -> tuple[bytes, str]:

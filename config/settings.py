@@ -382,6 +382,10 @@ CANOPY_CRAWL_RETRIES = env_int("CANOPY_CRAWL_RETRIES", 12)
 CANOPY_CRAWL_BACKOFF_SECONDS = float(os.environ.get("CANOPY_CRAWL_BACKOFF_SECONDS", "5"))
 # Tries huggingface_hub's own backoff makes inside one Hub request before the step gives up.
 CANOPY_HUB_RETRIES = env_int("CANOPY_HUB_RETRIES", 5)
+# The first wait of those retries, and of catalog.hub's own (a garbled answer, a failed file
+# download), doubling each time; 1 s is huggingface_hub's default. A spent rate-limit window is
+# waited out whatever this says.
+CANOPY_HUB_BACKOFF_SECONDS = float(os.environ.get("CANOPY_HUB_BACKOFF_SECONDS") or 1)
 
 # huggingface_hub reads these at import time: no telemetry call, no progress bars, a cache of
 # our own (license files are read from it once and stored in the database).
