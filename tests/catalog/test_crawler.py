@@ -170,15 +170,22 @@ def test_an_incremental_crawl_stops_at_the_watermark(replay, hub_for):
 
 def test_the_hubs_ratelimit_headers_are_honoured_before_any_429(replay, hub_for, settings):
     settings.CANOPY_DETAILS_PER_RUN = 3
-    server = replay(["family.jsonl.gz"], page_size_cap=50, api_budget=2, window=2)
+    # A quota of 10 per 2 s (we take 9): the crawl's 40-odd API calls (pages, details, the
+    # datasets its models declare, the ancestors run) still need several windows, without the
+    # 2 s wait per request that a quota of 2 (1 for us) cost.
+    server = replay(["family.jsonl.gz"], page_size_cap=50, api_budget=10, window=2)
     run = crawl(server, hub_for, limit=120)
     assert run.status == "done" and run.listed == 120 and run.details_fetched == 3
     assert not [s for _, _, s in server.request_log if s == 429]
+    api = server.stats["buckets"]["api"]  # the budget bound: more than two windows' worth
+    assert api["requests"] > 2 * 10 and api["max_per_window"] <= 10
 
 
 def test_429_from_the_hub_is_waited_out(replay, hub_for, settings):
     settings.CANOPY_DETAILS_PER_RUN = 2
-    server = replay(["family.jsonl.gz"], page_size_cap=50, api_budget=3, window=2)
+    # 10 per 2 s: the 429 is waited out, then the crawl's 30-odd API calls take a few windows
+    # (at 3, 2 for us, each pair of them waited for a window).
+    server = replay(["family.jsonl.gz"], page_size_cap=50, api_budget=10, window=2)
     # Another client spends the Hub's budget; our first request meets a 429.
     while httpx2.get(f"{server.url}/api/models?limit=1").status_code != 429:
         pass
@@ -192,6 +199,7 @@ def test_429_from_the_hub_is_waited_out(replay, hub_for, settings):
 
 def test_server_errors_are_retried(replay, hub_for, settings):
     settings.CANOPY_DETAILS_PER_RUN = 5
+    settings.CANOPY_HUB_BACKOFF_SECONDS = 0.05  # the same retries, 1 s -> 50 ms before each
     server = replay(["family.jsonl.gz"], page_size_cap=50)
     server.set_faults(status=500, every=4)
     run = crawl(server, hub_for)
