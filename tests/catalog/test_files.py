@@ -11,7 +11,7 @@ from huggingface_hub.utils import _http as hf_http
 from catalog import crawler, ingest, runs, steps
 from catalog.hub import HubUnavailable
 from catalog.models import CrawlRun, HubModel, ModelFile
-from tests.conftest import DEMO
+from tests.conftest import DEMO, FIXTURES
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,9 @@ pytestmark = pytest.mark.django_db
 NO_SIBLINGS = ["BAAI/bge-m3", "CompVis/stable-diffusion-v1-4"]
 # A 2024 model_info record whose siblings list a README the snapshot holds (family.jsonl.gz).
 WITH_README = "ALIN-LLM/finetune-llama-2-7b-chat-gsm8k"
+# It, its gated root and a GGUF of the root: the family's crawl of 150 models, with details
+# and files, was most of these tests' time; one model's file is what they ask about.
+FAMILY_CUT = {WITH_README, "meta-llama/Llama-2-7b-chat-hf", "TheBloke/Llama-2-7B-Chat-GGUF"}
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +30,7 @@ def _fast_retries(settings, monkeypatch):
     settings.CANOPY_HUB_RETRIES = 0
     settings.CANOPY_CRAWL_BACKOFF_SECONDS = 0.05
     settings.CANOPY_CRAWL_RETRIES = 2
+    settings.CANOPY_HUB_BACKOFF_SECONDS = 0.01  # read_file's 4 tries, milliseconds apart
     # hf_hub_download retries a failed HEAD 5 times itself, waiting 1 s doubling to 8 s
     # (no setting for it): the same retries here, with waits of milliseconds.
     backoff = hf_http.http_backoff
@@ -39,6 +43,7 @@ def _fast_retries(settings, monkeypatch):
 def cut(tmp_path, source, ids):
     """The real records of `ids` from a snapshot file, as a snapshot file of their own."""
     out = tmp_path / "cut.jsonl.gz"
+    out.parent.mkdir(exist_ok=True)
     with gzip.open(source, "rt") as f, gzip.open(out, "wt") as w:
         for line in f:
             if json.loads(line)["id"] in ids:
@@ -76,9 +81,9 @@ def test_a_record_without_siblings_and_without_a_card_reads_nothing(replay, hub_
 
 
 def test_a_file_the_hub_refuses_with_429_is_not_taken_for_absent(
-    replay, hub_for, settings, tmp_path
+    replay, hub_for, settings, tmp_path, monkeypatch
 ):
-    server = replay(["family.jsonl.gz"])
+    server = replay([cut(tmp_path / "snapshot", FIXTURES / "family.jsonl.gz", FAMILY_CUT)])
     sync(server, hub_for)
     model = HubModel.objects.get(repo_id=WITH_README)
     assert model.files.filter(path="README.md").exists()
@@ -90,6 +95,12 @@ def test_a_file_the_hub_refuses_with_429_is_not_taken_for_absent(
     # File downloads answer 429 (the resolvers bucket spent), the API answers: the client's
     # hf_hub_download says LocalEntryNotFoundError ("cannot find ... in the local cache").
     server.set_budget(resolvers=0, window=1)
+    # Each retry of a 429 waits out its window (reset + 1 s, whatever base_wait_time says), and
+    # this bucket never refills: the client's HEAD retries it once, not 5 times, on each of
+    # read_file's 4 tries (20 waits of 2 s were most of this test's time).
+    monkeypatch.setattr(
+        hf_http, "http_backoff", functools.partial(hf_http.http_backoff, max_retries=1)
+    )
     with pytest.raises(HubUnavailable, match="README.md"):
         steps.fetch_details(model, hub_for(server))
     model.refresh_from_db()
@@ -102,7 +113,7 @@ def test_a_file_the_hub_refuses_with_429_is_not_taken_for_absent(
 
 
 def test_a_file_download_with_the_hub_gone_is_retried(replay, hub_for, settings, tmp_path):
-    server = replay(["family.jsonl.gz"])
+    server = replay([cut(tmp_path / "snapshot", FIXTURES / "family.jsonl.gz", FAMILY_CUT)])
     sync(server, hub_for)
     model = HubModel.objects.get(repo_id=WITH_README)
     model.files.all().delete()
