@@ -95,9 +95,11 @@ def _check(client, data: dict) -> None:
             conditions[code] += n
     top = sorted(conditions.items(), key=lambda kv: (-kv[1], kv[0]))[: search.TOP]
     assert got["condition"] == dict(top), data
-    for page in (1, 2):
-        items = [i["id"] for i in _api(client, data, page_size=7, page=page)["items"]]
-        assert items == _ids(expected[(page - 1) * 7 : page * 7]), (data, page)
+    # The answer above is page 1 (the API's page defaults to 1): asking for it again by
+    # number was a quarter of this check's requests.
+    assert [i["id"] for i in body["items"]] == _ids(expected[:7]), (data, 1)
+    items = [i["id"] for i in _api(client, data, page_size=7, page=2)["items"]]
+    assert items == _ids(expected[7:14]), (data, 2)
     html = client.get("/models/", data, headers=HTMX)
     assert html.status_code == 200, data
     assert repo_ids(html) == _ids(expected[:50]), data
