@@ -80,6 +80,7 @@ def _fast_retries(settings):
     settings.CANOPY_CRAWL_BACKOFF_SECONDS = 0.05
     settings.CANOPY_CRAWL_RETRIES = 4
     settings.CANOPY_DETAILS_PER_RUN = 5
+    settings.CANOPY_HUB_BACKOFF_SECONDS = 0.05  # a cut answer asked again 50 ms on, not 1 s
 
 
 def test_a_cut_model_info_answer_is_transient(cutter, hub_for):
