@@ -35,6 +35,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from exc
 
 
+def env_seconds(name: str, default: float) -> float:
+    """A wait or timeout in seconds: a finite number, 0 or more (time.sleep refuses the rest,
+    and only when the first retry comes)."""
+    value = os.environ.get(name, "")
+    try:
+        seconds = float(value) if value else default
+    except ValueError:
+        seconds = -1.0
+    if not (0 <= seconds < float("inf")):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, 0 or more, not {value!r}")
+    return seconds
+
+
 def env_optional_int(name: str) -> int | None:
     """An integer the environment may leave unset: None then, so code can tell it from a default."""
     return env_int(name, 0) if os.environ.get(name, "") else None
@@ -379,13 +392,13 @@ CANOPY_CRAWL_RESUMPTIONS = env_int("CANOPY_CRAWL_RESUMPTIONS", 5)
 # stall timeout so that a run waiting for its retry is not taken for abandoned);
 # then, or at once for any other error, the run fails with its reason.
 CANOPY_CRAWL_RETRIES = env_int("CANOPY_CRAWL_RETRIES", 12)
-CANOPY_CRAWL_BACKOFF_SECONDS = float(os.environ.get("CANOPY_CRAWL_BACKOFF_SECONDS", "5"))
+CANOPY_CRAWL_BACKOFF_SECONDS = env_seconds("CANOPY_CRAWL_BACKOFF_SECONDS", 5)
 # Tries huggingface_hub's own backoff makes inside one Hub request before the step gives up.
 CANOPY_HUB_RETRIES = env_int("CANOPY_HUB_RETRIES", 5)
 # The first wait of those retries, and of catalog.hub's own (a garbled answer, a failed file
 # download), doubling each time; 1 s is huggingface_hub's default. A spent rate-limit window is
 # waited out whatever this says.
-CANOPY_HUB_BACKOFF_SECONDS = float(os.environ.get("CANOPY_HUB_BACKOFF_SECONDS") or 1)
+CANOPY_HUB_BACKOFF_SECONDS = env_seconds("CANOPY_HUB_BACKOFF_SECONDS", 1)
 
 # huggingface_hub reads these at import time: no telemetry call, no progress bars, a cache of
 # our own (license files are read from it once and stored in the database).

@@ -100,3 +100,22 @@ def test_https_turns_on_hsts_the_redirect_and_secure_cookies():
     assert off.stdout.strip() == str([False, False, False, 0, True, False, None]), off.stderr
     bad = run(code, DJANGO_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https")
     assert "ImproperlyConfigured" in bad.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "abc"])
+@pytest.mark.parametrize("name", ["CANOPY_HUB_BACKOFF_SECONDS", "CANOPY_CRAWL_BACKOFF_SECONDS"])
+def test_a_wait_that_is_not_a_finite_number_of_seconds_is_refused_at_start(name, value):
+    """A negative or NaN wait passed the start and failed the first retry instead
+    (time.sleep raises ValueError, which the client took for a garbled answer)."""
+    result = settings_of(DJANGO_DEBUG="1", **{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and name in result.stderr, result.stderr
+
+
+def test_a_wait_of_zero_or_a_fraction_is_taken():
+    code = ("import django; from django.conf import settings; django.setup(); "
+            "print(settings.CANOPY_HUB_BACKOFF_SECONDS, settings.CANOPY_CRAWL_BACKOFF_SECONDS)")  # fmt: skip
+    got = run(
+        code, DJANGO_DEBUG="1", CANOPY_HUB_BACKOFF_SECONDS="0", CANOPY_CRAWL_BACKOFF_SECONDS="0.5"
+    )
+    assert got.stdout.split() == ["0.0", "0.5"], got.stderr
