@@ -105,7 +105,7 @@ def _approvals(model_ids: list[int] | None, profile_ids: list[int]):
     )
     return (
         covers.filter(approval__profile_id__in=profile_ids,
-                                approval__status__in=[Status.APPROVED, Status.CONDITIONAL])
+                      approval__status__in=[Status.APPROVED, Status.CONDITIONAL])
         .filter(Q(approval__expires_at__isnull=True) | Q(approval__expires_at__gte=date.today()))
         .filter(~Q(approval__scope=Scope.REVISION) | Q(approval__revision="")
                 | Q(approval__revision=F("model__sha")))

@@ -257,16 +257,22 @@ def test_the_lean_path_and_ninja_agree_for_a_tokens_profile(client, users, lean)
             assert via_ninja["profile_verdict"]["profile"] == "demo-platform"
 
 
-def test_the_checks_profile_verdict_counts_only_approvals_the_check_counts(client, users, lean):
-    """An approval pinned to another revision does not apply (allowed false, not_requested),
-    yet the same answer's profile_verdict says usable, "approved for demo-platform"
-    (approvals.check._with_profile reads the approval rows before the revision filter)."""
+def _approved_at_another_revision(users) -> UsageProfile:
+    """LLAMA3 approved for demo-platform pinned to a revision that is not its current one."""
     platform = UsageProfile.objects.get(slug="demo-platform")
     HubModel.objects.filter(repo_id=LLAMA3).update(sha="cd" * 20)
     model = HubModel.objects.get(repo_id=LLAMA3)
     req = review.submit(model=model, use="hosted_service", justification="x", by=users["developer"],
                         profile=platform, revision="ab" * 20, scope="revision")  # fmt: skip
     review.decide(req, by=users["approver"], status=Status.APPROVED)
+    return platform
+
+
+def test_the_checks_profile_verdict_counts_only_approvals_the_check_counts(client, users, lean):
+    """An approval pinned to another revision does not apply (allowed false, not_requested),
+    yet the same answer's profile_verdict says usable, "approved for demo-platform"
+    (approvals.check._with_profile reads the approval rows before the revision filter)."""
+    platform = _approved_at_another_revision(users)
     h = bearer(users["viewer"], ["check"], profile=platform)
     for got in (client.get(f"/api/v1/check?model={LLAMA3}&use=hosted_service", **h).json(),
                 lean(f"model={LLAMA3}&use=hosted_service", h)):  # fmt: skip
@@ -280,12 +286,7 @@ def test_the_model_api_does_not_count_an_approval_pinned_to_another_revision(cli
     """approvals.profiles._standing reads every approved request of the model for the profile,
     whatever its revision: the model API and page say usable ("approved for demo-platform")
     for a revision no approval covers, where the check says it is not approved."""
-    platform = UsageProfile.objects.get(slug="demo-platform")
-    HubModel.objects.filter(repo_id=LLAMA3).update(sha="cd" * 20)
-    model = HubModel.objects.get(repo_id=LLAMA3)
-    req = review.submit(model=model, use="hosted_service", justification="x", by=users["developer"],
-                        profile=platform, revision="ab" * 20, scope="revision")  # fmt: skip
-    review.decide(req, by=users["approver"], status=Status.APPROVED)
+    _approved_at_another_revision(users)
     assert api_verdict(client, LLAMA3, "demo-platform") == "blocked"
     html = client.get(f"/models/{LLAMA3}/").content.decode()
     assert 'data-profile="demo-platform" data-verdict="blocked"' in html
